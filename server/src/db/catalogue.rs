@@ -1,0 +1,121 @@
+//! The catalogue: vulnerabilities and components, shared by every finding.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::domain::component::Component;
+use crate::ingest::model::VulnerabilityInfo;
+
+/// Adds new vulnerabilities and fills in what stored ones lack. A row that gains nothing is not
+/// rewritten, so re-sending a report leaves the catalogue untouched. The first description of
+/// a vulnerability wins; vectors from every source are merged.
+#[tracing::instrument(skip_all, fields(vulnerabilities = vulnerabilities.len()), err)]
+pub async fn upsert_vulnerabilities(
+    conn: &mut PgConnection,
+    vulnerabilities: &[VulnerabilityInfo],
+) -> Result<(), sqlx::Error> {
+    if vulnerabilities.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = vulnerabilities
+        .iter()
+        .map(|v| {
+            json!({
+                "id": v.id,
+                "aliases": v.aliases,
+                "title": v.title,
+                "description": v.description,
+                "severity": v.severity.as_i16(),
+                "cvss_vector": v.cvss_vector,
+                "cvss_score": v.cvss_score,
+                "cvss": v.cvss,
+                "cwe": v.cwe,
+                "published_at": v.published_at,
+                "modified_at": v.modified_at,
+                "reference_urls": v.references,
+            })
+        })
+        .collect();
+    sqlx::query!(
+        r#"insert into vulnerability as v (id, aliases, title, description, severity, cvss_vector,
+                                           cvss_score, cvss, cwe, published_at, modified_at,
+                                           reference_urls)
+           select distinct on (x.id) x.id, coalesce(x.aliases, '{}'), x.title, x.description,
+                  coalesce(x.severity, 0), x.cvss_vector, x.cvss_score, coalesce(x.cvss, '{}'),
+                  coalesce(x.cwe, '{}'), x.published_at, x.modified_at,
+                  coalesce(x.reference_urls, '{}')
+           from jsonb_to_recordset($1::jsonb) as x(id text, aliases text[], title text,
+                description text, severity smallint, cvss_vector text, cvss_score real,
+                cvss jsonb, cwe text[], published_at timestamptz, modified_at timestamptz,
+                reference_urls text[])
+           order by x.id
+           on conflict (id) do update set
+               aliases = array(select distinct unnest(v.aliases || excluded.aliases)),
+               title = coalesce(v.title, excluded.title),
+               description = coalesce(v.description, excluded.description),
+               severity = greatest(v.severity, excluded.severity),
+               cvss_vector = coalesce(v.cvss_vector, excluded.cvss_vector),
+               cvss_score = coalesce(v.cvss_score, excluded.cvss_score),
+               cvss = excluded.cvss || v.cvss,
+               cwe = case when cardinality(v.cwe) = 0 then excluded.cwe else v.cwe end,
+               published_at = coalesce(v.published_at, excluded.published_at),
+               modified_at = greatest(v.modified_at, excluded.modified_at),
+               reference_urls = case when cardinality(v.reference_urls) = 0
+                                     then excluded.reference_urls else v.reference_urls end,
+               updated_at = now()
+           where not (excluded.aliases <@ v.aliases)
+              or (v.title is null and excluded.title is not null)
+              or (v.description is null and excluded.description is not null)
+              or excluded.severity > v.severity
+              or (v.cvss_vector is null and excluded.cvss_vector is not null)
+              or not (excluded.cvss <@ v.cvss)
+              or (cardinality(v.cwe) = 0 and cardinality(excluded.cwe) > 0)
+              or (v.published_at is null and excluded.published_at is not null)
+              or excluded.modified_at > v.modified_at
+              or (cardinality(v.reference_urls) = 0 and cardinality(excluded.reference_urls) > 0)"#,
+        serde_json::Value::Array(rows)
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates the components that are new; returns the ids of all of them, in the order given.
+#[tracing::instrument(skip_all, fields(components = components.len()), err)]
+pub async fn upsert_components(
+    conn: &mut PgConnection,
+    components: &[Component],
+) -> Result<Vec<i64>, sqlx::Error> {
+    if components.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = components.iter().map(Component::key).collect();
+    let ecosystems: Vec<&str> = components.iter().map(|c| c.ecosystem.as_str()).collect();
+    let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+    let versions: Vec<&str> = components.iter().map(|c| c.version.as_str()).collect();
+    let purls: Vec<Option<&str>> = components.iter().map(|c| c.purl.as_deref()).collect();
+    sqlx::query!(
+        r#"insert into component (key, ecosystem, name, version, purl)
+           select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+               as t(key, ecosystem, name, version, purl)
+           order by key
+           on conflict (key) do nothing"#,
+        &keys,
+        &ecosystems as &[&str],
+        &names as &[&str],
+        &versions as &[&str],
+        &purls as &[Option<&str>],
+    )
+    .execute(&mut *conn)
+    .await?;
+    let rows = sqlx::query!("select id, key from component where key = any($1)", &keys)
+        .fetch_all(conn)
+        .await?;
+    let by_key: HashMap<String, i64> = rows.into_iter().map(|r| (r.key, r.id)).collect();
+    Ok(keys
+        .iter()
+        .map(|k| by_key.get(k).copied().unwrap_or_default())
+        .collect())
+}

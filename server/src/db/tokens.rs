@@ -1,0 +1,113 @@
+//! API tokens and the sources they send for.
+
+use sqlx::PgConnection;
+
+/// Who is sending a report: resolved from a presented ingest token.
+#[derive(Clone, Debug)]
+pub struct IngestIdentity {
+    /// The token's id.
+    pub token_id: i64,
+    /// The source the token sends for.
+    pub source_id: i64,
+    /// The source's name.
+    pub source: String,
+    /// The cluster the token is bound to, if any.
+    pub cluster_id: Option<i64>,
+    /// What the token may do.
+    pub scopes: Vec<String>,
+}
+
+/// The live (not revoked, not expired) token with this hash, with its source.
+#[tracing::instrument(skip_all, err)]
+pub async fn find_live_by_hash(
+    conn: &mut PgConnection,
+    hash: &[u8],
+) -> Result<Option<IngestIdentity>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select t.id, t.source_id as "source_id!", s.name as source, t.cluster_id, t.scopes
+           from api_token t join source s on s.id = t.source_id
+           where t.token_hash = $1
+             and t.revoked_at is null
+             and (t.expires_at is null or t.expires_at > now())"#,
+        hash
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| IngestIdentity {
+        token_id: r.id,
+        source_id: r.source_id,
+        source: r.source,
+        cluster_id: r.cluster_id,
+        scopes: r.scopes,
+    }))
+}
+
+/// Records that a token was used, at most once a minute per token (not a write per request).
+#[tracing::instrument(skip_all, fields(token_id), err)]
+pub async fn touch(conn: &mut PgConnection, token_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update api_token set last_used_at = now()
+         where id = $1 and (last_used_at is null or last_used_at < now() - interval '1 minute')",
+        token_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A source exists under another cluster than the one asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The name is taken by a source bound elsewhere.
+    #[error("source '{0}' already exists for a different cluster; choose another name")]
+    ClusterMismatch(String),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The id of source `name` bound to `cluster_id`, creating it if new.
+#[tracing::instrument(skip_all, err)]
+pub async fn ensure_source(
+    conn: &mut PgConnection,
+    name: &str,
+    cluster_id: Option<i64>,
+) -> Result<i64, SourceError> {
+    sqlx::query!(
+        "insert into source (name, cluster_id) values ($1, $2) on conflict (name) do nothing",
+        name,
+        cluster_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    let row = sqlx::query!("select id, cluster_id from source where name = $1", name)
+        .fetch_one(&mut *conn)
+        .await?;
+    if row.cluster_id != cluster_id {
+        return Err(SourceError::ClusterMismatch(name.to_owned()));
+    }
+    Ok(row.id)
+}
+
+/// Stores a new ingest token (its hash only) and returns its id.
+#[tracing::instrument(skip_all, err)]
+pub async fn create_ingest_token(
+    conn: &mut PgConnection,
+    name: &str,
+    hash: &[u8],
+    prefix: &str,
+    source_id: i64,
+    cluster_id: Option<i64>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into api_token (name, token_hash, token_prefix, scopes, source_id, cluster_id)
+         values ($1, $2, $3, '{ingest}', $4, $5) returning id",
+        name,
+        hash,
+        prefix,
+        source_id,
+        cluster_id
+    )
+    .fetch_one(conn)
+    .await
+}

@@ -1,0 +1,7 @@
+//! Pure rules of the model, tested without a database: fingerprints, image references, API
+//! token secrets. Nothing here does I/O.
+
+pub mod component;
+pub mod fingerprint;
+pub mod image_ref;
+pub mod token;

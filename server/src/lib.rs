@@ -1,0 +1,88 @@
+//! Bulwark's server: the HTTP API, ingestion, the PostgreSQL store and the command line.
+//!
+//! Module map:
+//! - [`config`]: the command line and environment (one clap struct).
+//! - [`cli`]: what each subcommand does (`serve`, `migrate`, `token create`, `demo`).
+//! - [`routes`]: every HTTP route on one screen; [`error`] turns failures into problem+json.
+//! - [`ingest`]: `POST /api/v1/ingest/{format}`: authentication, one pure parser per format,
+//!   and the pipeline that stores a parsed report in one transaction.
+//! - [`db`]: all SQL, one file per aggregate; functions take a connection or transaction.
+//! - [`domain`]: pure rules (fingerprints, image references, tokens), tested without a database.
+//! - [`store`]: the UI's [`app::store::Store`] implemented over [`db`].
+//! - [`demo`]: the demo fleet.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod ingest;
+pub mod routes;
+pub mod store;
+pub mod telemetry;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+
+/// The database migrations, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Limits that protect the server from oversized input.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest report body accepted, after decompression, in bytes.
+    pub max_report_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_report_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub pool: PgPool,
+    /// Where the site's files are and how the pages are served.
+    pub leptos: LeptosOptions,
+    /// Input limits.
+    pub limits: Limits,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// Opens a pool on `url`. Fails fast when the database cannot be reached.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+}
+
+/// Serves the application on `listener` until `shutdown` resolves, then drains open requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = routes::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

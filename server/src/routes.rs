@@ -1,0 +1,135 @@
+//! Every route on one screen, and the middleware around them.
+//!
+//! | route                          | what                                             |
+//! |--------------------------------|--------------------------------------------------|
+//! | `GET /healthz`                 | the process is up                                |
+//! | `GET /readyz`                  | the database answers                             |
+//! | `POST /api/v1/ingest/{format}` | a scanner report, with an ingest token           |
+//! | `/api/*` (anything else)       | 404 problem+json                                 |
+//! | `/rpc/*`                       | server functions of the UI (not an API contract) |
+//! | pages                          | the Leptos routes of [`app::App`]                |
+//! | anything else                  | static files from the site root, else the 404 page |
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use app::store::StoreHandle;
+use app::{App, shell};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::store::PgStore;
+use crate::{AppState, ingest};
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being handled, if called while handling one.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Builds the application.
+pub fn router(state: AppState) -> Router {
+    let store = StoreHandle(Arc::new(PgStore::new(state.pool.clone())));
+    let leptos_options = state.leptos.clone();
+    let routes = generate_route_list(App);
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route(
+            "/api/v1/ingest/{format}",
+            // the handler enforces its own limit, after gzip decompression
+            post(ingest::ingest).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/{*rest}", any(api_not_found))
+        .route("/api", any(api_not_found))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(store.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(request_context))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match sqlx::query_scalar::<_, i32>("select 1")
+        .fetch_one(&state.pool)
+        .await
+    {
+        Ok(_) => "ready".into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+async fn api_not_found(request: Request) -> ApiError {
+    ApiError::NotFound(format!(
+        "there is no API endpoint {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+/// Gives every request an id (kept from `x-request-id` when sane, else generated), returns it
+/// in the response, makes it available to error responses, and logs one line per request.
+async fn request_context(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| request.uri().path().to_owned());
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", %method, route, request_id = %id);
+    let started = Instant::now();
+    let mut response = REQUEST_ID
+        .scope(id.clone(), next.run(request).instrument(span.clone()))
+        .await;
+    let status = response.status().as_u16();
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if route == "/healthz" || route == "/readyz" {
+            tracing::debug!(status, millis, "request")
+        } else {
+            tracing::info!(status, millis, "request")
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => hex::encode(bytes),
+        Err(_) => "0000000000000000".to_owned(),
+    }
+}

@@ -1,0 +1,92 @@
+//! The UI's [`Store`] over PostgreSQL: each method borrows a connection and delegates to
+//! [`crate::db`]. Database failures are logged here with a reference and reach the page as
+//! [`AppError::Internal`] or [`AppError::Unavailable`], never with their details.
+
+use app::error::AppError;
+use app::model::{FleetOverview, SeverityBreakdown};
+use app::store::Store;
+use async_trait::async_trait;
+use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+
+use crate::db;
+
+/// The store the server provides to every page render and server function.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// A store over `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        PgStore { pool }
+    }
+
+    async fn conn(&self) -> Result<PoolConnection<sqlx::Postgres>, AppError> {
+        self.pool.acquire().await.map_err(to_app_error)
+    }
+}
+
+/// Logs a database error once and turns it into what a page may show.
+pub fn to_app_error(error: sqlx::Error) -> AppError {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            tracing::warn!(%error, "database unavailable");
+            AppError::Unavailable
+        }
+        error => {
+            let mut bytes = [0u8; 6];
+            let reference = match getrandom::fill(&mut bytes) {
+                Ok(()) => hex::encode(bytes),
+                Err(_) => "unknown".to_owned(),
+            };
+            tracing::error!(%error, reference, "database error while rendering");
+            AppError::Internal(reference)
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn fleet_overview(&self) -> Result<FleetOverview, AppError> {
+        let mut conn = self.conn().await?;
+        let open = db::overview::fleet_open_by_severity(&mut conn)
+            .await
+            .map_err(to_app_error)?;
+        let images = db::overview::image_count(&mut conn)
+            .await
+            .map_err(to_app_error)?;
+        let clusters = db::overview::clusters(&mut conn)
+            .await
+            .map_err(to_app_error)?;
+        let reports = db::overview::latest_reports(&mut conn, 10)
+            .await
+            .map_err(to_app_error)?;
+        Ok(FleetOverview {
+            open,
+            images,
+            clusters,
+            reports,
+        })
+    }
+
+    async fn severity_breakdown(
+        &self,
+        cluster: Option<String>,
+    ) -> Result<SeverityBreakdown, AppError> {
+        let mut conn = self.conn().await?;
+        let open = match &cluster {
+            None => db::overview::fleet_open_by_severity(&mut conn).await,
+            Some(name) => {
+                let id = db::overview::cluster_id_by_name(&mut conn, name)
+                    .await
+                    .map_err(to_app_error)?
+                    .ok_or_else(|| AppError::NotFound(format!("Cluster '{name}'")))?;
+                db::overview::cluster_open_by_severity(&mut conn, id).await
+            }
+        }
+        .map_err(to_app_error)?;
+        Ok(SeverityBreakdown { cluster, open })
+    }
+}

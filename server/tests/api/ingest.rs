@@ -1,0 +1,425 @@
+//! `POST /api/v1/ingest/{format}`: success, idempotence, lifecycle, and every refusal.
+
+use std::io::Write;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::helpers::{RowCounts, TestApp, fixture, trivy_image_report};
+
+const SAMPLE: &str = "trivy/defectdojo__scheme_2_many_vulns.json";
+
+async fn problem(response: reqwest::Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn ingest_trivy_image_report_stores_image_vulnerabilities_and_findings(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", Some("prod-eu-1")).await;
+
+    let response = app.ingest("trivy", &token, fixture(SAMPLE)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["format"], "trivy");
+    assert_eq!(body["duplicate"], false);
+    assert_eq!(body["counts"]["records"], 5);
+    assert_eq!(body["counts"]["new"], 5);
+    assert_eq!(body["counts"]["fixed"], 0);
+    assert_eq!(body["warnings"], serde_json::json!([]));
+
+    let rows = app.row_counts().await;
+    assert_eq!(rows.reports, 1);
+    assert_eq!(rows.images, 1);
+    assert_eq!(rows.findings, 5);
+    assert_eq!(rows.observations, 5);
+    assert_eq!(rows.vulnerabilities, 5);
+
+    let image: (String, String, Option<String>) =
+        sqlx::query_as("select registry, repository, tag from image")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        image,
+        (
+            "docker.io".into(),
+            "library/teamdojo".into(),
+            Some("latest".into())
+        )
+    );
+    let by_severity: Vec<(i16, i64)> = sqlx::query_as(
+        "select severity, count(*) from finding where status = 'open' group by 1 order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(by_severity.iter().map(|r| r.1).sum::<i64>(), 5);
+    // the cluster-bound token records the image as present in its cluster
+    let linked: i64 = sqlx::query_scalar(
+        "select count(*) from cluster_image ci join cluster c on c.id = ci.cluster_id where c.name = 'prod-eu-1'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(linked, 1);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn fs_report_with_misconfigurations_and_secrets_is_stored_by_kind(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let response = app
+        .ingest(
+            "trivy",
+            &token,
+            fixture("trivy/defectdojo__misconfigurations_and_secrets.json"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let kinds: Vec<(String, i64)> =
+        sqlx::query_as("select kind, count(*) from finding group by 1 order by 1")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        kinds,
+        vec![
+            ("misconfiguration".into(), 1),
+            ("secret".into(), 2),
+            ("vulnerability".into(), 2)
+        ]
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn large_real_image_report_is_ingested_completely(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let response = app
+        .ingest(
+            "trivy",
+            &token,
+            fixture("trivy/securecodebox__juice-shop-v12.10.2.json"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["counts"]["records"], 185);
+    assert_eq!(body["warnings"], serde_json::json!([]));
+    let (findings, secrets): (i64, i64) =
+        sqlx::query_as("select count(*), count(*) filter (where kind = 'secret') from finding")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    // the same CVE in the same package version listed at two paths is one finding
+    assert_eq!(body["counts"]["new"].as_i64().unwrap(), findings);
+    assert_eq!(secrets, 3);
+    assert!(findings > 150 && findings <= 185, "{findings}");
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn ingest_twice_creates_no_duplicates(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let first: Value = app
+        .ingest("trivy", &token, fixture(SAMPLE))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let before = app.row_counts().await;
+
+    let response = app.ingest("trivy", &token, fixture(SAMPLE)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second: Value = response.json().await.unwrap();
+    assert_eq!(second["duplicate"], true);
+    assert_eq!(second["report_id"], first["report_id"]);
+    assert_eq!(second["counts"], first["counts"]);
+    assert_eq!(app.row_counts().await, before);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn unchanged_rescan_rewrites_no_finding_row(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let vulns = [
+        ("CVE-2024-1", "openssl", "3.0.1"),
+        ("CVE-2024-2", "zlib", "1.2.13"),
+    ];
+    let scan = |at: &str| trivy_image_report("acme/app:1.0", at, &vulns);
+    app.ingest("trivy", &token, scan("2026-11-01T00:00:00Z"))
+        .await;
+    let versions = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, String>(
+            "select string_agg(xmin::text, ',' order by id) from finding",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let before = versions(app.pool.clone()).await;
+
+    let response = app
+        .ingest("trivy", &token, scan("2026-11-02T00:00:00Z"))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["counts"]["new"], 0);
+    assert_eq!(body["counts"]["unchanged"], 2);
+    assert_eq!(body["counts"]["fixed"], 0);
+    assert_eq!(
+        versions(app.pool.clone()).await,
+        before,
+        "finding rows were rewritten"
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn findings_missing_from_the_newest_scan_are_fixed_and_reopen_when_back(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let a = ("CVE-2024-1", "openssl", "3.0.1");
+    let b = ("CVE-2024-2", "zlib", "1.2.13");
+    let status_of_b = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, String>(
+            "select status from finding where vulnerability_id = 'CVE-2024-2'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+
+    let first: Value = app
+        .ingest(
+            "trivy",
+            &token,
+            trivy_image_report("acme/app:1.0", "2026-11-01T00:00:00Z", &[a, b]),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["counts"]["new"], 2);
+
+    let second: Value = app
+        .ingest(
+            "trivy",
+            &token,
+            trivy_image_report("acme/app:1.0", "2026-11-02T00:00:00Z", &[a]),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["counts"]["fixed"], 1);
+    assert_eq!(status_of_b(app.pool.clone()).await, "fixed");
+
+    let third: Value = app
+        .ingest(
+            "trivy",
+            &token,
+            trivy_image_report("acme/app:1.0", "2026-11-03T00:00:00Z", &[a, b]),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(third["counts"]["reopened"], 1);
+    assert_eq!(third["counts"]["new"], 0);
+    assert_eq!(status_of_b(app.pool.clone()).await, "reopened");
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn gzip_bodies_are_accepted(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&fixture(SAMPLE)).unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/ingest/trivy"))
+        .bearer_auth(&token)
+        .header("content-encoding", "gzip")
+        .body(encoder.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(app.row_counts().await.findings, 5);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn missing_or_unknown_token_is_401_and_stores_nothing(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.token("ci", None).await;
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/ingest/trivy"))
+        .body(fixture(SAMPLE))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("www-authenticate"));
+    let body = problem(response, StatusCode::UNAUTHORIZED).await;
+    assert!(body["detail"].as_str().unwrap().contains("Bearer"));
+
+    let forged = format!("bwk_{}", "0".repeat(64));
+    let body = problem(
+        app.ingest("trivy", &forged, fixture(SAMPLE)).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown, revoked or expired")
+    );
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/ingest/trivy"))
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .body(fixture(SAMPLE))
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::UNAUTHORIZED).await;
+
+    assert_eq!(app.row_counts().await, RowCounts::default());
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_body_that_is_not_a_trivy_report_is_400_and_stores_nothing(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            fixture("grype/defectdojo__fix_available.json"),
+            "urn:bulwark:problem:wrong-format",
+        ),
+        (b"[1, 2, 3]".to_vec(), "urn:bulwark:problem:wrong-format"),
+        (
+            b"{\"SchemaVersion\": 2, \"Results\": [".to_vec(),
+            "urn:bulwark:problem:invalid-json",
+        ),
+        (
+            b"<html>not json</html>".to_vec(),
+            "urn:bulwark:problem:invalid-json",
+        ),
+        (
+            b"{\"SchemaVersion\": 1}".to_vec(),
+            "urn:bulwark:problem:unsupported-version",
+        ),
+        (Vec::new(), "urn:bulwark:problem:empty-body"),
+    ];
+    for (body, kind) in cases {
+        let response = app.ingest("trivy", &token, body).await;
+        let problem = problem(response, StatusCode::BAD_REQUEST).await;
+        assert_eq!(problem["type"], kind, "{problem}");
+    }
+    assert_eq!(app.row_counts().await, RowCounts::default());
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_report_that_fails_midway_leaves_no_rows_behind(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    // Make the database refuse the report after images, catalogue and findings were written.
+    sqlx::raw_sql(
+        "create function refuse() returns trigger language plpgsql as
+           $$ begin raise exception 'injected failure'; end $$;
+         create trigger refuse_observations before insert on observation
+           for each row execute function refuse();",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let response = app.ingest("trivy", &token, fixture(SAMPLE)).await;
+    let body = problem(response, StatusCode::INTERNAL_SERVER_ERROR).await;
+    assert!(body["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(
+        !body.to_string().contains("injected"),
+        "internal details leaked: {body}"
+    );
+    assert_eq!(app.row_counts().await, RowCounts::default());
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn oversized_reports_are_413(pool: PgPool) {
+    let limits = server::Limits {
+        max_report_bytes: 1000,
+    };
+    let app = TestApp::spawn_with(pool, limits).await;
+    let token = app.token("ci", None).await;
+    let body = problem(
+        app.ingest("trivy", &token, fixture(SAMPLE)).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("1000 bytes"));
+
+    // a small gzip body that inflates past the limit is refused too
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![b' '; 100_000]).unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/ingest/trivy"))
+        .bearer_auth(&token)
+        .header("content-encoding", "gzip")
+        .body(encoder.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(app.row_counts().await, RowCounts::default());
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn unknown_formats_and_api_paths_are_404_problems(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let body = problem(
+        app.ingest("nessus", &token, "{}").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("supported: trivy")
+    );
+    let response = app
+        .client
+        .get(app.url("/api/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::NOT_FOUND).await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/ingest/trivy"))
+        .bearer_auth(&token)
+        .header("content-encoding", "br")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+}

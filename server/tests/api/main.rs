@@ -1,0 +1,12 @@
+//! Integration tests: the real router over real HTTP against a fresh PostgreSQL database per
+//! test (`#[sqlx::test]` creates it from `DATABASE_URL` and applies the migrations).
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test should fail loudly at the first surprise"
+)]
+
+mod cli;
+mod helpers;
+mod ingest;
+mod pages;

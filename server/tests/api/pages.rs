@@ -1,0 +1,145 @@
+//! Server-rendered pages, server functions and health endpoints.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::helpers::{TestApp, trivy_image_report};
+
+async fn page(app: &TestApp, path: &str) -> (StatusCode, String) {
+    let response = app.client.get(app.url(path)).send().await.unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+/// The number in the severity tile `slug` of the rendered overview.
+fn tile(html: &str, slug: &str) -> i64 {
+    let marker = format!("data-severity=\"{slug}\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {slug} tile in {html}"));
+    let start = at + html[at..].find('>').unwrap() + 1;
+    let end = start + html[start..].find('<').unwrap();
+    html[start..end].replace(',', "").trim().parse().unwrap()
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn overview_renders_clusters_reports_and_counts_on_the_server(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (status, html) = page(&app, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Fleet overview"));
+    assert!(html.contains("No reports received yet"));
+    assert_eq!(tile(&html, "high"), 0);
+
+    let token = app.token("trivy-operator", Some("prod-eu-1")).await;
+    let report = trivy_image_report(
+        "acme/app:1.0",
+        "2026-11-01T00:00:00Z",
+        &[
+            ("CVE-2024-1", "openssl", "3.0.1"),
+            ("CVE-2024-2", "zlib", "1.2.13"),
+        ],
+    );
+    assert_eq!(
+        app.ingest("trivy", &token, report).await.status(),
+        StatusCode::CREATED
+    );
+
+    let (_, html) = page(&app, "/").await;
+    assert_eq!(tile(&html, "high"), 2);
+    assert!(html.contains("prod-eu-1"));
+    assert!(html.contains("trivy-operator"));
+    assert!(html.contains("docker.io/library/acme/app:1.0") || html.contains("acme/app:1.0"));
+    // the page carries the hydration bundle
+    assert!(html.contains("/pkg/bulwark"));
+
+    // the breakdown for one cluster, by query string (works without JavaScript)
+    let (status, html) = page(&app, "/?cluster=prod-eu-1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Open findings in prod-eu-1"));
+    assert_eq!(tile(&html, "high"), 2);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn cluster_breakdown_counts_only_what_concerns_the_cluster(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let eu = app.token("op-eu", Some("prod-eu-1")).await;
+    let us = app.token("op-us", Some("prod-us-1")).await;
+    let one = [("CVE-2024-1", "openssl", "3.0.1")];
+    let three = [
+        ("CVE-2024-1", "openssl", "3.0.1"),
+        ("CVE-2024-2", "zlib", "1.2.13"),
+        ("CVE-2024-3", "curl", "8.0.0"),
+    ];
+    app.ingest(
+        "trivy",
+        &eu,
+        trivy_image_report("acme/a:1", "2026-11-01T00:00:00Z", &one),
+    )
+    .await;
+    app.ingest(
+        "trivy",
+        &us,
+        trivy_image_report("acme/b:1", "2026-11-01T00:00:00Z", &three),
+    )
+    .await;
+
+    let (_, html) = page(&app, "/?cluster=prod-eu-1").await;
+    assert_eq!(tile(&html, "high"), 1);
+    let (_, html) = page(&app, "/?cluster=prod-us-1").await;
+    assert_eq!(tile(&html, "high"), 3);
+    let (_, html) = page(&app, "/").await;
+    assert_eq!(tile(&html, "high"), 4);
+    let (_, html) = page(&app, "/?cluster=nope").await;
+    assert!(
+        html.contains("Cluster &#x27;nope&#x27; was not found")
+            || html.contains("Cluster 'nope' was not found"),
+        "{html}"
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn severity_server_function_answers_json(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("op", Some("prod-eu-1")).await;
+    let report = trivy_image_report(
+        "acme/a:1",
+        "2026-11-01T00:00:00Z",
+        &[("CVE-2024-1", "openssl", "3.0.1")],
+    );
+    app.ingest("trivy", &token, report).await;
+    let response = app
+        .client
+        .post(app.url("/rpc/overview/severity"))
+        .form(&[("cluster", "prod-eu-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["cluster"], "prod-eu-1");
+    assert_eq!(body["open"]["counts"][3], 1);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn unknown_pages_are_404(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (status, html) = page(&app, "/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Page not found"));
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn health_and_readiness(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().contains_key("x-request-id"));
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    app.pool.close().await;
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
