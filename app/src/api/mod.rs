@@ -1,0 +1,5 @@
+//! Server functions, one file per domain. Thin by design: pull the store out of context and
+//! delegate. They live under `/rpc`; their URLs are an implementation detail of the UI, not an
+//! API contract (that is `/api/v1`, served by the server crate).
+
+pub mod overview;

@@ -1,0 +1,6 @@
+//! Prop-driven pieces of the interface. Components render what they are given; they never call
+//! server functions (pages do).
+
+pub mod format;
+pub mod layout;
+pub mod severity;
