@@ -16,7 +16,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 .PHONY: help deps run stop test rust-test e2e build check bench prepare clean
 
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+export CARGO_HOME ?= $(HOME)/.cargo
+export PATH := $(CARGO_HOME)/bin:$(PATH)
 # compile-time checked queries read .sqlx/ instead of a live database
 export SQLX_OFFLINE ?= true
 export CARGO_TERM_COLOR ?= never

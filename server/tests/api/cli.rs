@@ -61,8 +61,8 @@ async fn token_create_prints_a_working_token_on_its_last_line(pool: PgPool) {
     let report =
         crate::helpers::trivy_image_report("a:1", "2026-11-01T00:00:00Z", &[("CVE-1", "x", "1")]);
     assert_eq!(
-        app.ingest("trivy", token, report).await.status(),
-        reqwest::StatusCode::CREATED
+        app.ingest("trivy", token, report).await.status,
+        http::StatusCode::CREATED
     );
 }
 

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use http::{HeaderMap, StatusCode};
 use leptos::config::LeptosOptions;
 use server::config::TokenCreateArgs;
 use server::{AppState, Limits};
@@ -14,8 +15,31 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub addr: SocketAddr,
     pub pool: PgPool,
-    pub client: reqwest::Client,
+    agent: ureq::Agent,
     _shutdown: oneshot::Sender<()>,
+}
+
+/// A response, read completely.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
 }
 
 impl TestApp {
@@ -45,16 +69,76 @@ impl TestApp {
             .await
             .unwrap();
         });
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
         TestApp {
             addr,
             pool,
-            client: reqwest::Client::builder().no_gzip().build().unwrap(),
+            agent,
             _shutdown: tx,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends a request over HTTP and reads the whole response.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Response {
+        let mut request = http::Request::builder().method(method).uri(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(body.into()).unwrap();
+        let agent = self.agent.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut response = agent.run(request).unwrap();
+            let body = response
+                .body_mut()
+                .with_config()
+                .limit(64 * 1024 * 1024)
+                .read_to_vec()
+                .unwrap();
+            Response {
+                status: response.status(),
+                headers: response.headers().clone(),
+                body,
+            }
+        })
+        .await
+        .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request("GET", path, &[], Vec::new()).await
+    }
+
+    /// `POST /api/v1/ingest/{format}` with a bearer token.
+    pub async fn ingest(&self, format: &str, token: &str, body: impl Into<Vec<u8>>) -> Response {
+        self.ingest_with(format, token, &[], body).await
+    }
+
+    /// Like [`Self::ingest`], with extra headers.
+    pub async fn ingest_with(
+        &self,
+        format: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Response {
+        let auth = format!("Bearer {token}");
+        let mut all = vec![("authorization", auth.as_str())];
+        all.extend_from_slice(headers);
+        self.request("POST", &format!("/api/v1/ingest/{format}"), &all, body)
+            .await
     }
 
     /// An ingest token for `source`, optionally in `cluster` (created as `prod` on `aws`).
@@ -70,21 +154,6 @@ impl TestApp {
             .await
             .unwrap();
         issued.secret.expose().to_owned()
-    }
-
-    pub async fn ingest(
-        &self,
-        format: &str,
-        token: &str,
-        body: impl Into<reqwest::Body>,
-    ) -> reqwest::Response {
-        self.client
-            .post(self.url(&format!("/api/v1/ingest/{format}")))
-            .bearer_auth(token)
-            .body(body)
-            .send()
-            .await
-            .unwrap()
     }
 
     /// Rows in each table that a report writes to.

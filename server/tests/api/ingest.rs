@@ -2,21 +2,21 @@
 
 use std::io::Write;
 
-use reqwest::StatusCode;
+use http::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::helpers::{RowCounts, TestApp, fixture, trivy_image_report};
+use crate::helpers::{Response, RowCounts, TestApp, fixture, trivy_image_report};
 
 const SAMPLE: &str = "trivy/defectdojo__scheme_2_many_vulns.json";
 
-async fn problem(response: reqwest::Response, status: StatusCode) -> Value {
-    assert_eq!(response.status(), status);
+fn problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status, status, "{}", response.text());
     assert_eq!(
-        response.headers()["content-type"].to_str().unwrap(),
-        "application/problem+json"
+        response.header("content-type"),
+        Some("application/problem+json")
     );
-    let body: Value = response.json().await.unwrap();
+    let body: Value = response.json();
     assert_eq!(body["status"], status.as_u16());
     assert!(
         body["detail"].as_str().is_some_and(|d| !d.is_empty()),
@@ -31,8 +31,8 @@ async fn ingest_trivy_image_report_stores_image_vulnerabilities_and_findings(poo
     let token = app.token("ci", Some("prod-eu-1")).await;
 
     let response = app.ingest("trivy", &token, fixture(SAMPLE)).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
+    assert_eq!(response.status, StatusCode::CREATED);
+    let body: Value = response.json();
     assert_eq!(body["format"], "trivy");
     assert_eq!(body["duplicate"], false);
     assert_eq!(body["counts"]["records"], 5);
@@ -88,7 +88,7 @@ async fn fs_report_with_misconfigurations_and_secrets_is_stored_by_kind(pool: Pg
             fixture("trivy/defectdojo__misconfigurations_and_secrets.json"),
         )
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.status, StatusCode::CREATED);
     let kinds: Vec<(String, i64)> =
         sqlx::query_as("select kind, count(*) from finding group by 1 order by 1")
             .fetch_all(&app.pool)
@@ -115,8 +115,8 @@ async fn large_real_image_report_is_ingested_completely(pool: PgPool) {
             fixture("trivy/securecodebox__juice-shop-v12.10.2.json"),
         )
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
+    assert_eq!(response.status, StatusCode::CREATED);
+    let body: Value = response.json();
     assert_eq!(body["counts"]["records"], 185);
     assert_eq!(body["warnings"], serde_json::json!([]));
     let (findings, secrets): (i64, i64) =
@@ -134,17 +134,12 @@ async fn large_real_image_report_is_ingested_completely(pool: PgPool) {
 async fn ingest_twice_creates_no_duplicates(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let token = app.token("ci", None).await;
-    let first: Value = app
-        .ingest("trivy", &token, fixture(SAMPLE))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = app.ingest("trivy", &token, fixture(SAMPLE)).await.json();
     let before = app.row_counts().await;
 
     let response = app.ingest("trivy", &token, fixture(SAMPLE)).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let second: Value = response.json().await.unwrap();
+    assert_eq!(response.status, StatusCode::OK);
+    let second: Value = response.json();
     assert_eq!(second["duplicate"], true);
     assert_eq!(second["report_id"], first["report_id"]);
     assert_eq!(second["counts"], first["counts"]);
@@ -175,8 +170,8 @@ async fn unchanged_rescan_rewrites_no_finding_row(pool: PgPool) {
     let response = app
         .ingest("trivy", &token, scan("2026-11-02T00:00:00Z"))
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
+    assert_eq!(response.status, StatusCode::CREATED);
+    let body: Value = response.json();
     assert_eq!(body["counts"]["new"], 0);
     assert_eq!(body["counts"]["unchanged"], 2);
     assert_eq!(body["counts"]["fixed"], 0);
@@ -209,9 +204,7 @@ async fn findings_missing_from_the_newest_scan_are_fixed_and_reopen_when_back(po
             trivy_image_report("acme/app:1.0", "2026-11-01T00:00:00Z", &[a, b]),
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(first["counts"]["new"], 2);
 
     let second: Value = app
@@ -221,9 +214,7 @@ async fn findings_missing_from_the_newest_scan_are_fixed_and_reopen_when_back(po
             trivy_image_report("acme/app:1.0", "2026-11-02T00:00:00Z", &[a]),
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(second["counts"]["fixed"], 1);
     assert_eq!(status_of_b(app.pool.clone()).await, "fixed");
 
@@ -234,9 +225,7 @@ async fn findings_missing_from_the_newest_scan_are_fixed_and_reopen_when_back(po
             trivy_image_report("acme/app:1.0", "2026-11-03T00:00:00Z", &[a, b]),
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(third["counts"]["reopened"], 1);
     assert_eq!(third["counts"]["new"], 0);
     assert_eq!(status_of_b(app.pool.clone()).await, "reopened");
@@ -249,15 +238,14 @@ async fn gzip_bodies_are_accepted(pool: PgPool) {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(&fixture(SAMPLE)).unwrap();
     let response = app
-        .client
-        .post(app.url("/api/v1/ingest/trivy"))
-        .bearer_auth(&token)
-        .header("content-encoding", "gzip")
-        .body(encoder.finish().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
+        .ingest_with(
+            "trivy",
+            &token,
+            &[("content-encoding", "gzip")],
+            encoder.finish().unwrap(),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED);
     assert_eq!(app.row_counts().await.findings, 5);
 }
 
@@ -267,22 +255,17 @@ async fn missing_or_unknown_token_is_401_and_stores_nothing(pool: PgPool) {
     app.token("ci", None).await;
 
     let response = app
-        .client
-        .post(app.url("/api/v1/ingest/trivy"))
-        .body(fixture(SAMPLE))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.headers().contains_key("www-authenticate"));
-    let body = problem(response, StatusCode::UNAUTHORIZED).await;
+        .request("POST", "/api/v1/ingest/trivy", &[], fixture(SAMPLE))
+        .await;
+    assert!(response.header("www-authenticate").is_some());
+    let body = problem(response, StatusCode::UNAUTHORIZED);
     assert!(body["detail"].as_str().unwrap().contains("Bearer"));
 
     let forged = format!("bwk_{}", "0".repeat(64));
     let body = problem(
         app.ingest("trivy", &forged, fixture(SAMPLE)).await,
         StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    );
     assert!(
         body["detail"]
             .as_str()
@@ -291,14 +274,14 @@ async fn missing_or_unknown_token_is_401_and_stores_nothing(pool: PgPool) {
     );
 
     let response = app
-        .client
-        .post(app.url("/api/v1/ingest/trivy"))
-        .header("authorization", "Basic dXNlcjpwYXNz")
-        .body(fixture(SAMPLE))
-        .send()
-        .await
-        .unwrap();
-    problem(response, StatusCode::UNAUTHORIZED).await;
+        .request(
+            "POST",
+            "/api/v1/ingest/trivy",
+            &[("authorization", "Basic dXNlcjpwYXNz")],
+            fixture(SAMPLE),
+        )
+        .await;
+    problem(response, StatusCode::UNAUTHORIZED);
 
     assert_eq!(app.row_counts().await, RowCounts::default());
 }
@@ -329,7 +312,7 @@ async fn a_body_that_is_not_a_trivy_report_is_400_and_stores_nothing(pool: PgPoo
     ];
     for (body, kind) in cases {
         let response = app.ingest("trivy", &token, body).await;
-        let problem = problem(response, StatusCode::BAD_REQUEST).await;
+        let problem = problem(response, StatusCode::BAD_REQUEST);
         assert_eq!(problem["type"], kind, "{problem}");
     }
     assert_eq!(app.row_counts().await, RowCounts::default());
@@ -351,7 +334,7 @@ async fn a_report_that_fails_midway_leaves_no_rows_behind(pool: PgPool) {
     .unwrap();
 
     let response = app.ingest("trivy", &token, fixture(SAMPLE)).await;
-    let body = problem(response, StatusCode::INTERNAL_SERVER_ERROR).await;
+    let body = problem(response, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body["request_id"].as_str().is_some_and(|id| !id.is_empty()));
     assert!(
         !body.to_string().contains("injected"),
@@ -370,23 +353,21 @@ async fn oversized_reports_are_413(pool: PgPool) {
     let body = problem(
         app.ingest("trivy", &token, fixture(SAMPLE)).await,
         StatusCode::PAYLOAD_TOO_LARGE,
-    )
-    .await;
+    );
     assert!(body["detail"].as_str().unwrap().contains("1000 bytes"));
 
     // a small gzip body that inflates past the limit is refused too
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     encoder.write_all(&vec![b' '; 100_000]).unwrap();
     let response = app
-        .client
-        .post(app.url("/api/v1/ingest/trivy"))
-        .bearer_auth(&token)
-        .header("content-encoding", "gzip")
-        .body(encoder.finish().unwrap())
-        .send()
-        .await
-        .unwrap();
-    problem(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+        .ingest_with(
+            "trivy",
+            &token,
+            &[("content-encoding", "gzip")],
+            encoder.finish().unwrap(),
+        )
+        .await;
+    problem(response, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.row_counts().await, RowCounts::default());
 }
 
@@ -397,29 +378,17 @@ async fn unknown_formats_and_api_paths_are_404_problems(pool: PgPool) {
     let body = problem(
         app.ingest("nessus", &token, "{}").await,
         StatusCode::NOT_FOUND,
-    )
-    .await;
+    );
     assert!(
         body["detail"]
             .as_str()
             .unwrap()
             .contains("supported: trivy")
     );
+    let response = app.get("/api/v1/nothing").await;
+    problem(response, StatusCode::NOT_FOUND);
     let response = app
-        .client
-        .get(app.url("/api/v1/nothing"))
-        .send()
-        .await
-        .unwrap();
-    problem(response, StatusCode::NOT_FOUND).await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/ingest/trivy"))
-        .bearer_auth(&token)
-        .header("content-encoding", "br")
-        .body("x")
-        .send()
-        .await
-        .unwrap();
-    problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+        .ingest_with("trivy", &token, &[("content-encoding", "br")], "x")
+        .await;
+    problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }

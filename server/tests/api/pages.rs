@@ -1,15 +1,14 @@
 //! Server-rendered pages, server functions and health endpoints.
 
-use reqwest::StatusCode;
+use http::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::helpers::{TestApp, trivy_image_report};
 
 async fn page(app: &TestApp, path: &str) -> (StatusCode, String) {
-    let response = app.client.get(app.url(path)).send().await.unwrap();
-    let status = response.status();
-    (status, response.text().await.unwrap())
+    let response = app.get(path).await;
+    (response.status, response.text())
 }
 
 /// The number in the severity tile `slug` of the rendered overview.
@@ -42,7 +41,7 @@ async fn overview_renders_clusters_reports_and_counts_on_the_server(pool: PgPool
         ],
     );
     assert_eq!(
-        app.ingest("trivy", &token, report).await.status(),
+        app.ingest("trivy", &token, report).await.status,
         StatusCode::CREATED
     );
 
@@ -110,14 +109,15 @@ async fn severity_server_function_answers_json(pool: PgPool) {
     );
     app.ingest("trivy", &token, report).await;
     let response = app
-        .client
-        .post(app.url("/rpc/overview/severity"))
-        .form(&[("cluster", "prod-eu-1")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
+        .request(
+            "POST",
+            "/rpc/overview/severity",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "cluster=prod-eu-1",
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    let body: Value = response.json();
     assert_eq!(body["cluster"], "prod-eu-1");
     assert_eq!(body["open"]["counts"][3], 1);
 }
@@ -133,13 +133,14 @@ async fn unknown_pages_are_404(pool: PgPool) {
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn health_and_readiness(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers().contains_key("x-request-id"));
-    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.header("x-request-id").is_some());
+    assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
 
     app.pool.close().await;
-    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        app.get("/readyz").await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }
