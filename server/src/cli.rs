@@ -8,7 +8,9 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
-use crate::config::{Cli, Command, DatabaseUrl, ServeArgs, TokenCommand, TokenCreateArgs};
+use crate::config::{
+    Cli, Command, DatabaseUrl, IntelCommand, IntelFeedArg, ServeArgs, TokenCommand, TokenCreateArgs,
+};
 use crate::db;
 use crate::db::estate::ClusterSpec;
 use crate::domain::token::TokenSecret;
@@ -34,6 +36,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let pool = open_migrated(&url, 2).await?;
             token_create(&pool, &args).await
+        }
+        Command::Intel {
+            command: IntelCommand::Import { feed, file },
+        } => {
+            let pool = open_migrated(&url, 2).await?;
+            let bytes = tokio::fs::read(&file)
+                .await
+                .with_context(|| format!("reading {}", file.display()))?;
+            let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+                crate::ingest::gunzip(&bytes, 1 << 30).map_err(|e| anyhow::anyhow!("{e}"))?
+            } else {
+                bytes::Bytes::from(bytes)
+            };
+            let feed = match feed {
+                IntelFeedArg::Kev => crate::ingest::IntelFeed::Kev,
+                IntelFeedArg::Epss => crate::ingest::IntelFeed::Epss,
+            };
+            let outcome = crate::ingest::import_intel(&pool, feed, bytes)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for warning in &outcome.warnings {
+                tracing::warn!(pointer = %warning.pointer, "{}", warning.message);
+            }
+            tracing::info!(
+                feed = outcome.feed,
+                entries = outcome.entries,
+                changed = outcome.changed,
+                rescored = outcome.rescored,
+                "intel imported"
+            );
+            Ok(())
         }
         Command::Demo => {
             let pool = open_migrated(&url, 4).await?;

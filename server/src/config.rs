@@ -50,6 +50,34 @@ pub enum Command {
     },
     /// Load a realistic demo fleet into an empty database (does nothing if data exists).
     Demo,
+    /// Threat intelligence: CISA KEV and FIRST EPSS.
+    Intel {
+        /// Intel action.
+        #[command(subcommand)]
+        command: IntelCommand,
+    },
+}
+
+/// `bulwark intel ...`.
+#[derive(Debug, Subcommand)]
+pub enum IntelCommand {
+    /// Import a KEV catalog (JSON or CSV) or an EPSS CSV (gzip accepted) and rescore the
+    /// findings it concerns.
+    Import {
+        /// Which feed the file is.
+        feed: IntelFeedArg,
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// A threat intelligence feed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IntelFeedArg {
+    /// CISA Known Exploited Vulnerabilities catalog.
+    Kev,
+    /// FIRST Exploit Prediction Scoring System scores.
+    Epss,
 }
 
 /// `bulwark token ...`.

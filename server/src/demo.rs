@@ -767,9 +767,16 @@ async fn ingest(pool: &PgPool, identity: &IngestIdentity, body: &[u8]) -> anyhow
     let parsed = Format::Trivy
         .parse(body)
         .map_err(|e| anyhow::anyhow!("demo report does not parse: {e}"))?;
-    let outcome = pipeline::store(pool, identity, Format::Trivy, &digest, body.len(), parsed)
-        .await
-        .map_err(|e| anyhow::anyhow!("storing a demo report: {e}"))?;
+    let outcome = pipeline::store(
+        pool,
+        identity,
+        Format::Trivy.as_str(),
+        &digest,
+        body.len(),
+        parsed,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("storing a demo report: {e}"))?;
     Ok(outcome.counts.new)
 }
 

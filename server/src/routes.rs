@@ -5,6 +5,8 @@
 //! | `GET /healthz`                 | the process is up                                |
 //! | `GET /readyz`                  | the database answers                             |
 //! | `POST /api/v1/ingest/{format}` | a scanner report, with an ingest token           |
+//! | `POST /api/v1/ingest`          | the same, format detected from the content        |
+//! | `POST /api/v1/intel/{feed}`    | CISA KEV (JSON/CSV) or FIRST EPSS (CSV) file      |
 //! | `/api/*` (anything else)       | 404 problem+json                                 |
 //! | `/rpc/*`                       | server functions of the UI (not an API contract) |
 //! | pages                          | the Leptos routes of [`app::App`]                |
@@ -47,10 +49,18 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        // these handlers enforce their own limit, after gzip decompression
         .route(
             "/api/v1/ingest/{format}",
-            // the handler enforces its own limit, after gzip decompression
             post(ingest::ingest).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/ingest",
+            post(ingest::ingest_detected).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/api/v1/intel/{feed}",
+            post(ingest::intel).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/{*rest}", any(api_not_found))
         .route("/api", any(api_not_found))

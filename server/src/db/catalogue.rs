@@ -6,6 +6,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use crate::domain::component::Component;
+use crate::domain::cvss::Scored;
 use crate::ingest::model::VulnerabilityInfo;
 
 /// Adds new vulnerabilities and fills in what stored ones lack. A row that gains nothing is not
@@ -15,22 +16,31 @@ use crate::ingest::model::VulnerabilityInfo;
 pub async fn upsert_vulnerabilities(
     conn: &mut PgConnection,
     vulnerabilities: &[VulnerabilityInfo],
+    best_cvss: &[Option<Scored>],
 ) -> Result<(), sqlx::Error> {
     if vulnerabilities.is_empty() {
         return Ok(());
     }
     let rows: Vec<serde_json::Value> = vulnerabilities
         .iter()
-        .map(|v| {
+        .zip(best_cvss)
+        .map(|(v, best)| {
+            let mut by_source = serde_json::Map::new();
+            for (source, vector) in &v.cvss_vectors {
+                let entry = by_source.entry(source.clone()).or_insert_with(|| json!([]));
+                if let Some(list) = entry.as_array_mut() {
+                    list.push(json!(vector));
+                }
+            }
             json!({
                 "id": v.id,
                 "aliases": v.aliases,
                 "title": v.title,
                 "description": v.description,
                 "severity": v.severity.as_i16(),
-                "cvss_vector": v.cvss_vector,
-                "cvss_score": v.cvss_score,
-                "cvss": v.cvss,
+                "cvss_vector": best.as_ref().map(|b| &b.vector),
+                "cvss_score": best.as_ref().map(|b| b.score),
+                "cvss": by_source,
                 "cwe": v.cwe,
                 "published_at": v.published_at,
                 "modified_at": v.modified_at,
@@ -117,5 +127,30 @@ pub async fn upsert_components(
     Ok(keys
         .iter()
         .map(|k| by_key.get(k).copied().unwrap_or_default())
+        .collect())
+}
+
+/// A vulnerability's CVSS vector and base score as on file.
+pub type CatalogueCvss = (Option<String>, Option<f32>);
+
+/// The CVSS vector and score on file for these vulnerabilities.
+#[tracing::instrument(skip_all, fields(ids = ids.len()), err)]
+pub async fn cvss_of(
+    conn: &mut PgConnection,
+    ids: &[String],
+) -> Result<HashMap<String, CatalogueCvss>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query!(
+        "select id, cvss_vector, cvss_score from vulnerability
+         where id = any($1) and cvss_vector is not null",
+        ids
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, (r.cvss_vector, r.cvss_score)))
         .collect())
 }

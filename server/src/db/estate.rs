@@ -254,3 +254,165 @@ pub async fn is_empty(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
     .await?;
     Ok(empty)
 }
+
+/// Creates or refreshes Kubernetes resources of one cluster (namespaces included); returns
+/// their `(namespace_id, workload_id)` in the order given. Cluster-scoped resources (nodes,
+/// cluster roles) live in the namespace named "".
+#[tracing::instrument(skip_all, fields(cluster_id, workloads = workloads.len()), err)]
+pub async fn upsert_workloads(
+    conn: &mut PgConnection,
+    cluster_id: i64,
+    workloads: &[crate::ingest::model::WorkloadAsset],
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    if workloads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut names: Vec<&str> = workloads.iter().map(|w| w.namespace.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    sqlx::query!(
+        "insert into namespace (cluster_id, name)
+         select $1, name from unnest($2::text[]) as t(name) order by name
+         on conflict (cluster_id, name) do nothing",
+        cluster_id,
+        &names as &[&str]
+    )
+    .execute(&mut *conn)
+    .await?;
+    let namespaces: std::collections::HashMap<String, i64> = sqlx::query!(
+        "select id, name from namespace where cluster_id = $1 and name = any($2)",
+        cluster_id,
+        &names as &[&str]
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.name, r.id))
+    .collect();
+
+    let ns_ids: Vec<i64> = workloads
+        .iter()
+        .map(|w| namespaces.get(&w.namespace).copied().unwrap_or_default())
+        .collect();
+    let kinds: Vec<&str> = workloads.iter().map(|w| w.kind.as_str()).collect();
+    let wl_names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
+    let rows = sqlx::query!(
+        r#"insert into workload (cluster_id, namespace_id, kind, name)
+           select distinct $1::bigint, ns, kind, name
+           from unnest($2::bigint[], $3::text[], $4::text[]) as t(ns, kind, name)
+           order by 2, 3, 4
+           on conflict (cluster_id, namespace_id, kind, name) do update set last_seen = now()
+           returning id, namespace_id, kind, name"#,
+        cluster_id,
+        &ns_ids,
+        &kinds as &[&str],
+        &wl_names as &[&str]
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let by_key: std::collections::HashMap<(i64, String, String), i64> = rows
+        .into_iter()
+        .map(|r| ((r.namespace_id, r.kind, r.name), r.id))
+        .collect();
+    Ok(workloads
+        .iter()
+        .zip(&ns_ids)
+        .map(|(w, ns)| {
+            let id = by_key
+                .get(&(*ns, w.kind.clone(), w.name.clone()))
+                .copied()
+                .unwrap_or_default();
+            (*ns, id)
+        })
+        .collect())
+}
+
+/// Records containers: workload `w` runs image `i` in container `name`.
+#[tracing::instrument(skip_all, fields(cluster_id, containers = workload_ids.len()), err)]
+pub async fn upsert_containers(
+    conn: &mut PgConnection,
+    cluster_id: i64,
+    workload_ids: &[i64],
+    names: &[String],
+    image_ids: &[i64],
+) -> Result<(), sqlx::Error> {
+    if workload_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        "insert into container (cluster_id, workload_id, name, image_id)
+         select distinct on (w, n) $1::bigint, w, n, i
+         from unnest($2::bigint[], $3::text[], $4::bigint[]) as t(w, n, i)
+         order by w, n
+         on conflict (cluster_id, workload_id, name) do update
+             set image_id = excluded.image_id, last_seen = now()
+             where container.image_id <> excluded.image_id",
+        cluster_id,
+        workload_ids,
+        names,
+        image_ids
+    )
+    .execute(&mut *conn)
+    .await?;
+    link_cluster_images(conn, cluster_id, image_ids).await
+}
+
+/// Finds the cluster a report names, creating it (provider and environment unknown) if new.
+/// The name is made valid first (an EKS ARN becomes its cluster name, other characters
+/// become '-'); `None` when nothing usable is left.
+#[tracing::instrument(skip_all, err)]
+pub async fn cluster_by_name(
+    conn: &mut PgConnection,
+    name: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let Some(name) = cluster_name_from(name) else {
+        return Ok(None);
+    };
+    upsert_cluster(
+        conn,
+        &ClusterSpec {
+            name: &name,
+            ..ClusterSpec::default()
+        },
+    )
+    .await
+    .map(Some)
+}
+
+/// A valid cluster name from what a report calls its cluster.
+pub fn cluster_name_from(name: &str) -> Option<String> {
+    let name = name.trim();
+    // arn:aws:eks:region:account:cluster/NAME
+    let name = match name.rsplit_once(":cluster/") {
+        Some((_, short)) if name.starts_with("arn:") => short,
+        _ => name,
+    };
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    (!cleaned.is_empty()).then(|| cleaned.chars().take(128).collect())
+}
+
+/// Images run by these workloads of one cluster.
+#[tracing::instrument(skip_all, fields(cluster_id), err)]
+pub async fn images_of_workloads(
+    conn: &mut PgConnection,
+    cluster_id: i64,
+    workload_ids: &[i64],
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select distinct image_id from container where cluster_id = $1 and workload_id = any($2)",
+        cluster_id,
+        workload_ids
+    )
+    .fetch_all(conn)
+    .await
+}

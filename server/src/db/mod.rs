@@ -6,12 +6,17 @@
 //! see; they use runtime queries with bound parameters only.
 
 pub mod catalogue;
+pub mod controls;
 pub mod copy;
 pub mod estate;
 pub mod findings;
+pub mod intel;
 pub mod overview;
 pub mod reports;
+pub mod risk;
+pub mod runtime;
 pub mod tokens;
+pub mod vex;
 
 /// PostgreSQL's error code for a detected deadlock.
 pub const DEADLOCK_DETECTED: &str = "40P01";

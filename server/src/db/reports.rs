@@ -94,7 +94,7 @@ pub async fn insert(
 pub async fn finish(
     conn: &mut PgConnection,
     report_id: i64,
-    scope_id: i64,
+    scope_id: Option<i64>,
     record_count: i32,
     counts: &serde_json::Value,
     warnings: &serde_json::Value,
@@ -113,6 +113,17 @@ pub async fn finish(
     Ok(())
 }
 
+/// A lifecycle scope as its last report left it.
+#[derive(Debug, Clone)]
+pub struct ScopeState {
+    /// scan_scope.id
+    pub id: i64,
+    /// Hash of what the scope's newest report said (see the pipeline).
+    pub content_hash: Option<Vec<u8>>,
+    /// When the newest applied report was generated, per the scanner.
+    pub last_generated_at: Option<DateTime<Utc>>,
+}
+
 /// The lifecycle scope `(source, scope)`, created if new, and locked until the transaction ends:
 /// reports of one scope are applied one after the other.
 #[tracing::instrument(skip_all, fields(source_id), err)]
@@ -121,7 +132,7 @@ pub async fn lock_scope(
     source_id: i64,
     scope: &str,
     cluster_id: Option<i64>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<ScopeState, sqlx::Error> {
     sqlx::query!(
         "insert into scan_scope (source_id, scope, cluster_id) values ($1, $2, $3)
          on conflict (source_id, scope) do nothing",
@@ -131,8 +142,10 @@ pub async fn lock_scope(
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query_scalar!(
-        "select id from scan_scope where source_id = $1 and scope = $2 for update",
+    sqlx::query_as!(
+        ScopeState,
+        "select id, content_hash, last_generated_at from scan_scope
+         where source_id = $1 and scope = $2 for update",
         source_id,
         scope
     )
@@ -140,19 +153,26 @@ pub async fn lock_scope(
     .await
 }
 
-/// Makes `report_id` the newest report of the scope.
+/// Makes `report_id` the newest report of the scope, with the hash of what it said.
 #[tracing::instrument(skip_all, fields(scope_id), err)]
 pub async fn advance_scope(
     conn: &mut PgConnection,
     scope_id: i64,
     report_id: i64,
     at: DateTime<Utc>,
+    content_hash: &[u8],
+    generated_at: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "update scan_scope set last_report_id = $2, last_seen_at = $3 where id = $1",
+        "update scan_scope
+         set last_report_id = $2, last_seen_at = $3, content_hash = $4,
+             last_generated_at = greatest(last_generated_at, $5)
+         where id = $1",
         scope_id,
         report_id,
-        at
+        at,
+        content_hash,
+        generated_at
     )
     .execute(conn)
     .await?;

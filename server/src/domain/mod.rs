@@ -2,6 +2,9 @@
 //! token secrets. Nothing here does I/O.
 
 pub mod component;
+pub mod cvss;
 pub mod fingerprint;
 pub mod image_ref;
+pub mod risk;
 pub mod token;
+pub mod version;

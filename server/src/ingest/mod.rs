@@ -1,10 +1,13 @@
-//! REST ingestion: `POST /api/v1/ingest/{format}`.
+//! REST ingestion: `POST /api/v1/ingest/{format}`, `POST /api/v1/ingest` (format detected from
+//! the content) and `POST /api/v1/intel/{kev,epss}`.
 //!
-//! The handler reads as a script: authenticate, read the (possibly gzipped) body within the
+//! A handler reads as a script: authenticate, read the (possibly gzipped) body within the
 //! limit, answer a byte-identical re-send with the first report, parse (pure, on a blocking
 //! thread), store in one transaction. Parsers live one per file and never touch the database.
 
 pub mod auth;
+pub mod detect;
+pub mod intel;
 pub mod model;
 pub mod pipeline;
 pub mod trivy;
@@ -18,10 +21,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::db;
+use crate::db::risk::Selector;
 use crate::error::ApiError;
 use auth::IngestToken;
 use model::{ParseError, ParsedReport};
@@ -30,12 +35,12 @@ use pipeline::IngestOutcome;
 /// The formats `POST /api/v1/ingest/{format}` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// Trivy JSON, SchemaVersion 2.
+    /// Trivy JSON (SchemaVersion 2, `trivy k8s`, legacy lists).
     Trivy,
 }
 
 impl Format {
-    /// Every format, for error messages.
+    /// Every format, for error messages and detection.
     pub const ALL: &'static [Format] = &[Format::Trivy];
 
     /// The name used in URLs and stored on reports.
@@ -58,6 +63,14 @@ impl Format {
     }
 }
 
+fn unknown_format(name: &str) -> ApiError {
+    let known: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+    ApiError::NotFound(format!(
+        "'{name}' is not a supported format; supported: {}",
+        known.join(", ")
+    ))
+}
+
 /// `POST /api/v1/ingest/{format}`.
 #[tracing::instrument(skip_all, fields(format = %format, source = %token.0.source))]
 pub async fn ingest(
@@ -67,17 +80,32 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let format = Format::from_name(&format).ok_or_else(|| {
-        let known: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
-        ApiError::NotFound(format!(
-            "'{format}' is not a supported format; supported: {}",
-            known.join(", ")
-        ))
-    })?;
-    let identity = token.0;
+    let format = Format::from_name(&format).ok_or_else(|| unknown_format(&format))?;
     let body = read_body(body, &headers, state.limits.max_report_bytes).await?;
-    let digest: [u8; 32] = Sha256::digest(&body).into();
+    accept(&state, token, Some(format), body).await
+}
 
+/// `POST /api/v1/ingest`: the format is detected from the content.
+#[tracing::instrument(skip_all, fields(source = %token.0.source))]
+pub async fn ingest_detected(
+    State(state): State<AppState>,
+    token: IngestToken,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = read_body(body, &headers, state.limits.max_report_bytes).await?;
+    accept(&state, token, None, body).await
+}
+
+/// Everything after the body is read: replay, parse, store.
+async fn accept(
+    state: &AppState,
+    token: IngestToken,
+    format: Option<Format>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let identity = token.0;
+    let digest: [u8; 32] = Sha256::digest(&body).into();
     let mut conn = state.pool.acquire().await?;
     if let Some(existing) =
         db::reports::find_by_digest(&mut conn, identity.source_id, &digest).await?
@@ -87,13 +115,38 @@ pub async fn ingest(
     drop(conn);
 
     let body_bytes = body.len();
-    let parsed = tokio::task::spawn_blocking(move || format.parse(&body))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|e| ApiError::bad_request(e.kind, "Invalid report", e.detail))?;
+    let (format, detected, parsed) = tokio::task::spawn_blocking(move || {
+        check_nesting(&body, MAX_NESTING)?;
+        let (body, replaced) = sanitize(body);
+        let (format, detected) = match format {
+            Some(format) => (format, false),
+            None => (detect::detect(&body)?, true),
+        };
+        let mut parsed = format.parse(&body)?;
+        if replaced > 0 {
+            parsed.warnings.push(model::Warning {
+                pointer: String::new(),
+                message: format!(
+                    "{replaced} NUL character(s) replaced by U+FFFD: PostgreSQL cannot store them"
+                ),
+            });
+        }
+        Ok::<_, ParseError>((format, detected, parsed))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?
+    .map_err(refused)?;
 
-    let outcome =
-        pipeline::store(&state.pool, &identity, format, &digest, body_bytes, parsed).await?;
+    let mut outcome = pipeline::store(
+        &state.pool,
+        &identity,
+        format.as_str(),
+        &digest,
+        body_bytes,
+        parsed,
+    )
+    .await?;
+    outcome.detected = detected;
     let status = if outcome.duplicate {
         StatusCode::OK
     } else {
@@ -101,6 +154,7 @@ pub async fn ingest(
     };
     tracing::info!(
         report_id = outcome.report_id,
+        format = format.as_str(),
         new = outcome.counts.new,
         fixed = outcome.counts.fixed,
         "report ingested"
@@ -108,13 +162,104 @@ pub async fn ingest(
     Ok(respond(status, outcome))
 }
 
+/// A refused report as a 400 naming the problem (and the record, when one is the reason).
+fn refused(error: ParseError) -> ApiError {
+    let detail = match &error.pointer {
+        Some(pointer) => format!("{} (at {pointer})", error.detail),
+        None => error.detail.clone(),
+    };
+    ApiError::bad_request(error.kind, "Invalid report", detail)
+}
+
 fn respond(status: StatusCode, outcome: IngestOutcome) -> Response {
     (status, Json(outcome)).into_response()
 }
 
-/// Reads the body, gunzipping it when `Content-Encoding: gzip`; refuses more than `limit`
-/// bytes (decompressed) without reading further.
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+/// Deepest JSON nesting accepted. Real reports stay far below (Trivy ~8, CycloneDX with nested
+/// components ~30); deeper documents are refused before any parser recurses into them.
+pub const MAX_NESTING: usize = 128;
+
+/// Refuses documents nested deeper than `max` arrays/objects (strings are skipped, so brackets
+/// inside them do not count).
+pub fn check_nesting(body: &[u8], max: usize) -> Result<(), ParseError> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (offset, &byte) in body.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Err(ParseError::new(
+                        "too-deep",
+                        format!(
+                            "the document is nested more than {max} levels deep (at byte \
+                             {offset}); no scanner report is, so it is refused"
+                        ),
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Replaces what PostgreSQL cannot store: `\u0000` escapes in JSON and raw NUL bytes become
+/// U+FFFD. Copies the body only when there is something to replace.
+pub fn sanitize(body: Bytes) -> (Bytes, usize) {
+    const ESCAPE: &[u8] = b"\\u0000";
+    let has_escape = body
+        .windows(ESCAPE.len())
+        .any(|w| w.eq_ignore_ascii_case(ESCAPE));
+    if !has_escape && !body.contains(&0) {
+        return (body, 0);
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut replaced = 0;
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == 0 {
+            out.extend_from_slice("\u{FFFD}".as_bytes());
+            replaced += 1;
+            i += 1;
+            continue;
+        }
+        if body[i] == b'\\' {
+            // An escape: `\\` is a literal backslash and must not start `\u0000`.
+            if body.get(i + 1) == Some(&b'\\') {
+                out.extend_from_slice(b"\\\\");
+                i += 2;
+                continue;
+            }
+            if body.get(i..i + ESCAPE.len()) == Some(ESCAPE) {
+                out.extend_from_slice(b"\\uFFFD");
+                replaced += 1;
+                i += ESCAPE.len();
+                continue;
+            }
+        }
+        out.push(body[i]);
+        i += 1;
+    }
+    (Bytes::from(out), replaced)
+}
+
+/// Reads the body, gunzipping it when `Content-Encoding: gzip` says so or the bytes start with
+/// the gzip magic number; refuses more than `limit` bytes (decompressed) without reading further.
+pub async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || ApiError::PayloadTooLarge { limit };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -126,7 +271,7 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
-    let gzip = match encoding.as_deref() {
+    let declared_gzip = match encoding.as_deref() {
         None | Some("identity") | Some("") => false,
         Some("gzip") | Some("x-gzip") => true,
         Some(other) => {
@@ -154,10 +299,11 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
         return Err(ApiError::bad_request(
             "empty-body",
             "Empty report",
-            "the request body is empty; send the scanner's JSON output as the body",
+            "the request body is empty; send the scanner's output as the body",
         ));
     }
-    if !gzip {
+    // An uploaded .gz file is gzip even when the client did not say so.
+    if !declared_gzip && !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok(raw);
     }
     tokio::task::spawn_blocking(move || gunzip(&raw, limit))
@@ -166,14 +312,16 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
 }
 
 /// Decompresses at most `limit` bytes; more is refused (a gzip bomb stops here).
-fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, ApiError> {
+pub fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, ApiError> {
     let mut out = Vec::new();
     let mut decoder = flate2::read::MultiGzDecoder::new(compressed).take(limit as u64 + 1);
     decoder.read_to_end(&mut out).map_err(|e| {
         ApiError::bad_request(
             "invalid-gzip",
             "Invalid gzip body",
-            format!("Content-Encoding is gzip but the body could not be decompressed: {e}"),
+            format!(
+                "the body is declared or looks gzip-compressed but could not be decompressed: {e}"
+            ),
         )
     })?;
     if out.len() > limit {
@@ -183,8 +331,111 @@ fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, ApiError> {
         return Err(ApiError::bad_request(
             "empty-body",
             "Empty report",
-            "the request body decompresses to nothing; send the scanner's JSON output",
+            "the request body decompresses to nothing; send the scanner's output",
         ));
     }
     Ok(Bytes::from(out))
+}
+
+/// Which intel feed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntelFeed {
+    /// CISA Known Exploited Vulnerabilities.
+    Kev,
+    /// FIRST EPSS.
+    Epss,
+}
+
+impl IntelFeed {
+    /// From the URL segment or CLI word.
+    pub fn from_name(name: &str) -> Option<IntelFeed> {
+        match name {
+            "kev" => Some(IntelFeed::Kev),
+            "epss" => Some(IntelFeed::Epss),
+            _ => None,
+        }
+    }
+}
+
+/// What an intel import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntelOutcome {
+    /// kev or epss.
+    pub feed: &'static str,
+    /// Entries read.
+    pub entries: usize,
+    /// Entries new or changed.
+    pub changed: usize,
+    /// Findings whose risk score changed as a result.
+    pub rescored: u64,
+    /// Rows that could not be read.
+    pub warnings: Vec<model::Warning>,
+}
+
+/// Imports a KEV or EPSS file and rescores the findings it changes, in one transaction.
+pub async fn import_intel(
+    pool: &sqlx::PgPool,
+    feed: IntelFeed,
+    body: Bytes,
+) -> Result<IntelOutcome, ApiError> {
+    let (body, _) = sanitize(body);
+    match feed {
+        IntelFeed::Kev => {
+            let catalog = tokio::task::spawn_blocking(move || intel::parse_kev(&body))
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?
+                .map_err(refused)?;
+            let mut tx = pool.begin().await?;
+            let changed = db::intel::upsert_kev(&mut tx, &catalog).await?;
+            let rescored =
+                db::risk::recompute(&mut tx, &Selector::Vulnerabilities(changed.clone())).await?;
+            tx.commit().await?;
+            Ok(IntelOutcome {
+                feed: "kev",
+                entries: catalog.entries.len(),
+                changed: changed.len(),
+                rescored,
+                warnings: catalog.warnings,
+            })
+        }
+        IntelFeed::Epss => {
+            let file = tokio::task::spawn_blocking(move || intel::parse_epss(&body))
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?
+                .map_err(refused)?;
+            let mut tx = pool.begin().await?;
+            let changed = db::intel::upsert_epss(&mut tx, &file).await?;
+            let rescored =
+                db::risk::recompute(&mut tx, &Selector::Vulnerabilities(changed.clone())).await?;
+            tx.commit().await?;
+            Ok(IntelOutcome {
+                feed: "epss",
+                entries: file.scores.len(),
+                changed: changed.len(),
+                rescored,
+                warnings: file.warnings,
+            })
+        }
+    }
+}
+
+/// `POST /api/v1/intel/{feed}`: a KEV catalog (JSON or CSV) or an EPSS CSV, gzip accepted.
+#[tracing::instrument(skip_all, fields(feed = %feed, source = %token.0.source))]
+pub async fn intel(
+    State(state): State<AppState>,
+    Path(feed): Path<String>,
+    token: IngestToken,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    // Any live ingest token may update the shared intel; who did is in the log line.
+    let _ = token;
+    let feed = IntelFeed::from_name(&feed).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "'{feed}' is not an intel feed; supported: kev, epss"
+        ))
+    })?;
+    let body = read_body(body, &headers, state.limits.max_report_bytes).await?;
+    let outcome = import_intel(&state.pool, feed, body).await?;
+    Ok((StatusCode::OK, Json(outcome)).into_response())
 }

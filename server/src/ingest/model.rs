@@ -1,5 +1,12 @@
-//! The normalized form every parser produces: assets, catalogue entries and finding records,
-//! plus per-record warnings. The pipeline stores this; it never sees a scanner's own schema.
+//! The normalized form every parser produces: assets, catalogue entries, finding records,
+//! runtime events, control results and VEX statements, plus per-record warnings. The pipeline
+//! stores this; it never sees a scanner's own schema.
+//!
+//! Parsers fill a [`ReportBuilder`], which deduplicates assets, packages and catalogue entries
+//! and keeps the bookkeeping (record count, warnings, scopes) in one place.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use app::model::Severity;
 use chrono::{DateTime, Utc};
@@ -8,6 +15,36 @@ use serde::Serialize;
 use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::ImageRef;
+
+/// What a report mainly carries (stored on the report row).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// Vulnerabilities, misconfigurations, secrets.
+    #[default]
+    Findings,
+    /// Runtime detections.
+    Runtime,
+    /// Audit and compliance control results.
+    Controls,
+    /// A software bill of materials.
+    Inventory,
+    /// Exploitability statements.
+    Vex,
+}
+
+impl ReportKind {
+    /// The value stored in `report.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Findings => "findings",
+            ReportKind::Runtime => "runtime",
+            ReportKind::Controls => "controls",
+            ReportKind::Inventory => "inventory",
+            ReportKind::Vex => "vex",
+        }
+    }
+}
 
 /// A parsed report, ready to be stored.
 #[derive(Debug, Default)]
@@ -20,17 +57,34 @@ pub struct ParsedReport {
     pub artifact: Option<String>,
     /// When the scanner ran, when the report says.
     pub generated_at: Option<DateTime<Utc>>,
-    /// Lifecycle scope: findings of this source missing from its newest report with the same
-    /// scope are fixed. E.g. `image:<image key>`.
-    pub scope: String,
+    /// What the report mainly carries.
+    pub kind: ReportKind,
+    /// Lifecycle scopes the report covers, e.g. `image:<key>` or
+    /// `workload:<namespace>/<kind>/<name>/<container>`. A finding of this source missing from
+    /// the newest report of the same scope is fixed. A scope may have no findings (a clean
+    /// scan fixes everything it had).
+    pub scopes: Vec<String>,
     /// Images the report is about.
     pub images: Vec<ImageAsset>,
+    /// Kubernetes workloads (and other resources) the report is about.
+    pub workloads: Vec<WorkloadAsset>,
+    /// Which workload runs which image (in which container), as far as the report says.
+    pub links: Vec<WorkloadImage>,
+    /// The cluster the report says it describes (`trivy k8s` ClusterName, ...). Used when the
+    /// sending token is not bound to a cluster.
+    pub cluster_name: Option<String>,
     /// Distinct packages referenced by findings.
     pub components: Vec<Component>,
     /// Catalogue entries for the vulnerabilities referenced by findings (one per id).
     pub vulnerabilities: Vec<VulnerabilityInfo>,
     /// The findings.
     pub findings: Vec<FindingRecord>,
+    /// Runtime detections (Falco and friends). They never fix anything.
+    pub events: Vec<RuntimeEventRecord>,
+    /// Results of compliance controls.
+    pub controls: Vec<ControlResultRecord>,
+    /// VEX statements.
+    pub vex: Vec<VexStatement>,
     /// Records read, including those skipped with a warning and passing checks.
     pub record_count: usize,
     /// What could not be read, per record.
@@ -38,7 +92,7 @@ pub struct ParsedReport {
 }
 
 /// An image named by a report.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImageAsset {
     /// Identity: manifest digest, else config digest, else "registry/repository:tag".
     pub key: String,
@@ -70,6 +124,35 @@ impl ImageAsset {
     }
 }
 
+/// A Kubernetes resource a report is about (Deployment, DaemonSet, Pod, Role, Node, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WorkloadAsset {
+    /// Namespace; empty for cluster-scoped resources.
+    pub namespace: String,
+    /// Kind as Kubernetes spells it.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+}
+
+impl WorkloadAsset {
+    /// `namespace/kind/name`, the resource's identity within its cluster.
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.namespace, self.kind, self.name)
+    }
+}
+
+/// A workload runs an image.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WorkloadImage {
+    /// Index into [`ParsedReport::workloads`].
+    pub workload: usize,
+    /// Index into [`ParsedReport::images`].
+    pub image: usize,
+    /// Container name, when the report gives it.
+    pub container: Option<String>,
+}
+
 /// A vulnerability as described by the report (merged into the catalogue).
 #[derive(Debug, Clone, Default)]
 pub struct VulnerabilityInfo {
@@ -83,12 +166,8 @@ pub struct VulnerabilityInfo {
     pub description: Option<String>,
     /// The scanner's severity.
     pub severity: Severity,
-    /// The vector chosen for ranking.
-    pub cvss_vector: Option<String>,
-    /// Its base score.
-    pub cvss_score: Option<f32>,
-    /// Every vector by source, as JSON.
-    pub cvss: serde_json::Value,
+    /// Every CVSS vector the report gives, with its source ("nvd", "ghsa", "redhat", ...).
+    pub cvss_vectors: Vec<(String, String)>,
     /// CWE ids.
     pub cwe: Vec<String>,
     /// Publication date.
@@ -150,21 +229,163 @@ pub struct FindingRecord {
     pub rule_id: Option<String>,
     /// Index into [`ParsedReport::images`].
     pub image: Option<usize>,
-    /// True when the asset lives in the sending token's cluster (a Kubernetes resource);
-    /// false for fleet-wide assets such as images.
+    /// Index into [`ParsedReport::workloads`].
+    pub workload: Option<usize>,
+    /// True when the asset lives in the sending token's cluster (a Kubernetes resource, a
+    /// node, the cluster itself); false for fleet-wide assets such as images.
     pub in_cluster: bool,
     /// File, resource or target the finding points at.
     pub resource: Option<String>,
     /// Version that fixes it, if any.
     pub fixed_version: Option<String>,
+    /// Index into [`ParsedReport::scopes`].
+    pub scope: usize,
     /// Scanner-specific evidence kept with the observation.
     pub details: serde_json::Value,
+}
+
+/// A runtime detection (one Falco alert, say).
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeEventRecord {
+    /// When it happened.
+    pub time: DateTime<Utc>,
+    /// Rule that fired.
+    pub rule: String,
+    /// Syslog priority: 0 emergency … 7 debug.
+    pub priority: i16,
+    /// Event source (syscall, k8s_audit, ...).
+    pub source: Option<String>,
+    /// Host that saw it.
+    pub hostname: Option<String>,
+    /// Kubernetes namespace.
+    pub namespace: Option<String>,
+    /// Pod name.
+    pub pod: Option<String>,
+    /// Container id.
+    pub container_id: Option<String>,
+    /// Container name.
+    pub container_name: Option<String>,
+    /// Image reference as the agent saw it.
+    pub image: Option<String>,
+    /// Process name or command line.
+    pub process: Option<String>,
+    /// The human-readable alert line.
+    pub output: Option<String>,
+    /// Rule tags (MITRE ids, ...).
+    pub tags: Vec<String>,
+    /// Every other field the agent sent.
+    pub fields: serde_json::Value,
+}
+
+/// Status of a compliance control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlStatus {
+    /// Passed.
+    Pass,
+    /// Failed.
+    Fail,
+    /// Needs attention (kube-bench WARN).
+    Warn,
+    /// Informational.
+    Info,
+    /// Needs a manual check.
+    Manual,
+    /// Not evaluated.
+    Skip,
+}
+
+impl ControlStatus {
+    /// The value stored in `control_result.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlStatus::Pass => "pass",
+            ControlStatus::Fail => "fail",
+            ControlStatus::Warn => "warn",
+            ControlStatus::Info => "info",
+            ControlStatus::Manual => "manual",
+            ControlStatus::Skip => "skip",
+        }
+    }
+}
+
+/// One evaluation of one control.
+#[derive(Debug, Clone)]
+pub struct ControlResultRecord {
+    /// Framework id (`cis-kubernetes`, `nsa-cisa`, `k8s-pss-baseline`, ...).
+    pub framework_id: String,
+    /// Framework display name.
+    pub framework_name: String,
+    /// Framework version, when known.
+    pub framework_version: Option<String>,
+    /// Control id within the framework ("1.2.1", "C-0013").
+    pub control_id: String,
+    /// Control title.
+    pub title: String,
+    /// Section or group the control belongs to.
+    pub section: Option<String>,
+    /// Severity of the control.
+    pub severity: Severity,
+    /// Outcome.
+    pub status: ControlStatus,
+    /// Checks evaluated for the control, when counted.
+    pub total_checks: Option<i32>,
+    /// Checks that failed.
+    pub failed_checks: Option<i32>,
+    /// Evidence: remediation, node, resources, ...
+    pub details: serde_json::Value,
+}
+
+/// What a VEX statement says about a vulnerability in a product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VexStatus {
+    /// The product is not affected: matching findings are suppressed.
+    NotAffected,
+    /// The product is affected.
+    Affected,
+    /// The product contains a fix: matching findings are suppressed.
+    Fixed,
+    /// Not yet known.
+    UnderInvestigation,
+}
+
+impl VexStatus {
+    /// The value stored in `vex_statement.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VexStatus::NotAffected => "not_affected",
+            VexStatus::Affected => "affected",
+            VexStatus::Fixed => "fixed",
+            VexStatus::UnderInvestigation => "under_investigation",
+        }
+    }
+}
+
+/// One VEX statement: a vulnerability, the products it is about, and the verdict.
+#[derive(Debug, Clone)]
+pub struct VexStatement {
+    /// The vulnerability (CVE, GHSA, ...).
+    pub vulnerability_id: String,
+    /// Component the statement is about, when it names a package (its [`Component::key`]).
+    pub component_key: Option<String>,
+    /// Image the statement is about, when it names one (its [`ImageAsset::key`]).
+    pub image_key: Option<String>,
+    /// The verdict.
+    pub status: VexStatus,
+    /// Why (e.g. `vulnerable_code_not_in_execute_path`).
+    pub justification: Option<String>,
+    /// Free text.
+    pub statement: Option<String>,
+    /// When the statement was made.
+    pub issued_at: Option<DateTime<Utc>>,
 }
 
 /// Something in the report that could not be read, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
-    /// JSON pointer (RFC 6901) to the record, e.g. `/Results/0/Vulnerabilities/3`.
+    /// JSON pointer (RFC 6901) to the record, e.g. `/Results/0/Vulnerabilities/3`, or
+    /// `line 12` for line-oriented formats.
     pub pointer: String,
     /// What was wrong and what was done about it.
     pub message: String,
@@ -178,21 +399,317 @@ pub struct ParseError {
     pub kind: &'static str,
     /// What is wrong, in words a person can act on.
     pub detail: String,
+    /// Where, when one record is the reason (JSON pointer or line).
+    pub pointer: Option<String>,
 }
 
 impl ParseError {
-    /// A new error.
+    /// A new error about the whole document.
     pub fn new(kind: &'static str, detail: impl Into<String>) -> Self {
         ParseError {
             kind,
             detail: detail.into(),
+            pointer: None,
+        }
+    }
+
+    /// A new error about one record.
+    pub fn at(kind: &'static str, pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        ParseError {
+            kind,
+            detail: detail.into(),
+            pointer: Some(pointer.into()),
+        }
+    }
+
+    /// The body is not JSON (or not the JSON this format needs at the top level).
+    pub fn from_json(format: &str, error: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        match error.classify() {
+            Category::Syntax | Category::Eof | Category::Io => ParseError::new(
+                "invalid-json",
+                format!("the body is not valid JSON: {error}"),
+            ),
+            Category::Data => ParseError::new(
+                "wrong-format",
+                format!("this is not a {format} report: {error}"),
+            ),
         }
     }
 }
 
-/// Parses RFC 3339 timestamps as scanners write them; `None` for anything else.
+/// Parses RFC 3339 timestamps as scanners write them (also without a zone, taken as UTC);
+/// `None` for anything else.
 pub fn parse_timestamp(value: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value.trim())
-        .ok()
+    let value = value.trim();
+    DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+        })
+}
+
+/// Collects a report while a parser reads it: deduplicates images, workloads, components,
+/// vulnerabilities and scopes, counts records and gathers warnings.
+#[derive(Debug, Default)]
+pub struct ReportBuilder {
+    report: ParsedReport,
+    images: HashMap<String, usize>,
+    workloads: HashMap<WorkloadAsset, usize>,
+    components: HashMap<String, usize>,
+    vulnerabilities: HashMap<String, usize>,
+    scopes: HashMap<String, usize>,
+    links: std::collections::HashSet<WorkloadImage>,
+}
+
+impl ReportBuilder {
+    /// A new report from `scanner`.
+    pub fn new(scanner: &str, kind: ReportKind) -> Self {
+        ReportBuilder {
+            report: ParsedReport {
+                scanner: scanner.to_owned(),
+                kind,
+                ..ParsedReport::default()
+            },
+            ..ReportBuilder::default()
+        }
+    }
+
+    /// Sets the scanner version (empty strings are ignored).
+    pub fn scanner_version(&mut self, version: Option<String>) {
+        self.report.scanner_version = version.filter(|v| !v.trim().is_empty());
+    }
+
+    /// Sets what was scanned (empty strings are ignored).
+    pub fn artifact(&mut self, artifact: Option<String>) {
+        self.report.artifact = artifact.filter(|a| !a.trim().is_empty());
+    }
+
+    /// Sets when the scanner ran.
+    pub fn generated_at(&mut self, at: Option<DateTime<Utc>>) {
+        self.report.generated_at = at;
+    }
+
+    /// Counts one record read (whatever becomes of it).
+    pub fn record(&mut self) {
+        self.report.record_count += 1;
+    }
+
+    /// Notes a record that could not be read.
+    pub fn warn(&mut self, pointer: impl Into<String>, message: impl Into<String>) {
+        self.report.warnings.push(Warning {
+            pointer: pointer.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Reads a severity word, warning (and using `Unknown`) when it is not one.
+    pub fn severity(&mut self, pointer: &str, word: Option<&str>) -> Severity {
+        match word {
+            None => Severity::Unknown,
+            Some(w) => Severity::parse(w).unwrap_or_else(|| {
+                self.warn(
+                    pointer,
+                    format!("severity '{w}' is not recognised; recorded as unknown"),
+                );
+                Severity::Unknown
+            }),
+        }
+    }
+
+    /// The index of lifecycle scope `key`, declared if new.
+    pub fn scope(&mut self, key: impl Into<String>) -> usize {
+        let key = key.into();
+        match self.scopes.entry(key) {
+            Entry::Occupied(slot) => *slot.get(),
+            Entry::Vacant(slot) => {
+                self.report.scopes.push(slot.key().clone());
+                *slot.insert(self.report.scopes.len() - 1)
+            }
+        }
+    }
+
+    /// The index of this image, added if new; later sightings fill in what was missing.
+    pub fn image(&mut self, image: ImageAsset) -> usize {
+        match self.images.entry(image.key.clone()) {
+            Entry::Occupied(slot) => {
+                let known = &mut self.report.images[*slot.get()];
+                if known.os_family.is_none() {
+                    known.os_family = image.os_family;
+                    known.os_name = image.os_name;
+                }
+                if known.image_id.is_none() {
+                    known.image_id = image.image_id;
+                }
+                *slot.get()
+            }
+            Entry::Vacant(slot) => {
+                self.report.images.push(image);
+                *slot.insert(self.report.images.len() - 1)
+            }
+        }
+    }
+
+    /// The image at `index`.
+    pub fn image_at(&self, index: usize) -> &ImageAsset {
+        &self.report.images[index]
+    }
+
+    /// The index of this workload, added if new.
+    pub fn workload(&mut self, workload: WorkloadAsset) -> usize {
+        match self.workloads.entry(workload) {
+            Entry::Occupied(slot) => *slot.get(),
+            Entry::Vacant(slot) => {
+                self.report.workloads.push(slot.key().clone());
+                *slot.insert(self.report.workloads.len() - 1)
+            }
+        }
+    }
+
+    /// The workload at `index`.
+    pub fn workload_at(&self, index: usize) -> &WorkloadAsset {
+        &self.report.workloads[index]
+    }
+
+    /// Records that a workload runs an image (once per workload, image and container).
+    pub fn link(&mut self, workload: usize, image: usize, container: Option<String>) {
+        let link = WorkloadImage {
+            workload,
+            image,
+            container,
+        };
+        if self.links.insert(link.clone()) {
+            self.report.links.push(link);
+        }
+    }
+
+    /// Sets the cluster name the report gives (empty strings are ignored).
+    pub fn cluster_name(&mut self, name: Option<String>) {
+        self.report.cluster_name = name.filter(|n| !n.trim().is_empty());
+    }
+
+    /// The index of this component, added if new.
+    pub fn component(&mut self, component: Component) -> usize {
+        match self.components.entry(component.key()) {
+            Entry::Occupied(slot) => *slot.get(),
+            Entry::Vacant(slot) => {
+                self.report.components.push(component);
+                *slot.insert(self.report.components.len() - 1)
+            }
+        }
+    }
+
+    /// The component at `index`.
+    pub fn component_at(&self, index: usize) -> &Component {
+        &self.report.components[index]
+    }
+
+    /// Adds a catalogue entry unless one with the same id was added already (then aliases and
+    /// vectors are merged in).
+    pub fn vulnerability(&mut self, info: VulnerabilityInfo) {
+        match self.vulnerabilities.entry(info.id.clone()) {
+            Entry::Occupied(slot) => {
+                let known = &mut self.report.vulnerabilities[*slot.get()];
+                for alias in info.aliases {
+                    if !known.aliases.contains(&alias) {
+                        known.aliases.push(alias);
+                    }
+                }
+                for vector in info.cvss_vectors {
+                    if !known.cvss_vectors.contains(&vector) {
+                        known.cvss_vectors.push(vector);
+                    }
+                }
+                if known.title.is_none() {
+                    known.title = info.title;
+                }
+                if known.description.is_none() {
+                    known.description = info.description;
+                }
+            }
+            Entry::Vacant(slot) => {
+                self.report.vulnerabilities.push(info);
+                slot.insert(self.report.vulnerabilities.len() - 1);
+            }
+        }
+    }
+
+    /// Adds a finding.
+    pub fn finding(&mut self, finding: FindingRecord) {
+        self.report.findings.push(finding);
+    }
+
+    /// Adds a runtime event.
+    pub fn event(&mut self, event: RuntimeEventRecord) {
+        self.report.events.push(event);
+    }
+
+    /// Adds a control result.
+    pub fn control(&mut self, control: ControlResultRecord) {
+        self.report.controls.push(control);
+    }
+
+    /// Adds a VEX statement.
+    pub fn vex(&mut self, statement: VexStatement) {
+        self.report.vex.push(statement);
+    }
+
+    /// Findings added so far.
+    pub fn finding_count(&self) -> usize {
+        self.report.findings.len()
+    }
+
+    /// The report.
+    pub fn finish(self) -> ParsedReport {
+        self.report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_the_shapes_scanners_write() {
+        for value in [
+            "2024-05-07T18:54:19.341081180Z",
+            "2024-05-07T18:54:19+02:00",
+            "2024-05-07T18:54:19",
+            "2024-05-07 18:54:19",
+            "2024-05-07",
+        ] {
+            assert!(parse_timestamp(value).is_some(), "{value}");
+        }
+        assert!(parse_timestamp("yesterday").is_none());
+    }
+
+    #[test]
+    fn builder_deduplicates_and_counts() {
+        let mut b = ReportBuilder::new("x", ReportKind::Findings);
+        assert_eq!(b.scope("a"), 0);
+        assert_eq!(b.scope("b"), 1);
+        assert_eq!(b.scope("a"), 0);
+        let c = Component::from_parts("npm", "lodash", "4.17.20");
+        assert_eq!(b.component(c.clone()), b.component(c));
+        let severity = b.severity("/x", Some("catastrophic"));
+        assert_eq!(severity, Severity::Unknown);
+        let report = b.finish();
+        assert_eq!(report.scopes, vec!["a", "b"]);
+        assert_eq!(report.components.len(), 1);
+        assert_eq!(report.warnings.len(), 1);
+    }
 }

@@ -1,19 +1,28 @@
-//! Stores one parsed report in one transaction: the report row, the assets, the catalogue,
-//! the findings and their lifecycle. On any error nothing of the report remains. A transaction
-//! that loses a deadlock against a concurrent report is retried from the start.
+//! Stores one parsed report in one transaction: the report row, the estate it names, the
+//! catalogue, the findings with their lifecycle and risk, VEX statements, runtime events and
+//! control results. On any error nothing of the report remains. A transaction that loses a
+//! deadlock against a concurrent report is retried from the start.
+//!
+//! Reads as a script of named steps; every step is set-based (a few statements per report,
+//! never one per finding).
+
+use std::collections::HashMap;
 
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::PgPool;
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
 
 use crate::db;
 use crate::db::findings::StagedFinding;
-use crate::db::reports::{NewReport, StoredReport};
+use crate::db::reports::{NewReport, ScopeState, StoredReport};
+use crate::db::risk::{Intel, Selector};
 use crate::db::tokens::IngestIdentity;
+use crate::domain::cvss::{self, Scored};
+use crate::domain::risk::{self, Exposure, Inputs, Weights};
 use crate::error::ApiError;
-use crate::ingest::Format;
-use crate::ingest::model::{ParsedReport, Warning};
+use crate::ingest::model::{FindingKind, ParsedReport, Warning};
 
 /// How often a transaction that hit a deadlock is tried again.
 const ATTEMPTS: usize = 3;
@@ -25,18 +34,21 @@ pub struct IngestOutcome {
     pub report_id: i64,
     /// The format it was read as.
     pub format: String,
+    /// True when the format was detected from the content.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub detected: bool,
     /// True when these exact bytes had been sent before and nothing changed.
     pub duplicate: bool,
     /// What the report did.
     pub counts: Counts,
-    /// Records that could not be read.
+    /// Records that could not be read, and what was done about them.
     pub warnings: serde_json::Value,
 }
 
-/// What a report did to the findings.
+/// What a report did.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Counts {
-    /// Records read (findings, passing checks, skipped records).
+    /// Records read (findings, passing checks, events, skipped records).
     pub records: u64,
     /// Findings in the report (after merging duplicates within it).
     pub received: u64,
@@ -50,6 +62,10 @@ pub struct Counts {
     pub reopened: u64,
     /// Findings suppressed by VEX statements.
     pub suppressed: u64,
+    /// Runtime events stored.
+    pub events: u64,
+    /// Control results stored.
+    pub controls: u64,
 }
 
 impl IngestOutcome {
@@ -58,6 +74,7 @@ impl IngestOutcome {
         IngestOutcome {
             report_id: report.id,
             format: report.format,
+            detected: false,
             duplicate: true,
             counts: serde_json::from_value(report.counts).unwrap_or_default(),
             warnings: report.warnings,
@@ -65,12 +82,12 @@ impl IngestOutcome {
     }
 }
 
-/// Stores `parsed` for `identity`.
-#[tracing::instrument(skip_all, fields(findings = parsed.findings.len()), err)]
+/// Stores `parsed`, read as `format`, for `identity`.
+#[tracing::instrument(skip_all, fields(format, findings = parsed.findings.len()), err)]
 pub async fn store(
     pool: &PgPool,
     identity: &IngestIdentity,
-    format: Format,
+    format: &str,
     digest: &[u8; 32],
     body_bytes: usize,
     parsed: ParsedReport,
@@ -90,20 +107,22 @@ pub async fn store(
 async fn try_store(
     pool: &PgPool,
     identity: &IngestIdentity,
-    format: Format,
+    format: &str,
     digest: &[u8; 32],
     body_bytes: usize,
     parsed: &ParsedReport,
 ) -> Result<IngestOutcome, sqlx::Error> {
     let now = Utc::now();
+    let mut warnings = parsed.warnings.clone();
     let mut tx = pool.begin().await?;
 
+    // 1. The report itself; the same bytes arriving concurrently are answered with the first.
     let new_report = NewReport {
         source_id: identity.source_id,
         cluster_id: identity.cluster_id,
         token_id: Some(identity.token_id),
-        format: format.as_str(),
-        kind: "findings",
+        format,
+        kind: parsed.kind.as_str(),
         scanner: Some(&parsed.scanner),
         scanner_version: parsed.scanner_version.as_deref(),
         artifact: parsed.artifact.as_deref(),
@@ -112,7 +131,6 @@ async fn try_store(
         generated_at: parsed.generated_at,
     };
     let Some(report_id) = db::reports::insert(&mut tx, &new_report).await? else {
-        // The same bytes arrived concurrently and were stored first: answer with that report.
         tx.rollback().await?;
         let mut conn = pool.acquire().await?;
         let existing = db::reports::find_by_digest(&mut conn, identity.source_id, digest)
@@ -121,77 +139,425 @@ async fn try_store(
         return Ok(IngestOutcome::replay(existing));
     };
 
-    let image_ids = db::estate::upsert_images(&mut tx, &parsed.images).await?;
-    if let Some(cluster_id) = identity.cluster_id {
-        db::estate::link_cluster_images(&mut tx, cluster_id, &image_ids).await?;
-        db::estate::touch_cluster(&mut tx, cluster_id).await?;
-    }
-    db::catalogue::upsert_vulnerabilities(&mut tx, &parsed.vulnerabilities).await?;
+    // 2. The cluster: the token's, else the one the report names.
+    let cluster_id = resolve_cluster(&mut tx, identity, parsed, &mut warnings).await?;
+
+    // 3. The estate the report names.
+    let estate = store_estate(&mut tx, identity, cluster_id, parsed).await?;
+
+    // 4. The catalogue.
+    let best_cvss: Vec<Option<Scored>> = parsed
+        .vulnerabilities
+        .iter()
+        .map(|v| cvss::best(&v.cvss_vectors))
+        .collect();
+    db::catalogue::upsert_vulnerabilities(&mut tx, &parsed.vulnerabilities, &best_cvss).await?;
     let component_ids = db::catalogue::upsert_components(&mut tx, &parsed.components).await?;
 
-    let scope_id = db::reports::lock_scope(
+    // 5. Lifecycle scopes, locked in a fixed order until commit.
+    let mut scope_keys: Vec<&String> = parsed.scopes.iter().collect();
+    scope_keys.sort();
+    let mut scopes: HashMap<String, ScopeState> = HashMap::new();
+    for key in scope_keys {
+        let state = db::reports::lock_scope(&mut tx, identity.source_id, key, cluster_id).await?;
+        scopes.insert(key.clone(), state);
+    }
+
+    // 6. Findings: scored, grouped by scope, merged where the scope's content changed.
+    let context = RiskContext::load(&mut tx, parsed, &estate, cluster_id).await?;
+    let component_keys: Vec<String> = parsed.components.iter().map(|c| c.key()).collect();
+    let scope_ids: Vec<i64> = parsed
+        .scopes
+        .iter()
+        .map(|key| scopes.get(key).map_or(0, |s| s.id))
+        .collect();
+    let staged = stage(
+        parsed,
+        &estate,
+        &component_ids,
+        &component_keys,
+        &scope_ids,
+        cluster_id,
+        &context,
+    );
+    let mut counts = Counts {
+        records: parsed.record_count as u64,
+        ..Counts::default()
+    };
+    let mut merge_scopes = Vec::new();
+    let mut hashes: HashMap<i64, Vec<u8>> = HashMap::new();
+    for key in &parsed.scopes {
+        let Some(state) = scopes.get(key) else {
+            continue;
+        };
+        let rows: Vec<&StagedFinding<'_>> =
+            staged.iter().filter(|r| r.scope_id == state.id).collect();
+        if let (Some(at), Some(newest)) = (parsed.generated_at, state.last_generated_at)
+            && at < newest
+        {
+            warnings.push(Warning {
+                pointer: String::new(),
+                message: format!(
+                    "scope '{key}': this report was generated at {at}, before the newest \
+                     one already applied ({newest}); its findings were not applied"
+                ),
+            });
+            continue;
+        }
+        let hash = content_hash(&rows);
+        let distinct = distinct_count(&rows);
+        counts.received += distinct;
+        if state.content_hash.as_deref() == Some(hash.as_slice()) {
+            counts.unchanged += distinct; // same findings as last time: nothing to touch
+        } else {
+            merge_scopes.push(state.id);
+        }
+        hashes.insert(state.id, hash);
+    }
+    if !merge_scopes.is_empty() {
+        let merge_rows: Vec<StagedFinding<'_>> = staged
+            .into_iter()
+            .filter(|r| merge_scopes.contains(&r.scope_id))
+            .collect();
+        let vex_possible = db::vex::any_for(&mut tx, &context.vulnerability_ids).await?;
+        let merged = db::findings::merge(
+            &mut tx,
+            &merge_scopes,
+            report_id,
+            now,
+            &merge_rows,
+            vex_possible,
+        )
+        .await?;
+        counts.new += merged.new;
+        counts.unchanged += merged.unchanged();
+        counts.fixed += merged.fixed;
+        counts.reopened += merged.reopened;
+        counts.suppressed += merged.suppressed;
+    }
+
+    // 7. VEX statements, runtime events, control results.
+    counts.suppressed +=
+        db::vex::apply(&mut tx, identity.source_id, report_id, &parsed.vex).await?;
+    let attributed =
+        db::runtime::insert_events(&mut tx, cluster_id.unwrap_or(0), report_id, &parsed.events)
+            .await?;
+    counts.events = parsed.events.len() as u64;
+    if let (Some(cluster_id), false) = (cluster_id, attributed.is_empty()) {
+        // New runtime signal: rescore what runs in those workloads.
+        let images = db::estate::images_of_workloads(&mut tx, cluster_id, &attributed).await?;
+        db::risk::recompute(
+            &mut tx,
+            &Selector::Assets {
+                cluster_id,
+                workload_ids: attributed,
+                image_ids: images,
+            },
+        )
+        .await?;
+    }
+    db::controls::insert_results(
         &mut tx,
-        identity.source_id,
-        &parsed.scope,
-        identity.cluster_id,
+        cluster_id.unwrap_or(0),
+        report_id,
+        &parsed.controls,
     )
     .await?;
-    let cluster_of_resources = identity.cluster_id.unwrap_or(0);
-    let staged: Vec<StagedFinding<'_>> = parsed
-        .findings
-        .iter()
-        .map(|f| StagedFinding {
-            cluster_id: if f.in_cluster {
-                cluster_of_resources
-            } else {
-                0
-            },
-            fingerprint: &f.fingerprint.0,
-            kind: f.kind.as_str(),
-            severity: f.severity.as_i16(),
-            title: &f.title,
-            vulnerability_id: f.vulnerability_id.as_deref(),
-            component_id: f.component.and_then(|i| component_ids.get(i).copied()),
-            rule_id: f.rule_id.as_deref(),
-            image_id: f.image.and_then(|i| image_ids.get(i).copied()),
-            resource: f.resource.as_deref(),
-            fixed_version: f.fixed_version.as_deref(),
-            details: f.details.to_string(),
-        })
-        .collect();
-    let merged = db::findings::merge(&mut tx, scope_id, report_id, now, &staged).await?;
+    counts.controls = parsed.controls.len() as u64;
 
-    let counts = Counts {
-        records: parsed.record_count as u64,
-        received: merged.distinct,
-        new: merged.new,
-        unchanged: merged.unchanged(),
-        fixed: merged.fixed,
-        reopened: merged.reopened,
-        suppressed: 0,
-    };
+    // 8. Bookkeeping: scopes advance, the report records its outcome.
+    for (scope_id, hash) in &hashes {
+        db::reports::advance_scope(
+            &mut tx,
+            *scope_id,
+            report_id,
+            now,
+            hash,
+            parsed.generated_at,
+        )
+        .await?;
+    }
+    if let Some(cluster_id) = cluster_id {
+        db::estate::touch_cluster(&mut tx, cluster_id).await?;
+    }
     let counts_json = serde_json::to_value(&counts).unwrap_or_else(|_| json!({}));
-    let warnings = warnings_json(&parsed.warnings);
+    let warnings = warnings_json(&warnings);
     let record_count = i32::try_from(parsed.record_count).unwrap_or(i32::MAX);
+    let first_scope = scope_ids.first().copied().filter(|id| *id > 0);
     db::reports::finish(
         &mut tx,
         report_id,
-        scope_id,
+        first_scope,
         record_count,
         &counts_json,
         &warnings,
     )
     .await?;
-    db::reports::advance_scope(&mut tx, scope_id, report_id, now).await?;
     tx.commit().await?;
 
     Ok(IngestOutcome {
         report_id,
-        format: format.as_str().to_owned(),
+        format: format.to_owned(),
+        detected: false,
         duplicate: false,
         counts,
         warnings,
     })
+}
+
+async fn resolve_cluster(
+    conn: &mut PgConnection,
+    identity: &IngestIdentity,
+    parsed: &ParsedReport,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<i64>, sqlx::Error> {
+    if identity.cluster_id.is_some() {
+        return Ok(identity.cluster_id);
+    }
+    if let Some(name) = &parsed.cluster_name
+        && let Some(id) = db::estate::cluster_by_name(conn, name).await?
+    {
+        return Ok(Some(id));
+    }
+    let needs_cluster = parsed.findings.iter().any(|f| f.in_cluster)
+        || !parsed.workloads.is_empty()
+        || !parsed.events.is_empty()
+        || !parsed.controls.is_empty();
+    if needs_cluster {
+        warnings.push(Warning {
+            pointer: String::new(),
+            message: "the token is bound to no cluster and the report names none: Kubernetes \
+                      resources, events and controls are kept at fleet level; bind the token \
+                      to a cluster (bulwark token create --cluster NAME)"
+                .to_owned(),
+        });
+    }
+    Ok(None)
+}
+
+/// Database ids of the report's estate.
+struct Estate {
+    image_ids: Vec<i64>,
+    /// `(namespace_id, workload_id)` per report workload; empty without a cluster.
+    workloads: Vec<(i64, i64)>,
+}
+
+async fn store_estate(
+    conn: &mut PgConnection,
+    identity: &IngestIdentity,
+    cluster_id: Option<i64>,
+    parsed: &ParsedReport,
+) -> Result<Estate, sqlx::Error> {
+    let image_ids = db::estate::upsert_images(conn, &parsed.images).await?;
+    let Some(cluster_id) = cluster_id else {
+        return Ok(Estate {
+            image_ids,
+            workloads: Vec::new(),
+        });
+    };
+    if identity.cluster_id.is_some() {
+        // A scanner bound to a cluster only sees what is in that cluster.
+        db::estate::link_cluster_images(conn, cluster_id, &image_ids).await?;
+    }
+    let workloads = db::estate::upsert_workloads(conn, cluster_id, &parsed.workloads).await?;
+    let mut w_ids = Vec::new();
+    let mut names = Vec::new();
+    let mut i_ids = Vec::new();
+    for link in &parsed.links {
+        let (Some((_, workload_id)), Some(image_id)) =
+            (workloads.get(link.workload), image_ids.get(link.image))
+        else {
+            continue;
+        };
+        let name = link.container.clone().unwrap_or_else(|| {
+            let repository = &parsed.images[link.image].reference.repository;
+            repository
+                .rsplit('/')
+                .next()
+                .unwrap_or(repository)
+                .to_owned()
+        });
+        w_ids.push(*workload_id);
+        names.push(name);
+        i_ids.push(*image_id);
+    }
+    db::estate::upsert_containers(conn, cluster_id, &w_ids, &names, &i_ids).await?;
+    Ok(Estate {
+        image_ids,
+        workloads,
+    })
+}
+
+/// What the risk of the report's findings depends on, loaded once per report.
+struct RiskContext {
+    weights: Weights,
+    intel: HashMap<String, Intel>,
+    /// Catalogue CVSS (vector, score) per vulnerability id.
+    cvss: HashMap<String, db::catalogue::CatalogueCvss>,
+    image_exposure: HashMap<i64, Exposure>,
+    workload_exposure: HashMap<i64, Exposure>,
+    cluster_exposure: Exposure,
+    vulnerability_ids: Vec<String>,
+}
+
+impl RiskContext {
+    async fn load(
+        conn: &mut PgConnection,
+        parsed: &ParsedReport,
+        estate: &Estate,
+        cluster_id: Option<i64>,
+    ) -> Result<RiskContext, sqlx::Error> {
+        let mut vulnerability_ids: Vec<String> = parsed
+            .findings
+            .iter()
+            .filter_map(|f| f.vulnerability_id.clone())
+            .collect();
+        vulnerability_ids.sort();
+        vulnerability_ids.dedup();
+        let workload_ids: Vec<i64> = estate.workloads.iter().map(|(_, w)| *w).collect();
+        let (workload_exposure, cluster_exposure) = match cluster_id {
+            Some(c) => (
+                db::risk::workload_exposure(conn, c, &workload_ids).await?,
+                db::risk::cluster_exposure(conn, c).await?,
+            ),
+            None => (HashMap::new(), Exposure::default()),
+        };
+        Ok(RiskContext {
+            weights: db::risk::weights(conn).await?,
+            intel: db::risk::intel(conn, &vulnerability_ids).await?,
+            cvss: db::catalogue::cvss_of(conn, &vulnerability_ids).await?,
+            image_exposure: db::risk::image_exposure(conn, &estate.image_ids).await?,
+            workload_exposure,
+            cluster_exposure,
+            vulnerability_ids,
+        })
+    }
+}
+
+fn stage<'a>(
+    parsed: &'a ParsedReport,
+    estate: &Estate,
+    component_ids: &[i64],
+    component_keys: &'a [String],
+    scope_ids: &[i64],
+    cluster_id: Option<i64>,
+    context: &RiskContext,
+) -> Vec<StagedFinding<'a>> {
+    parsed
+        .findings
+        .iter()
+        .map(|f| {
+            let image_id = f.image.and_then(|i| estate.image_ids.get(i).copied());
+            let (namespace_id, workload_id) = match (f.in_cluster, cluster_id, f.workload) {
+                (true, Some(_), Some(w)) => match estate.workloads.get(w) {
+                    Some((ns, wl)) => (Some(*ns), Some(*wl)),
+                    None => (None, None),
+                },
+                _ => (None, None),
+            };
+            let finding_cluster = if f.in_cluster {
+                cluster_id.unwrap_or(0)
+            } else {
+                0
+            };
+            let exposure = match (workload_id, image_id) {
+                (Some(w), _) => context
+                    .workload_exposure
+                    .get(&w)
+                    .copied()
+                    .unwrap_or(context.cluster_exposure),
+                (None, Some(i)) if !f.in_cluster => {
+                    context.image_exposure.get(&i).copied().unwrap_or_default()
+                }
+                _ if finding_cluster > 0 => context.cluster_exposure,
+                _ => Exposure::default(),
+            };
+            let (cvss_vector, cvss_score) = f
+                .vulnerability_id
+                .as_ref()
+                .and_then(|id| context.cvss.get(id).cloned())
+                .unwrap_or_default();
+            let intel = f
+                .vulnerability_id
+                .as_ref()
+                .and_then(|id| context.intel.get(id))
+                .copied()
+                .unwrap_or_default();
+            let scored = risk::score(
+                &Inputs {
+                    severity: f.severity,
+                    cvss: cvss_score,
+                    cvss_vector,
+                    kev_added: intel.kev_added,
+                    epss: intel.epss,
+                    fix_available: f.fixed_version.is_some()
+                        && f.kind == FindingKind::Vulnerability,
+                    exposure,
+                },
+                &context.weights,
+            );
+            StagedFinding {
+                scope_id: scope_ids.get(f.scope).copied().unwrap_or_default(),
+                cluster_id: finding_cluster,
+                fingerprint: &f.fingerprint.0,
+                kind: f.kind.as_str(),
+                severity: f.severity.as_i16(),
+                title: &f.title,
+                vulnerability_id: f.vulnerability_id.as_deref(),
+                component_id: f.component.and_then(|i| component_ids.get(i).copied()),
+                component_key: f
+                    .component
+                    .and_then(|i| component_keys.get(i))
+                    .map(String::as_str),
+                rule_id: f.rule_id.as_deref(),
+                image_id,
+                image_key: f.image.map(|i| parsed.images[i].key.as_str()),
+                namespace_id,
+                workload_id,
+                resource: f.resource.as_deref(),
+                fixed_version: f.fixed_version.as_deref(),
+                risk_score: scored.score,
+                risk_factors: serde_json::to_string(&scored.factors)
+                    .unwrap_or_else(|_| "[]".to_owned()),
+                details: f.details.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// SHA-256 over what a scope's findings are, in fingerprint order: equal hashes mean the
+/// report says exactly what the scope's last report said.
+fn content_hash(rows: &[&StagedFinding<'_>]) -> Vec<u8> {
+    let mut sorted: Vec<&&StagedFinding<'_>> = rows.iter().collect();
+    sorted.sort_by(|a, b| (a.cluster_id, a.fingerprint).cmp(&(b.cluster_id, b.fingerprint)));
+    let mut hasher = Sha256::new();
+    for r in sorted {
+        hasher.update(r.cluster_id.to_be_bytes());
+        hasher.update(r.fingerprint);
+        hasher.update(r.severity.to_be_bytes());
+        hasher.update(r.risk_score.to_be_bytes());
+        for text in [
+            Some(r.title),
+            r.fixed_version,
+            r.resource,
+            Some(r.details.as_str()),
+        ] {
+            let text = text.unwrap_or("\u{0}");
+            hasher.update((text.len() as u64).to_be_bytes());
+            hasher.update(text.as_bytes());
+        }
+        hasher.update(r.image_id.unwrap_or(-1).to_be_bytes());
+        hasher.update(r.workload_id.unwrap_or(-1).to_be_bytes());
+    }
+    hasher.finalize().to_vec()
+}
+
+fn distinct_count(rows: &[&StagedFinding<'_>]) -> u64 {
+    let mut keys: Vec<(i64, &[u8; 32])> =
+        rows.iter().map(|r| (r.cluster_id, r.fingerprint)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.len() as u64
 }
 
 /// At most this many warnings are kept on a report; the rest are summarised.

@@ -1,17 +1,17 @@
-//! Trivy JSON (`--format json`, SchemaVersion 2) for image, filesystem, rootfs and repository
-//! scans: vulnerabilities, failed misconfiguration checks and secrets.
+//! Trivy JSON (`--format json`): SchemaVersion 2 reports of image, filesystem, rootfs and
+//! repository scans; both `trivy k8s` layouts (`Resources`, and the older `Vulnerabilities` /
+//! `Misconfigurations` resource lists); and the pre-SchemaVersion list of results (including
+//! the bare `null` old versions printed for a clean scan).
 //!
 //! Pure: bytes in, [`ParsedReport`] out. Lenient the way the schema needs: every field may be
 //! missing or null. Each record is decoded on its own, so one malformed record becomes a
-//! warning naming its JSON pointer instead of sinking the report. Licenses are not findings
-//! and are skipped.
+//! warning naming its JSON pointer instead of sinking the report. Licenses are not findings.
 //!
-//! Schema reference: Trivy's `pkg/types/report.go` and the JSON output documentation.
+//! Schema reference: Trivy's `pkg/types/report.go` and `pkg/k8s/report` (JSON field names are
+//! the Go field names).
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
-use app::model::Severity;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -20,8 +20,8 @@ use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::{ImageRef, normalise_digest};
 use crate::ingest::model::{
-    FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, VulnerabilityInfo, Warning,
-    parse_timestamp,
+    FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder, ReportKind,
+    VulnerabilityInfo, WorkloadAsset, parse_timestamp,
 };
 
 #[derive(Deserialize)]
@@ -35,6 +35,14 @@ struct Report<'a> {
     trivy: Option<TrivyInfo>,
     #[serde(borrow)]
     results: Option<Vec<&'a RawValue>>,
+    // `trivy k8s`
+    cluster_name: Option<String>,
+    #[serde(borrow)]
+    resources: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    vulnerabilities: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    misconfigurations: Option<Vec<&'a RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +67,34 @@ struct Metadata {
 struct Os {
     family: Option<String>,
     name: Option<String>,
+}
+
+/// Trivy writes a resource's `Metadata` as one object in some versions, a list in others.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<T> OneOrMany<T> {
+    fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::Many(items) => items,
+            OneOrMany::One(item) => vec![item],
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Resource<'a> {
+    namespace: Option<String>,
+    kind: Option<String>,
+    name: Option<String>,
+    metadata: Option<OneOrMany<Metadata>>,
+    #[serde(borrow)]
+    results: Option<Vec<&'a RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -88,7 +124,6 @@ struct Vulnerability {
     fixed_version: Option<String>,
     status: Option<String>,
     severity: Option<String>,
-    severity_source: Option<String>,
     #[serde(rename = "PrimaryURL")]
     primary_url: Option<String>,
     title: Option<String>,
@@ -117,7 +152,7 @@ struct Layer {
     diff_id: Option<String>,
 }
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize)]
 struct Cvss {
     #[serde(rename = "V2Vector")]
     v2_vector: Option<String>,
@@ -125,12 +160,6 @@ struct Cvss {
     v3_vector: Option<String>,
     #[serde(rename = "V40Vector")]
     v40_vector: Option<String>,
-    #[serde(rename = "V2Score")]
-    v2_score: Option<f64>,
-    #[serde(rename = "V3Score")]
-    v3_score: Option<f64>,
-    #[serde(rename = "V40Score")]
-    v40_score: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -175,7 +204,31 @@ struct Secret {
 
 /// Parses a Trivy JSON report.
 pub fn parse(bytes: &[u8]) -> Result<ParsedReport, ParseError> {
-    let report: Report<'_> = serde_json::from_slice(bytes).map_err(|e| top_level_error(&e))?;
+    let mut b = ReportBuilder::new("trivy", ReportKind::Findings);
+    match bytes.iter().find(|c| !c.is_ascii_whitespace()) {
+        // Trivy before 0.20 printed `null` for a scan that found nothing.
+        Some(b'n') => {
+            serde_json::from_slice::<()>(bytes).map_err(|e| ParseError::from_json("Trivy", &e))?;
+            return Ok(b.finish());
+        }
+        // ... and a bare list of results otherwise.
+        Some(b'[') => {
+            let results: Vec<&RawValue> =
+                serde_json::from_slice(bytes).map_err(|e| ParseError::from_json("Trivy", &e))?;
+            read_legacy_list(&mut b, results)?;
+            return Ok(b.finish());
+        }
+        _ => {}
+    }
+    let mut report: Report<'_> =
+        serde_json::from_slice(bytes).map_err(|e| ParseError::from_json("Trivy JSON", &e))?;
+    b.scanner_version(report.trivy.take().and_then(|t| t.version));
+    b.generated_at(report.created_at.as_deref().and_then(parse_timestamp));
+
+    if report.resources.is_some() || report.cluster_name.is_some() {
+        read_k8s(&mut b, report);
+        return Ok(b.finish());
+    }
     match report.schema_version {
         Some(2) => {}
         Some(other) => {
@@ -189,129 +242,307 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedReport, ParseError> {
         None => {
             return Err(ParseError::new(
                 "wrong-format",
-                "this is not a Trivy JSON report: it has no SchemaVersion. \
-                 Produce it with `trivy image --format json` (or fs, rootfs, repo)",
+                "this is not a Trivy JSON report: it has no SchemaVersion, ClusterName or \
+                 Resources. Produce it with `trivy image --format json` (or fs, rootfs, repo, k8s)",
             ));
         }
     }
-    let mut parser = Parser::default();
-    parser.read(report);
-    Ok(parser.out)
-}
-
-/// Turns a top-level decoding failure into a message about what the body is.
-fn top_level_error(error: &serde_json::Error) -> ParseError {
-    use serde_json::error::Category;
-    match error.classify() {
-        Category::Syntax | Category::Eof | Category::Io => ParseError::new(
-            "invalid-json",
-            format!("the body is not valid JSON: {error}"),
-        ),
-        Category::Data => ParseError::new(
-            "wrong-format",
-            format!(
-                "this is not a Trivy JSON report (expected an object with SchemaVersion 2): \
-                 {error}"
-            ),
-        ),
-    }
-}
-
-#[derive(Default)]
-struct Parser {
-    out: ParsedReport,
-    components: HashMap<String, usize>,
-    vulnerabilities: HashMap<String, usize>,
-}
-
-/// What the findings of one report hang on.
-struct Asset {
-    /// Index of the image, for image scans.
-    image: Option<usize>,
-    /// The key that goes into fingerprints.
-    key: String,
-    /// Whether each result's target is a separate asset (filesystem and repository scans).
-    per_target: bool,
-}
-
-impl Parser {
-    fn read(&mut self, report: Report<'_>) {
-        let metadata = report.metadata.unwrap_or_default();
-        let artifact_type = report.artifact_type.unwrap_or_default();
-        let artifact_name = report.artifact_name.unwrap_or_default();
-        self.out.scanner = "trivy".to_owned();
-        self.out.scanner_version = report.trivy.and_then(|t| t.version);
-        self.out.artifact = (!artifact_name.is_empty()).then(|| artifact_name.clone());
-        self.out.generated_at = report.created_at.as_deref().and_then(parse_timestamp);
-
-        let asset = self.asset(&artifact_type, &artifact_name, metadata);
-        self.out.scope = match asset.image {
-            Some(i) => format!("image:{}", self.out.images[i].key),
-            None => format!("{}:{artifact_name}", scope_kind(&artifact_type)),
-        };
-
-        for (i, raw) in report.results.unwrap_or_default().into_iter().enumerate() {
-            let pointer = format!("/Results/{i}");
-            match serde_json::from_str::<ResultEntry<'_>>(raw.get()) {
-                Ok(entry) => self.read_result(&pointer, entry, &asset),
-                Err(e) => self.warn(pointer, format!("result skipped: {e}")),
+    let artifact_type = report.artifact_type.unwrap_or_default();
+    let artifact_name = report.artifact_name.unwrap_or_default();
+    b.artifact(Some(artifact_name.clone()));
+    let metadata = report.metadata.unwrap_or_default();
+    let asset = if artifact_type == "container_image" {
+        match image_from(&artifact_name, &metadata) {
+            Some(image) => {
+                let image = b.image(image);
+                Asset::image(&b, image)
             }
-        }
-    }
-
-    fn asset(&mut self, artifact_type: &str, artifact_name: &str, metadata: Metadata) -> Asset {
-        if artifact_type == "container_image" {
-            let reference = ImageRef::parse(artifact_name).ok().or_else(|| {
-                metadata
-                    .repo_tags
-                    .iter()
-                    .flatten()
-                    .find_map(|t| ImageRef::parse(t).ok())
-            });
-            match reference {
-                Some(mut reference) => {
-                    if reference.digest.is_none() {
-                        reference.digest = metadata
-                            .repo_digests
-                            .iter()
-                            .flatten()
-                            .filter_map(|d| d.split_once('@'))
-                            .find_map(|(_, digest)| normalise_digest(digest).ok());
-                    }
-                    let image_id = metadata
-                        .image_id
-                        .as_deref()
-                        .and_then(|d| normalise_digest(d).ok());
-                    let mut image = ImageAsset::new(reference, image_id);
-                    if let Some(os) = metadata.os {
-                        image.os_family = os.family;
-                        image.os_name = os.name;
-                    }
-                    let key = image.key.clone();
-                    self.out.images.push(image);
-                    return Asset {
-                        image: Some(self.out.images.len() - 1),
-                        key,
-                        per_target: false,
-                    };
-                }
-                None => self.warn(
-                    "/ArtifactName".to_owned(),
+            None => {
+                b.warn(
+                    "/ArtifactName",
                     format!(
                         "'{artifact_name}' is not an image reference; findings are kept \
                          against the artifact name instead of an image"
                     ),
-                ),
+                );
+                Asset::artifact("image", &artifact_name)
             }
         }
+    } else {
+        Asset::artifact(scope_kind(&artifact_type), &artifact_name)
+    };
+    let scope = b.scope(asset.scope.clone());
+    let mut reader = Reader {
+        b: &mut b,
+        scope,
+        workload: None,
+    };
+    for (i, raw) in report.results.unwrap_or_default().into_iter().enumerate() {
+        reader.result(&format!("/Results/{i}"), raw, &asset);
+    }
+    Ok(b.finish())
+}
+
+/// What the findings of a result hang on.
+#[derive(Clone)]
+struct Asset {
+    /// The image, for image scans.
+    image: Option<usize>,
+    /// The key that goes into fingerprints.
+    key: String,
+    /// The lifecycle scope of a report about this asset alone.
+    scope: String,
+    /// Whether each result's target is a separate asset (filesystem and repository scans).
+    per_target: bool,
+}
+
+impl Asset {
+    fn image(b: &ReportBuilder, image: usize) -> Asset {
+        let key = b.image_at(image).key.clone();
         Asset {
-            image: None,
-            key: format!("{}:{artifact_name}", scope_kind(artifact_type)),
-            per_target: true,
+            image: Some(image),
+            scope: format!("image:{key}"),
+            key,
+            per_target: false,
         }
     }
 
-    fn read_result(&mut self, pointer: &str, entry: ResultEntry<'_>, asset: &Asset) {
+    fn artifact(kind: &str, name: &str) -> Asset {
+        let key = format!("{kind}:{name}");
+        Asset {
+            image: None,
+            scope: key.clone(),
+            key,
+            per_target: true,
+        }
+    }
+}
+
+/// The image a report or a result names: `name`, completed with the digests and OS of
+/// `metadata`.
+fn image_from(name: &str, metadata: &Metadata) -> Option<ImageAsset> {
+    let image_id = metadata
+        .image_id
+        .as_deref()
+        .and_then(|d| normalise_digest(d).ok());
+    let named = ImageRef::parse(name).ok().or_else(|| {
+        metadata
+            .repo_tags
+            .iter()
+            .flatten()
+            .chain(metadata.repo_digests.iter().flatten())
+            .find_map(|t| ImageRef::parse(t).ok())
+    });
+    // A report with the name redacted still identifies the image by its config digest.
+    let mut reference = match (named, &image_id) {
+        (Some(reference), _) => reference,
+        (None, Some(_)) => ImageRef {
+            registry: String::new(),
+            repository: "(unnamed)".to_owned(),
+            tag: None,
+            digest: None,
+        },
+        (None, None) => return None,
+    };
+    if reference.digest.is_none() {
+        reference.digest = metadata
+            .repo_digests
+            .iter()
+            .flatten()
+            .filter_map(|d| d.split_once('@'))
+            .find_map(|(_, digest)| normalise_digest(digest).ok());
+    }
+    let mut image = ImageAsset::new(reference, image_id);
+    if let Some(os) = &metadata.os {
+        image.os_family = os.family.clone();
+        image.os_name = os.name.clone();
+    }
+    Some(image)
+}
+
+/// An OS-package target names its image: `"alpine:3.19 (alpine 3.19.1)"`.
+fn image_from_target(target: &str, metadata: &[Metadata]) -> Option<ImageAsset> {
+    let (name, os) = match target.rsplit_once(" (") {
+        Some((name, os)) => (name.trim(), os.trim_end_matches(')')),
+        None => (target.trim(), ""),
+    };
+    let reference = ImageRef::parse(name).ok()?;
+    let matching = metadata.iter().find(|m| {
+        m.repo_tags
+            .iter()
+            .flatten()
+            .chain(m.repo_digests.iter().flatten())
+            .any(|t| ImageRef::parse(t).is_ok_and(|r| r.repository == reference.repository))
+    });
+    let mut image = match matching {
+        Some(m) => image_from(name, m)?,
+        None => ImageAsset::new(reference, None),
+    };
+    if image.os_family.is_none()
+        && let Some((family, version)) = os.split_once(' ')
+    {
+        image.os_family = Some(family.to_owned());
+        image.os_name = Some(version.to_owned());
+    }
+    Some(image)
+}
+
+fn read_k8s(b: &mut ReportBuilder, report: Report<'_>) {
+    let cluster = report.cluster_name.unwrap_or_default();
+    b.cluster_name(Some(cluster.clone()));
+    b.artifact(Some(if cluster.is_empty() {
+        "kubernetes cluster".to_owned()
+    } else {
+        cluster.clone()
+    }));
+    // One scan covers the whole cluster: whatever it no longer reports is fixed.
+    let scope = b.scope(format!("k8s:{cluster}"));
+    let lists = [
+        ("Resources", report.resources),
+        ("Vulnerabilities", report.vulnerabilities),
+        ("Misconfigurations", report.misconfigurations),
+    ];
+    for (list, resources) in lists {
+        for (i, raw) in resources.unwrap_or_default().into_iter().enumerate() {
+            let pointer = format!("/{list}/{i}");
+            match serde_json::from_str::<Resource<'_>>(raw.get()) {
+                Ok(resource) => read_resource(b, scope, &pointer, resource),
+                Err(e) => b.warn(pointer, format!("resource skipped: {e}")),
+            }
+        }
+    }
+}
+
+fn read_resource(b: &mut ReportBuilder, scope: usize, pointer: &str, resource: Resource<'_>) {
+    let (Some(kind), Some(name)) = (resource.kind, resource.name) else {
+        return b.warn(pointer, "resource skipped: no Kind or Name");
+    };
+    let workload = b.workload(WorkloadAsset {
+        namespace: resource.namespace.unwrap_or_default(),
+        kind,
+        name,
+    });
+    let metadata = resource
+        .metadata
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default();
+    let mut reader = Reader {
+        b,
+        scope,
+        workload: Some(workload),
+    };
+    // Results of one resource list each image's OS packages before its language packages, so
+    // the latest OS target names the image that later targets belong to.
+    let mut image: Option<Asset> = None;
+    for (j, raw) in resource.results.unwrap_or_default().into_iter().enumerate() {
+        let at = format!("{pointer}/Results/{j}");
+        let probe = serde_json::from_str::<ResultEntry<'_>>(raw.get());
+        let Ok(entry) = probe else {
+            reader
+                .b
+                .warn(&at, "result skipped: not a Trivy result object");
+            continue;
+        };
+        let class = entry.class.as_deref().unwrap_or_default();
+        let target = entry.target.clone().unwrap_or_default();
+        let asset = match class {
+            "config" => Asset {
+                image: None,
+                key: "cluster".to_owned(),
+                scope: String::new(),
+                per_target: false,
+            },
+            "os-pkgs" => match image_from_target(&target, &metadata) {
+                Some(found) => {
+                    let index = reader.b.image(found);
+                    reader.b.link(workload, index, None);
+                    let asset = Asset::image(reader.b, index);
+                    image = Some(asset.clone());
+                    asset
+                }
+                None => Asset::artifact("k8s-target", &target),
+            },
+            _ => image
+                .clone()
+                .unwrap_or_else(|| Asset::artifact("k8s-target", &target)),
+        };
+        reader.entry(&at, entry, &asset);
+    }
+}
+
+fn read_legacy_list(b: &mut ReportBuilder, results: Vec<&RawValue>) -> Result<(), ParseError> {
+    // A list of anything but objects is not a Trivy report at all.
+    if let Some(i) = results
+        .iter()
+        .position(|raw| !raw.get().trim_start().starts_with('{'))
+    {
+        return Err(ParseError::at(
+            "wrong-format",
+            format!("/{i}"),
+            "this is not a Trivy JSON report: a list must hold result objects \
+             (Target, Type, Vulnerabilities)",
+        ));
+    }
+    // No artifact name in this layout: the first OS target names the image, if there is one.
+    let entries: Vec<(String, Option<ResultEntry<'_>>)> = results
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| (format!("/{i}"), serde_json::from_str(raw.get()).ok()))
+        .collect();
+    let image = entries.iter().find_map(|(_, e)| {
+        let target = e.as_ref()?.target.as_deref()?;
+        target
+            .contains(" (")
+            .then(|| image_from_target(target, &[]))?
+    });
+    let asset = match image {
+        Some(image) => {
+            let index = b.image(image);
+            Asset::image(b, index)
+        }
+        None => {
+            let first = entries
+                .iter()
+                .find_map(|(_, e)| e.as_ref()?.target.clone())
+                .unwrap_or_default();
+            Asset::artifact("artifact", &first)
+        }
+    };
+    b.artifact(Some(asset.key.clone()));
+    let scope = b.scope(asset.scope.clone());
+    let mut reader = Reader {
+        b,
+        scope,
+        workload: None,
+    };
+    for (pointer, entry) in entries {
+        match entry {
+            Some(entry) => reader.entry(&pointer, entry, &asset),
+            None => reader
+                .b
+                .warn(pointer, "result skipped: not a Trivy result object"),
+        }
+    }
+    Ok(())
+}
+
+/// Reads the records of results into the builder.
+struct Reader<'b> {
+    b: &'b mut ReportBuilder,
+    scope: usize,
+    /// The Kubernetes resource the results belong to (`trivy k8s`).
+    workload: Option<usize>,
+}
+
+impl Reader<'_> {
+    fn result(&mut self, pointer: &str, raw: &RawValue, asset: &Asset) {
+        match serde_json::from_str::<ResultEntry<'_>>(raw.get()) {
+            Ok(entry) => self.entry(pointer, entry, asset),
+            Err(e) => self.b.warn(pointer, format!("result skipped: {e}")),
+        }
+    }
+
+    fn entry(&mut self, pointer: &str, entry: ResultEntry<'_>, asset: &Asset) {
         let target = entry.target.unwrap_or_default();
         let ecosystem = entry.kind.or(entry.class).unwrap_or_default();
         let asset_key = if asset.per_target {
@@ -326,10 +557,10 @@ impl Parser {
             .enumerate()
         {
             let at = format!("{pointer}/Vulnerabilities/{j}");
-            self.out.record_count += 1;
+            self.b.record();
             match serde_json::from_str::<Vulnerability>(raw.get()) {
                 Ok(v) => self.vulnerability(&at, v, &target, &ecosystem, &asset_key, asset),
-                Err(e) => self.warn(at, format!("vulnerability skipped: {e}")),
+                Err(e) => self.b.warn(at, format!("vulnerability skipped: {e}")),
             }
         }
         for (j, raw) in entry
@@ -339,18 +570,18 @@ impl Parser {
             .enumerate()
         {
             let at = format!("{pointer}/Misconfigurations/{j}");
-            self.out.record_count += 1;
+            self.b.record();
             match serde_json::from_str::<Misconfiguration>(raw.get()) {
                 Ok(m) => self.misconfiguration(&at, m, &target, &asset_key, asset),
-                Err(e) => self.warn(at, format!("misconfiguration skipped: {e}")),
+                Err(e) => self.b.warn(at, format!("misconfiguration skipped: {e}")),
             }
         }
         for (j, raw) in entry.secrets.unwrap_or_default().into_iter().enumerate() {
             let at = format!("{pointer}/Secrets/{j}");
-            self.out.record_count += 1;
+            self.b.record();
             match serde_json::from_str::<Secret>(raw.get()) {
                 Ok(s) => self.secret(&at, s, &target, &asset_key, asset),
-                Err(e) => self.warn(at, format!("secret skipped: {e}")),
+                Err(e) => self.b.warn(at, format!("secret skipped: {e}")),
             }
         }
     }
@@ -366,13 +597,12 @@ impl Parser {
     ) {
         let id = v.vulnerability_id.trim().to_owned();
         if id.is_empty() {
-            return self.warn(
-                at.to_owned(),
-                "vulnerability skipped: empty VulnerabilityID".into(),
-            );
+            return self
+                .b
+                .warn(at, "vulnerability skipped: empty VulnerabilityID");
         }
         let Some(pkg_name) = v.pkg_name.filter(|n| !n.trim().is_empty()) else {
-            return self.warn(at.to_owned(), format!("{id} skipped: no PkgName"));
+            return self.b.warn(at, format!("{id} skipped: no PkgName"));
         };
         let version = v.installed_version.clone().unwrap_or_default();
         let component = v
@@ -380,33 +610,34 @@ impl Parser {
             .and_then(|p| p.purl)
             .and_then(|purl| Component::from_purl(&purl))
             .unwrap_or_else(|| Component::from_parts(ecosystem, &pkg_name, &version));
-        let severity = self.severity(at, v.severity.as_deref());
+        let severity = self.b.severity(at, v.severity.as_deref());
         let fingerprint = Fingerprint::vulnerability(&id, &component.key(), asset_key);
-        let component = self.component(component);
+        let component = self.b.component(component);
+        let cvss_vectors = v
+            .cvss
+            .iter()
+            .flatten()
+            .flat_map(|(source, c)| {
+                [&c.v40_vector, &c.v3_vector, &c.v2_vector]
+                    .into_iter()
+                    .flatten()
+                    .filter(|vector| !vector.trim().is_empty())
+                    .map(move |vector| (source.clone(), vector.clone()))
+            })
+            .collect();
+        self.b.vulnerability(VulnerabilityInfo {
+            id: id.clone(),
+            aliases: Vec::new(),
+            title: v.title.clone(),
+            description: v.description,
+            severity,
+            cvss_vectors,
+            cwe: v.cwe_ids.unwrap_or_default(),
+            published_at: v.published_date.as_deref().and_then(parse_timestamp),
+            modified_at: v.last_modified_date.as_deref().and_then(parse_timestamp),
+            references: v.references.unwrap_or_default(),
+        });
 
-        if let Entry::Vacant(slot) = self.vulnerabilities.entry(id.clone()) {
-            let (cvss_vector, cvss_score, cvss) =
-                choose_cvss(v.cvss.as_ref(), v.severity_source.as_deref());
-            let published_at = v.published_date.as_deref().and_then(parse_timestamp);
-            let modified_at = v.last_modified_date.as_deref().and_then(parse_timestamp);
-            slot.insert(self.out.vulnerabilities.len());
-            self.out.vulnerabilities.push(VulnerabilityInfo {
-                id: id.clone(),
-                aliases: Vec::new(),
-                title: v.title.clone(),
-                description: v.description,
-                severity,
-                cvss_vector,
-                cvss_score,
-                cvss,
-                cwe: v.cwe_ids.unwrap_or_default(),
-                published_at,
-                modified_at,
-                references: v.references.unwrap_or_default(),
-            });
-        }
-
-        let title = v.title.unwrap_or_else(|| id.clone());
         let mut details = json!({ "scanner": "trivy", "target": target });
         insert_some(&mut details, "pkg_path", v.pkg_path);
         insert_some(&mut details, "status", v.status);
@@ -416,18 +647,24 @@ impl Parser {
             "layer",
             v.layer.and_then(|l| l.digest.or(l.diff_id)),
         );
-        self.out.findings.push(FindingRecord {
+        self.b.finding(FindingRecord {
             fingerprint,
             kind: FindingKind::Vulnerability,
             severity,
-            title,
+            title: v.title.unwrap_or_else(|| id.clone()),
             vulnerability_id: Some(id),
             component: Some(component),
             rule_id: None,
             image: asset.image,
-            in_cluster: false,
+            workload: if asset.image.is_some() {
+                None
+            } else {
+                self.workload
+            },
+            in_cluster: asset.image.is_none() && self.workload.is_some(),
             resource: (!target.is_empty()).then(|| target.to_owned()),
             fixed_version: v.fixed_version.filter(|f| !f.trim().is_empty()),
+            scope: self.scope,
             details,
         });
     }
@@ -445,17 +682,18 @@ impl Parser {
             return; // passed or excepted checks are not findings
         }
         let Some(rule_id) = m.avd_id.or(m.id).filter(|r| !r.trim().is_empty()) else {
-            return self.warn(
-                at.to_owned(),
-                "misconfiguration skipped: no ID or AVDID".into(),
-            );
+            return self.b.warn(at, "misconfiguration skipped: no ID or AVDID");
         };
-        let severity = self.severity(at, m.severity.as_deref());
+        let severity = self.b.severity(at, m.severity.as_deref());
         let cause = m.cause_metadata;
         let cause_resource = cause.as_ref().and_then(|c| c.resource.clone());
-        let resource = match &cause_resource {
-            Some(r) if !r.is_empty() => format!("{target}#{r}"),
-            _ => target.to_owned(),
+        // A check on a Kubernetes resource is about the resource; elsewhere about a file.
+        let (resource, in_cluster) = match (self.workload, asset.image) {
+            (Some(w), None) => (self.b.workload_at(w).key(), true),
+            _ => match &cause_resource {
+                Some(r) if !r.is_empty() => (format!("{target}#{r}"), false),
+                _ => (target.to_owned(), false),
+            },
         };
         let fingerprint = Fingerprint::misconfiguration(&rule_id, &resource, asset_key);
         let title = m
@@ -471,7 +709,7 @@ impl Parser {
             insert_some(&mut details, "start_line", c.start_line);
             insert_some(&mut details, "end_line", c.end_line);
         }
-        self.out.findings.push(FindingRecord {
+        self.b.finding(FindingRecord {
             fingerprint,
             kind: FindingKind::Misconfiguration,
             severity,
@@ -480,18 +718,20 @@ impl Parser {
             component: None,
             rule_id: Some(rule_id),
             image: asset.image,
-            in_cluster: false,
+            workload: if in_cluster { self.workload } else { None },
+            in_cluster,
             resource: Some(resource),
             fixed_version: None,
+            scope: self.scope,
             details,
         });
     }
 
     fn secret(&mut self, at: &str, s: Secret, target: &str, asset_key: &str, asset: &Asset) {
         if s.rule_id.trim().is_empty() {
-            return self.warn(at.to_owned(), "secret skipped: empty RuleID".into());
+            return self.b.warn(at, "secret skipped: empty RuleID");
         }
-        let severity = self.severity(at, s.severity.as_deref());
+        let severity = self.b.severity(at, s.severity.as_deref());
         let matched = s.matched.unwrap_or_default();
         let location = format!("{target}\n{matched}");
         let fingerprint = Fingerprint::secret(&s.rule_id, &location, asset_key);
@@ -502,7 +742,8 @@ impl Parser {
         insert_some(&mut details, "category", s.category);
         insert_some(&mut details, "start_line", s.start_line);
         insert_some(&mut details, "end_line", s.end_line);
-        self.out.findings.push(FindingRecord {
+        let in_cluster = asset.image.is_none() && self.workload.is_some();
+        self.b.finding(FindingRecord {
             fingerprint,
             kind: FindingKind::Secret,
             severity,
@@ -511,47 +752,17 @@ impl Parser {
             component: None,
             rule_id: Some(s.rule_id),
             image: asset.image,
-            in_cluster: false,
+            workload: if in_cluster { self.workload } else { None },
+            in_cluster,
             resource: Some(target.to_owned()),
             fixed_version: None,
+            scope: self.scope,
             details,
         });
     }
-
-    fn component(&mut self, component: Component) -> usize {
-        let key = component.key();
-        match self.components.entry(key) {
-            Entry::Occupied(slot) => *slot.get(),
-            Entry::Vacant(slot) => {
-                self.out.components.push(component);
-                *slot.insert(self.out.components.len() - 1)
-            }
-        }
-    }
-
-    fn severity(&mut self, at: &str, word: Option<&str>) -> Severity {
-        match word.map(Severity::parse) {
-            Some(Some(severity)) => severity,
-            None => Severity::Unknown,
-            Some(None) => {
-                self.warn(
-                    at.to_owned(),
-                    format!(
-                        "severity '{}' is not one Trivy uses; recorded as unknown",
-                        word.unwrap_or_default()
-                    ),
-                );
-                Severity::Unknown
-            }
-        }
-    }
-
-    fn warn(&mut self, pointer: String, message: String) {
-        self.out.warnings.push(Warning { pointer, message });
-    }
 }
 
-/// The word used in scope keys for an artifact type.
+/// The word used in scope and asset keys for an artifact type.
 fn scope_kind(artifact_type: &str) -> &str {
     match artifact_type {
         "" => "artifact",
@@ -566,57 +777,10 @@ fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>)
     }
 }
 
-/// Picks the vector used for ranking: the severity source's entry first, then NVD, then any;
-/// within an entry CVSS v4 before v3 before v2. Returns (vector, score, all vectors as JSON).
-fn choose_cvss(
-    cvss: Option<&HashMap<String, Cvss>>,
-    severity_source: Option<&str>,
-) -> (Option<String>, Option<f32>, Value) {
-    let Some(cvss) = cvss else {
-        return (None, None, json!({}));
-    };
-    let mut sources: Vec<&String> = cvss.keys().collect();
-    sources.sort_by_key(|s| {
-        (
-            Some(s.as_str()) != severity_source,
-            s.as_str() != "nvd",
-            s.as_str(),
-        )
-    });
-    let chosen = sources.iter().find_map(|source| {
-        let c = &cvss[*source];
-        [
-            (&c.v40_vector, c.v40_score),
-            (&c.v3_vector, c.v3_score),
-            (&c.v2_vector, c.v2_score),
-        ]
-        .into_iter()
-        .find_map(|(vector, score)| {
-            vector
-                .as_ref()
-                .filter(|v| !v.is_empty())
-                .map(|v| (v.clone(), score.map(|s| s as f32)))
-        })
-    });
-    let all: serde_json::Map<String, Value> = cvss
-        .iter()
-        .map(|(source, c)| {
-            let mut entry = json!({});
-            insert_some(&mut entry, "v2", c.v2_vector.clone());
-            insert_some(&mut entry, "v3", c.v3_vector.clone());
-            insert_some(&mut entry, "v4", c.v40_vector.clone());
-            (source.clone(), entry)
-        })
-        .collect();
-    match chosen {
-        Some((vector, score)) => (Some(vector), score, Value::Object(all)),
-        None => (None, None, Value::Object(all)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::model::Severity;
 
     fn image_report(vulns: &str) -> String {
         format!(
@@ -641,13 +805,20 @@ mod tests {
         assert_eq!(image.reference.repository, "library/alpine");
         assert_eq!(image.key, format!("sha256:{}", "ab".repeat(32)));
         assert_eq!(image.os_family.as_deref(), Some("alpine"));
-        assert_eq!(parsed.scope, format!("image:{}", image.key));
+        assert_eq!(parsed.scopes, vec![format!("image:{}", image.key)]);
         assert_eq!(parsed.components[0].key(), "apk/openssl@3.1.4-r0");
-        assert_eq!(parsed.vulnerabilities[0].cvss_score, Some(7.5));
+        assert_eq!(
+            parsed.vulnerabilities[0].cvss_vectors,
+            vec![(
+                "nvd".to_owned(),
+                "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N".to_owned()
+            )]
+        );
         let finding = &parsed.findings[0];
         assert_eq!(finding.severity, Severity::High);
         assert_eq!(finding.fixed_version.as_deref(), Some("3.1.4-r1"));
         assert_eq!(finding.image, Some(0));
+        assert!(!finding.in_cluster);
         assert!(parsed.warnings.is_empty());
     }
 
@@ -668,6 +839,7 @@ mod tests {
     fn not_a_trivy_report_is_refused_with_a_reason() {
         assert_eq!(parse(b"{\"foo\": 1}").unwrap_err().kind, "wrong-format");
         assert_eq!(parse(b"[1, 2]").unwrap_err().kind, "wrong-format");
+        assert!(parse(b"[]").unwrap().findings.is_empty());
         assert_eq!(
             parse(b"{\"SchemaVersion\": 2,").unwrap_err().kind,
             "invalid-json"
@@ -676,6 +848,7 @@ mod tests {
             parse(b"{\"SchemaVersion\": 1}").unwrap_err().kind,
             "unsupported-version"
         );
+        assert_eq!(parse(b"42").unwrap_err().kind, "wrong-format");
     }
 
     #[test]
@@ -687,6 +860,7 @@ mod tests {
         .unwrap();
         assert!(parsed.findings.is_empty());
         assert!(parsed.warnings.is_empty());
+        assert!(parse(b"null").unwrap().scopes.is_empty());
     }
 
     #[test]
@@ -701,6 +875,357 @@ mod tests {
         assert_eq!(parsed.record_count, 2);
         assert_eq!(parsed.findings.len(), 1);
         assert_eq!(parsed.findings[0].rule_id.as_deref(), Some("AVD-DS-0002"));
-        assert_eq!(parsed.scope, "filesystem:repo");
+        assert_eq!(parsed.scopes, vec!["filesystem:repo"]);
+    }
+
+    #[test]
+    fn k8s_reports_link_workloads_to_images_and_keep_checks_in_the_cluster() {
+        let parsed = parse(
+            br#"{"ClusterName": "minikube", "Resources": [
+                 {"Namespace": "web", "Kind": "Deployment", "Name": "shop", "Results": [
+                   {"Target": "docker.io/library/nginx:1.25 (debian 12.4)", "Class": "os-pkgs", "Type": "debian",
+                    "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "PkgName": "libc6", "InstalledVersion": "2.36"}]},
+                   {"Target": "app/package-lock.json", "Class": "lang-pkgs", "Type": "npm",
+                    "Vulnerabilities": [{"VulnerabilityID": "CVE-2", "PkgName": "qs", "InstalledVersion": "6.9.6"}]}]},
+                 {"Namespace": "web", "Kind": "Deployment", "Name": "shop", "Results": [
+                   {"Target": "Deployment/shop", "Class": "config", "Type": "kubernetes",
+                    "Misconfigurations": [{"ID": "KSV001", "AVDID": "AVD-KSV-0001", "Severity": "MEDIUM", "Status": "FAIL"}]}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.cluster_name.as_deref(), Some("minikube"));
+        assert_eq!(parsed.scopes, vec!["k8s:minikube"]);
+        assert_eq!(parsed.workloads.len(), 1);
+        assert_eq!(parsed.images.len(), 1);
+        assert_eq!(parsed.images[0].os_family.as_deref(), Some("debian"));
+        assert_eq!(parsed.links.len(), 1);
+        let kinds: Vec<(FindingKind, Option<usize>, bool)> = parsed
+            .findings
+            .iter()
+            .map(|f| (f.kind, f.image, f.in_cluster))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (FindingKind::Vulnerability, Some(0), false),
+                (FindingKind::Vulnerability, Some(0), false),
+                (FindingKind::Misconfiguration, None, true),
+            ]
+        );
+        assert_eq!(parsed.findings[2].workload, Some(0));
+    }
+
+    #[test]
+    fn legacy_list_names_the_image_from_its_os_target() {
+        let parsed = parse(
+            br#"[{"Target": "trivy-ci-test (alpine 3.7.1)", "Type": "alpine",
+                  "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "PkgName": "musl", "InstalledVersion": "1.1"}]},
+                 {"Target": "node-app/package-lock.json", "Type": "npm",
+                  "Vulnerabilities": [{"PkgName": "elliptic"}]}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.images[0].reference.repository,
+            "library/trivy-ci-test"
+        );
+        assert_eq!(parsed.findings.len(), 1);
+        assert_eq!(parsed.warnings.len(), 1);
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let base = std::env::var("BULWARK_SERVER")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        std::fs::read(base.join("tests/fixtures/trivy").join(name)).expect("fixture")
+    }
+
+    /// (file, records, vulnerabilities, misconfigurations, secrets,
+    ///  [critical, high, medium, low, unknown], warnings), counted with a script over the
+    /// JSON: every Vulnerabilities/Misconfigurations/Secrets entry is a record; findings are
+    /// vulnerabilities with an id and a package, FAIL checks, and secrets with a RuleID (the
+    /// unexpected-attribute sample's "secret" is a vulnerability-shaped dummy: a warning).
+    type Expected = (&'static str, usize, usize, usize, usize, [usize; 5], usize);
+    const SAMPLES: &[Expected] = &[
+        (
+            "defectdojo__all_statuses.json",
+            8,
+            8,
+            0,
+            0,
+            [0, 0, 0, 8, 0],
+            0,
+        ),
+        (
+            "defectdojo__cvss_severity_source.json",
+            2,
+            2,
+            0,
+            0,
+            [0, 1, 1, 0, 0],
+            0,
+        ),
+        (
+            "defectdojo__cvssv4_severity_source.json",
+            3,
+            3,
+            0,
+            0,
+            [0, 0, 1, 2, 0],
+            0,
+        ),
+        (
+            "defectdojo__issue_10991.json",
+            37,
+            0,
+            37,
+            0,
+            [0, 1, 5, 31, 0],
+            0,
+        ),
+        (
+            "defectdojo__issue_14136.json",
+            1,
+            0,
+            1,
+            0,
+            [0, 0, 0, 1, 0],
+            0,
+        ),
+        (
+            "defectdojo__issue_9092.json",
+            1,
+            1,
+            0,
+            0,
+            [0, 1, 0, 0, 0],
+            0,
+        ),
+        (
+            "defectdojo__issue_9170.json",
+            37,
+            0,
+            37,
+            0,
+            [0, 1, 5, 31, 0],
+            0,
+        ),
+        (
+            "defectdojo__issue_9263.json",
+            1,
+            1,
+            0,
+            0,
+            [0, 1, 0, 0, 0],
+            0,
+        ),
+        (
+            "defectdojo__issue_9333.json",
+            13,
+            13,
+            0,
+            0,
+            [0, 0, 1, 12, 0],
+            0,
+        ),
+        (
+            "defectdojo__kubernetes.json",
+            20,
+            10,
+            10,
+            0,
+            [0, 0, 6, 14, 0],
+            0,
+        ),
+        (
+            "defectdojo__legacy_many_vulns.json",
+            93,
+            93,
+            0,
+            0,
+            [0, 18, 9, 65, 1],
+            0,
+        ),
+        (
+            "defectdojo__legacy_no_vuln.json",
+            0,
+            0,
+            0,
+            0,
+            [0, 0, 0, 0, 0],
+            0,
+        ),
+        (
+            "defectdojo__legacy_trivy_mix.json",
+            7,
+            6,
+            0,
+            0,
+            [0, 6, 0, 0, 0],
+            1,
+        ),
+        (
+            "defectdojo__license_scheme.json",
+            0,
+            0,
+            0,
+            0,
+            [0, 0, 0, 0, 0],
+            0,
+        ),
+        (
+            "defectdojo__misconfigurations_and_secrets.json",
+            5,
+            2,
+            1,
+            2,
+            [2, 2, 1, 0, 0],
+            0,
+        ),
+        (
+            "defectdojo__scheme_2_many_vulns.json",
+            5,
+            5,
+            0,
+            0,
+            [1, 1, 3, 0, 0],
+            0,
+        ),
+        (
+            "defectdojo__scheme_2_no_vuln.json",
+            0,
+            0,
+            0,
+            0,
+            [0, 0, 0, 0, 0],
+            0,
+        ),
+        (
+            "defectdojo__severity_prio.json",
+            2,
+            2,
+            0,
+            0,
+            [1, 0, 0, 1, 0],
+            0,
+        ),
+        (
+            "securecodebox__juice-shop-v10.2.0.json",
+            237,
+            236,
+            0,
+            1,
+            [25, 129, 67, 16, 0],
+            0,
+        ),
+        (
+            "securecodebox__juice-shop-v12.10.2-empty-results.json",
+            0,
+            0,
+            0,
+            0,
+            [0, 0, 0, 0, 0],
+            0,
+        ),
+        (
+            "securecodebox__juice-shop-v12.10.2-no-results.json",
+            0,
+            0,
+            0,
+            0,
+            [0, 0, 0, 0, 0],
+            0,
+        ),
+        (
+            "securecodebox__juice-shop-v12.10.2.json",
+            185,
+            182,
+            0,
+            3,
+            [28, 102, 49, 6, 0],
+            0,
+        ),
+        (
+            "securecodebox__k8s-results_unexpected-attribute.json",
+            2,
+            1,
+            0,
+            0,
+            [1, 0, 0, 0, 0],
+            1,
+        ),
+        (
+            "securecodebox__securecodebox-repo.json",
+            43,
+            42,
+            0,
+            1,
+            [5, 16, 21, 1, 0],
+            0,
+        ),
+        (
+            "securecodebox__test-empty-report.json",
+            0,
+            0,
+            0,
+            0,
+            [0, 0, 0, 0, 0],
+            0,
+        ),
+    ];
+
+    #[test]
+    fn every_vendored_sample_parses_to_the_expected_counts() {
+        for (file, records, vulns, misconfigs, secrets, severities, warnings) in SAMPLES {
+            let parsed = parse(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let kind = |k: FindingKind| parsed.findings.iter().filter(|f| f.kind == k).count();
+            let severity = |s: Severity| parsed.findings.iter().filter(|f| f.severity == s).count();
+            assert_eq!(parsed.record_count, *records, "{file} records");
+            assert_eq!(
+                kind(FindingKind::Vulnerability),
+                *vulns,
+                "{file} vulnerabilities"
+            );
+            assert_eq!(
+                kind(FindingKind::Misconfiguration),
+                *misconfigs,
+                "{file} misconfigurations"
+            );
+            assert_eq!(kind(FindingKind::Secret), *secrets, "{file} secrets");
+            let by_severity = [
+                severity(Severity::Critical),
+                severity(Severity::High),
+                severity(Severity::Medium),
+                severity(Severity::Low),
+                severity(Severity::Unknown),
+            ];
+            assert_eq!(&by_severity, severities, "{file} severities");
+            assert_eq!(
+                parsed.warnings.len(),
+                *warnings,
+                "{file}: {:?}",
+                parsed.warnings
+            );
+        }
+    }
+
+    #[test]
+    fn k8s_sample_names_its_cluster_resources_and_images() {
+        let parsed = parse(&fixture("defectdojo__kubernetes.json")).unwrap();
+        assert!(
+            parsed
+                .cluster_name
+                .as_deref()
+                .unwrap()
+                .contains("monitoring-test-cluster")
+        );
+        assert_eq!(parsed.images.len(), 2);
+        assert_eq!(parsed.links.len(), 2);
+        assert!(parsed.workloads.iter().any(|w| w.kind == "Service"));
+        assert!(
+            parsed
+                .findings
+                .iter()
+                .filter(|f| f.kind == FindingKind::Misconfiguration)
+                .all(|f| f.in_cluster && f.workload.is_some())
+        );
     }
 }

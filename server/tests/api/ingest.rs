@@ -392,3 +392,129 @@ async fn unknown_formats_and_api_paths_are_404_problems(pool: PgPool) {
         .await;
     problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn the_format_is_detected_from_the_content(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let auth = format!("Bearer {token}");
+    let response = app
+        .request(
+            "POST",
+            "/api/v1/ingest",
+            &[("authorization", &auth)],
+            fixture(SAMPLE),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let body = response.json();
+    assert_eq!(body["format"], "trivy");
+    assert_eq!(body["detected"], true);
+    let response = app
+        .request(
+            "POST",
+            "/api/v1/ingest",
+            &[("authorization", &auth)],
+            "hello",
+        )
+        .await;
+    let body = problem(response, StatusCode::BAD_REQUEST);
+    assert_eq!(body["type"], "urn:bulwark:problem:unknown-format");
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn deep_nesting_and_wrong_types_are_400_not_500(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    // deep nesting: refused as a document, never a stack overflow
+    let deep_list = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_object = format!(
+        "{{\"SchemaVersion\": 2, \"x\": {}1{}}}",
+        "{\"a\":".repeat(100_000),
+        "}".repeat(100_000)
+    );
+    for body in [deep_list, deep_object] {
+        let response = app.ingest("trivy", &token, body).await;
+        let body = problem(response, StatusCode::BAD_REQUEST);
+        assert_eq!(body["type"], "urn:bulwark:problem:too-deep");
+    }
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            br#"{"SchemaVersion": 2, "ArtifactName": "a:1", "Results": "nope"}"#.to_vec(),
+            "wrong-format",
+        ),
+        (br#"{"SchemaVersion": "two"}"#.to_vec(), "wrong-format"),
+        (b"\xff\xfe garbage".to_vec(), "invalid-json"),
+    ];
+    for (body, kind) in cases {
+        let response = app.ingest("trivy", &token, body).await;
+        let body = problem(response, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["type"],
+            format!("urn:bulwark:problem:{kind}"),
+            "{body}"
+        );
+    }
+    // a record of the wrong type is a warning naming the record, the rest is stored
+    let report = br#"{"SchemaVersion": 2, "ArtifactName": "a:1", "ArtifactType": "container_image",
+        "Results": [{"Target": "a:1 (debian 12)", "Type": "debian", "Vulnerabilities": [
+          {"VulnerabilityID": "CVE-1", "PkgName": "x", "InstalledVersion": "1"},
+          {"VulnerabilityID": ["not", "a", "string"], "PkgName": "y"}]}]}"#;
+    let response = app.ingest("trivy", &token, report.to_vec()).await;
+    assert_eq!(response.status, StatusCode::CREATED);
+    let body = response.json();
+    assert_eq!(body["counts"]["new"], 1);
+    assert_eq!(
+        body["warnings"][0]["pointer"],
+        "/Results/0/Vulnerabilities/1"
+    );
+    assert_eq!(app.row_counts().await.reports, 1);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn nul_characters_are_stored_as_replacement_characters(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let report = br#"{"SchemaVersion": 2, "ArtifactName": "a:1", "ArtifactType": "container_image",
+        "Results": [{"Target": "a:1 (debian 12)", "Type": "debian", "Vulnerabilities": [
+          {"VulnerabilityID": "CVE-1", "PkgName": "java", "InstalledVersion": "17.0.10+7\u0000-J-ms8m",
+           "Title": "back\\u0000slash"}]}]}"#;
+    let response = app.ingest("trivy", &token, report.to_vec()).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let body = response.json();
+    assert!(body["warnings"].to_string().contains("NUL"));
+    let (version, title): (String, String) = sqlx::query_as(
+        "select c.version, f.title from finding f join component c on c.id = f.component_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(version, "17.0.10+7\u{FFFD}-J-ms8m");
+    assert_eq!(title, "back\\u0000slash");
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_k8s_report_without_a_cluster_token_creates_the_cluster_it_names(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("trivy-k8s", None).await;
+    let response = app
+        .ingest(
+            "trivy",
+            &token,
+            fixture("trivy/defectdojo__kubernetes.json"),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let (cluster, workloads, containers, in_cluster): (String, i64, i64, i64) = sqlx::query_as(
+        "select (select name from cluster), (select count(*) from workload),
+                (select count(*) from container),
+                (select count(*) from finding where cluster_id > 0 and workload_id is not null)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(cluster, "monitoring-test-cluster");
+    assert_eq!(workloads, 4);
+    assert_eq!(containers, 2);
+    assert_eq!(in_cluster, 10);
+}

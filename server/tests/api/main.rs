@@ -9,4 +9,6 @@
 mod cli;
 mod helpers;
 mod ingest;
+mod intel;
+mod lifecycle;
 mod pages;

@@ -1,0 +1,306 @@
+//! Threat intelligence files: the CISA Known Exploited Vulnerabilities catalog (JSON or CSV)
+//! and FIRST EPSS scores (CSV, as published: a `#model_version:...,score_date:...` comment line,
+//! then `cve,epss,percentile`). Pure parsers; what cannot be read is reported per row.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::ingest::model::{ParseError, Warning};
+
+/// One KEV entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KevEntry {
+    /// CVE id.
+    pub cve_id: String,
+    /// Vendor or project.
+    pub vendor: Option<String>,
+    /// Product.
+    pub product: Option<String>,
+    /// Vulnerability name.
+    pub name: Option<String>,
+    /// When CISA added it.
+    pub date_added: NaiveDate,
+    /// Remediation due date for US federal agencies.
+    pub due_date: Option<NaiveDate>,
+    /// "Known" or "Unknown" use in ransomware campaigns.
+    pub ransomware_use: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+/// A KEV catalog.
+#[derive(Debug, Default)]
+pub struct KevCatalog {
+    /// `catalogVersion` (JSON only).
+    pub version: Option<String>,
+    /// The entries.
+    pub entries: Vec<KevEntry>,
+    /// Rows that could not be read.
+    pub warnings: Vec<Warning>,
+}
+
+/// One EPSS score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpssScore {
+    /// CVE id.
+    pub cve_id: String,
+    /// Probability of exploitation in the next 30 days.
+    pub score: f32,
+    /// Percentile among all scored CVEs.
+    pub percentile: f32,
+}
+
+/// An EPSS file.
+#[derive(Debug, Default)]
+pub struct EpssFile {
+    /// Model version from the comment line.
+    pub model_version: Option<String>,
+    /// Date the scores are for.
+    pub score_date: Option<NaiveDate>,
+    /// The scores.
+    pub scores: Vec<EpssScore>,
+    /// Rows that could not be read.
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KevJson {
+    catalog_version: Option<String>,
+    vulnerabilities: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KevRow {
+    #[serde(rename = "cveID")]
+    cve_id: String,
+    vendor_project: Option<String>,
+    product: Option<String>,
+    vulnerability_name: Option<String>,
+    date_added: String,
+    due_date: Option<String>,
+    known_ransomware_campaign_use: Option<String>,
+    notes: Option<String>,
+}
+
+/// Parses the KEV catalog as JSON (`known_exploited_vulnerabilities.json`) or CSV.
+pub fn parse_kev(bytes: &[u8]) -> Result<KevCatalog, ParseError> {
+    let mut catalog = KevCatalog::default();
+    match bytes
+        .iter()
+        .find(|c| !c.is_ascii_whitespace() && **c != 0xEF && **c != 0xBB && **c != 0xBF)
+    {
+        Some(b'{') => {
+            let doc: KevJson = serde_json::from_slice(bytes)
+                .map_err(|e| ParseError::from_json("CISA KEV catalog", &e))?;
+            let rows = doc.vulnerabilities.ok_or_else(|| {
+                ParseError::new(
+                    "wrong-format",
+                    "this is not the CISA KEV catalog: it has no 'vulnerabilities' list",
+                )
+            })?;
+            catalog.version = doc.catalog_version;
+            for (i, row) in rows.into_iter().enumerate() {
+                let pointer = format!("/vulnerabilities/{i}");
+                match serde_json::from_value::<KevRow>(row) {
+                    Ok(row) => kev_row(&mut catalog, pointer, row),
+                    Err(e) => catalog.warnings.push(Warning {
+                        pointer,
+                        message: format!("entry skipped: {e}"),
+                    }),
+                }
+            }
+        }
+        Some(_) => {
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+            let headers = reader
+                .headers()
+                .map_err(|e| {
+                    ParseError::new("invalid-csv", format!("the CSV header cannot be read: {e}"))
+                })?
+                .clone();
+            if !headers
+                .iter()
+                .any(|h| h.trim_start_matches('\u{feff}') == "cveID")
+            {
+                return Err(ParseError::new(
+                    "wrong-format",
+                    "this is not the CISA KEV catalog: the CSV has no 'cveID' column",
+                ));
+            }
+            for (i, record) in reader.deserialize::<KevRow>().enumerate() {
+                let pointer = format!("line {}", i + 2);
+                match record {
+                    Ok(row) => kev_row(&mut catalog, pointer, row),
+                    Err(e) => catalog.warnings.push(Warning {
+                        pointer,
+                        message: format!("row skipped: {e}"),
+                    }),
+                }
+            }
+        }
+        None => return Err(ParseError::new("empty-body", "the file is empty")),
+    }
+    Ok(catalog)
+}
+
+fn kev_row(catalog: &mut KevCatalog, pointer: String, row: KevRow) {
+    let cve_id = row.cve_id.trim().to_ascii_uppercase();
+    if !cve_id.starts_with("CVE-") {
+        catalog.warnings.push(Warning {
+            pointer,
+            message: format!("entry skipped: '{cve_id}' is not a CVE id"),
+        });
+        return;
+    }
+    let Some(date_added) = parse_date(&row.date_added) else {
+        catalog.warnings.push(Warning {
+            pointer,
+            message: format!(
+                "{cve_id} skipped: dateAdded '{}' is not a date",
+                row.date_added
+            ),
+        });
+        return;
+    };
+    let text = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    catalog.entries.push(KevEntry {
+        cve_id,
+        vendor: text(row.vendor_project),
+        product: text(row.product),
+        name: text(row.vulnerability_name),
+        date_added,
+        due_date: row.due_date.as_deref().and_then(parse_date),
+        ransomware_use: text(row.known_ransomware_campaign_use),
+        notes: text(row.notes),
+    });
+}
+
+fn parse_date(value: &str) -> Option<NaiveDate> {
+    let value = value.trim();
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .or_else(|| {
+            value
+                .get(..10)
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        })
+}
+
+/// Parses an EPSS CSV.
+pub fn parse_epss(bytes: &[u8]) -> Result<EpssFile, ParseError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| ParseError::new("invalid-csv", format!("the file is not UTF-8 text: {e}")))?;
+    let mut file = EpssFile::default();
+    let mut body = text.trim_start_matches('\u{feff}');
+    if let Some(rest) = body.strip_prefix('#') {
+        let (comment, after) = rest.split_once('\n').unwrap_or((rest, ""));
+        for part in comment.trim().split(',') {
+            match part.split_once(':') {
+                Some(("model_version", v)) => file.model_version = Some(v.trim().to_owned()),
+                Some(("score_date", v)) => file.score_date = parse_date(v),
+                _ => {}
+            }
+        }
+        body = after;
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(body.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| ParseError::new("invalid-csv", format!("the CSV header cannot be read: {e}")))?
+        .clone();
+    let column = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let (Some(cve), Some(epss), Some(percentile)) =
+        (column("cve"), column("epss"), column("percentile"))
+    else {
+        return Err(ParseError::new(
+            "wrong-format",
+            "this is not an EPSS file: expected the columns cve, epss, percentile",
+        ));
+    };
+    let line_offset = if text.trim_start_matches('\u{feff}').starts_with('#') {
+        3
+    } else {
+        2
+    };
+    for (i, record) in reader.records().enumerate() {
+        let pointer = format!("line {}", i + line_offset);
+        let row = match record {
+            Ok(row) => row,
+            Err(e) => {
+                file.warnings.push(Warning {
+                    pointer,
+                    message: format!("row skipped: {e}"),
+                });
+                continue;
+            }
+        };
+        let id = row.get(cve).unwrap_or_default().trim().to_ascii_uppercase();
+        let score = row.get(epss).and_then(|v| v.trim().parse::<f32>().ok());
+        let pct = row
+            .get(percentile)
+            .and_then(|v| v.trim().parse::<f32>().ok());
+        match (id.starts_with("CVE-"), score, pct) {
+            (true, Some(score), Some(percentile))
+                if (0.0..=1.0).contains(&score) && (0.0..=1.0).contains(&percentile) =>
+            {
+                file.scores.push(EpssScore {
+                    cve_id: id,
+                    score,
+                    percentile,
+                });
+            }
+            _ => file.warnings.push(Warning {
+                pointer,
+                message: "row skipped: expected a CVE id and two numbers between 0 and 1".into(),
+            }),
+        }
+    }
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kev_json_and_csv_agree() {
+        let json = br#"{"catalogVersion": "2025.08.25", "vulnerabilities": [
+            {"cveID": "CVE-2021-44228", "vendorProject": "Apache", "product": "Log4j2",
+             "vulnerabilityName": "Log4Shell", "dateAdded": "2021-12-10", "dueDate": "2021-12-24",
+             "knownRansomwareCampaignUse": "Known", "notes": ""},
+            {"cveID": "not-a-cve", "dateAdded": "2021-12-10"}]}"#;
+        let csv = b"cveID,vendorProject,product,vulnerabilityName,dateAdded,shortDescription,requiredAction,dueDate,knownRansomwareCampaignUse,notes,cwes\n\
+            CVE-2021-44228,Apache,Log4j2,Log4Shell,2021-12-10,x,y,2021-12-24,Known,,CWE-20\n";
+        let from_json = parse_kev(json).unwrap();
+        let from_csv = parse_kev(csv).unwrap();
+        assert_eq!(from_json.version.as_deref(), Some("2025.08.25"));
+        assert_eq!(from_json.entries, from_csv.entries);
+        assert_eq!(from_json.warnings.len(), 1);
+    }
+
+    #[test]
+    fn epss_reads_the_comment_line_and_rows() {
+        let file = parse_epss(
+            b"#model_version:v2023.03.01,score_date:2023-03-13T00:00:00+0000\n\
+              cve,epss,percentile\nCVE-2021-44228,0.97565,0.99996\nCVE-1999-0001,x,0.1\n",
+        )
+        .unwrap();
+        assert_eq!(file.model_version.as_deref(), Some("v2023.03.01"));
+        assert_eq!(file.score_date, NaiveDate::from_ymd_opt(2023, 3, 13));
+        assert_eq!(file.scores.len(), 1);
+        assert_eq!(file.warnings[0].pointer, "line 4");
+    }
+
+    #[test]
+    fn other_files_are_refused() {
+        assert_eq!(parse_kev(b"{\"a\": 1}").unwrap_err().kind, "wrong-format");
+        assert_eq!(
+            parse_epss(b"a,b,c\n1,2,3\n").unwrap_err().kind,
+            "wrong-format"
+        );
+    }
+}
