@@ -9,12 +9,13 @@
 #   make build    release binary target/release/bulwark and the site under target/site
 #   make check    rustfmt, clippy for the server and for the wasm build, sqlx offline data
 #   make bench    benchmarks (BENCH=<group> for one group)
+#   make fuzz     every parser's fuzz target for FUZZ_SECONDS (60) each (FUZZ=<target> for one)
 #   make deps     install the toolchain pieces, Debian packages and npm packages
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
-.PHONY: help deps run stop test rust-test e2e build check bench prepare clean
+.PHONY: help deps run stop test rust-test e2e build check bench fuzz prepare clean
 
 export CARGO_HOME ?= $(HOME)/.cargo
 export PATH := $(CARGO_HOME)/bin:$(PATH)
@@ -29,7 +30,7 @@ DATA_DIR := .data/pg
 BIN := target/release/bulwark
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@.ci/deps
@@ -69,6 +70,9 @@ prepare: deps
 
 bench: deps
 	@.ci/bench $(BENCH)
+
+fuzz: deps
+	@.ci/fuzz $(FUZZ)
 
 clean:
 	cargo clean

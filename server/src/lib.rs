@@ -71,6 +71,14 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // Ingest stages whole reports in temporary tables; the default 8 MB of
+                // temporary buffers would spill a large report to disk. Allocated only when used.
+                sqlx::Executor::execute(&mut *conn, "set temp_buffers = '64MB'").await?;
+                Ok(())
+            })
+        })
         .connect(url)
         .await
 }

@@ -51,8 +51,8 @@ pub struct StagedFinding<'a> {
     pub fixed_version: Option<&'a str>,
     /// Risk score 0–100.
     pub risk_score: i16,
-    /// The factors behind it, as JSON text.
-    pub risk_factors: String,
+    /// The points per factor behind it, as JSON text.
+    pub risk_factors: &'a str,
     /// Evidence for the observation, as JSON text.
     pub details: String,
 }
@@ -81,6 +81,10 @@ impl MergeCounts {
 
 /// Merges staged findings into the scopes `scope_ids` (every scope of the report being merged,
 /// including those with no finding left: a clean scan fixes what the scope had).
+///
+/// `staged` must hold each (scope, cluster, fingerprint) once, sorted by cluster and
+/// fingerprint: new findings are then inserted in key order, so concurrent reports touching the
+/// same findings take their locks in the same order, and no sort runs in the database.
 #[tracing::instrument(skip_all, fields(scopes = scope_ids.len(), staged = staged.len()), err)]
 pub async fn merge(
     conn: &mut PgConnection,
@@ -90,6 +94,11 @@ pub async fn merge(
     staged: &[StagedFinding<'_>],
     vex_possible: bool,
 ) -> Result<MergeCounts, sqlx::Error> {
+    let mut clock = crate::telemetry::Phases::start();
+    // Sorts and hashes of a whole report stay in memory.
+    sqlx::query("set local work_mem = '128MB'")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "create temp table stage_finding (
              ord integer not null, scope_id bigint not null, cluster_id bigint not null,
@@ -131,14 +140,15 @@ pub async fn merge(
             .text(f.resource)
             .text(f.fixed_version)
             .int(Some(i64::from(f.risk_score)))
-            .text(Some(&f.risk_factors))
+            .text(Some(f.risk_factors))
             .text(Some(&f.details));
         copy.end_row().await?;
     }
     copy.finish().await?;
+    clock.lap("copy");
 
-    // New findings, in fingerprint order so that concurrent reports touching the same findings
-    // take their locks in the same order. A VEX statement already on file decides their status.
+    // New findings, in the staged (key) order. A finding staged for two scopes conflicts with
+    // itself and is inserted once. A VEX statement already on file decides the status.
     let inserted: Vec<(i64, i64, String)> = sqlx::query_as(
         "insert into finding (cluster_id, fingerprint, kind, status, severity, title,
                               vulnerability_id, component_id, rule_id, image_id, namespace_id,
@@ -150,8 +160,7 @@ pub async fn merge(
                 s.severity, s.title, s.vulnerability_id, s.component_id, s.rule_id, s.image_id,
                 s.namespace_id, s.workload_id, s.resource, s.fixed_version, $1, $1,
                 s.risk_score, s.risk_factors
-         from (select distinct on (cluster_id, fingerprint) * from stage_finding
-               order by cluster_id, fingerprint, ord) s
+         from stage_finding s
          left join lateral (
              select v.status from vex_statement v
              where $2 and v.vulnerability_id = s.vulnerability_id
@@ -160,7 +169,7 @@ pub async fn merge(
              order by v.issued_at desc nulls last, v.id desc
              limit 1
          ) vex on true
-         order by s.cluster_id, s.fingerprint
+         order by s.ord
          on conflict (cluster_id, fingerprint) do nothing
          returning cluster_id, id, status",
     )
@@ -169,6 +178,7 @@ pub async fn merge(
     .fetch_all(&mut *conn)
     .await?;
     let new = inserted.len() as u64;
+    clock.lap("insert_findings");
     let suppressed = inserted
         .iter()
         .filter(|(_, _, status)| status == "suppressed_by_vex")
@@ -190,13 +200,11 @@ pub async fn merge(
     // The report's findings by id, one row per scope, with their state before this report.
     let distinct = sqlx::query(
         "create temp table stage_matched on commit drop as
-         select distinct on (s.scope_id, f.cluster_id, f.id)
-                s.scope_id, f.cluster_id, f.id as finding_id, f.status, f.risk_score as old_risk,
+         select s.scope_id, f.cluster_id, f.id as finding_id, f.status, f.risk_score as old_risk,
                 s.severity, s.details, s.risk_score, s.risk_factors, s.fixed_version,
                 f.fixed_version as old_fixed_version
          from stage_finding s
-         join finding f on f.cluster_id = s.cluster_id and f.fingerprint = s.fingerprint
-         order by s.scope_id, f.cluster_id, f.id, s.ord",
+         join finding f on f.cluster_id = s.cluster_id and f.fingerprint = s.fingerprint",
     )
     .execute(&mut *conn)
     .await?
@@ -204,6 +212,7 @@ pub async fn merge(
     sqlx::query("analyze stage_matched")
         .execute(&mut *conn)
         .await?;
+    clock.lap("matched");
 
     // First sighting by a scope.
     sqlx::query(
@@ -211,7 +220,6 @@ pub async fn merge(
                                   changed_report_id, first_seen, severity, details)
          select cluster_id, finding_id, scope_id, $1, $1, $2, severity, details
          from stage_matched
-         order by cluster_id, finding_id, scope_id
          on conflict (cluster_id, finding_id, scope_id) do nothing",
     )
     .bind(report_id)
@@ -219,6 +227,7 @@ pub async fn merge(
     .execute(&mut *conn)
     .await?;
 
+    clock.lap("insert_observations");
     // Seen again by a scope after having gone.
     sqlx::query(
         "update observation o
@@ -232,6 +241,7 @@ pub async fn merge(
     .execute(&mut *conn)
     .await?;
 
+    clock.lap("reactivate");
     // Gone from its scope; fixed where no other scope still sees it. (The outer statement sees
     // the table as before the CTE, hence the explicit exclusion of the merged scopes.)
     let fixed = sqlx::query(
@@ -262,12 +272,14 @@ pub async fn merge(
     .await?
     .rows_affected();
 
+    clock.lap("gone");
     // Fixed findings that are back: the decision in force applies again, else reopened.
     // Accepted findings whose acceptance expired are reopened too.
     let reopened = sqlx::query(
         "update finding f
          set status = coalesce(d.decision, 'reopened'), fixed_at = null, status_changed_at = $1
-         from (select distinct cluster_id, finding_id, status from stage_matched) m
+         from (select distinct cluster_id, finding_id, status from stage_matched
+               where status in ('fixed', 'accepted')) m
          left join lateral (
              select fd.decision from finding_decision fd
              where fd.cluster_id = m.cluster_id and fd.finding_id = m.finding_id
@@ -278,13 +290,14 @@ pub async fn merge(
              limit 1
          ) d on true
          where f.cluster_id = m.cluster_id and f.id = m.finding_id
-           and (m.status = 'fixed' or (m.status = 'accepted' and d.decision is null))",
+           and (m.status = 'fixed' or d.decision is null)",
     )
     .bind(at)
     .execute(&mut *conn)
     .await?
     .rows_affected();
 
+    clock.lap("reopen");
     // Risk and fix information that changed; untouched rows stay untouched.
     sqlx::query(
         "update finding f
@@ -300,6 +313,8 @@ pub async fn merge(
     .execute(&mut *conn)
     .await?;
 
+    clock.lap("update_risk");
+    tracing::debug!(timings = %clock, "findings merged");
     Ok(MergeCounts {
         distinct,
         new,

@@ -328,7 +328,9 @@ pub async fn recompute(conn: &mut PgConnection, selector: &Selector) -> Result<u
             changed_cluster.push(r.cluster_id);
             changed_id.push(r.id);
             changed_score.push(scored.score);
-            changed_factors.push(serde_json::to_value(&scored.factors).unwrap_or_default());
+            changed_factors.push(
+                serde_json::from_str(&scored.points_json()).unwrap_or(serde_json::Value::Null),
+            );
         }
     }
     if changed_id.is_empty() {

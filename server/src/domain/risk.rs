@@ -59,7 +59,9 @@ impl Default for Weights {
 }
 
 /// Where an asset runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Environment {
     /// Not known to run in any cluster.
@@ -151,6 +153,20 @@ pub struct Risk {
     pub score: i16,
     /// The factors, biggest first.
     pub factors: Vec<Factor>,
+}
+
+impl Risk {
+    /// The breakdown as stored with a finding: points per factor, e.g.
+    /// `{"severity":39.2,"kev":20,"environment":10}`. The wording of each factor is derived from
+    /// the finding's inputs when shown, so the stored form stays small.
+    pub fn points_json(&self) -> String {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .factors
+            .iter()
+            .map(|f| (f.factor.clone(), serde_json::json!(f.points)))
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    }
 }
 
 /// The CVSS-like base a scanner severity stands for, when there is no vector.
@@ -320,6 +336,9 @@ mod tests {
         assert_eq!(top.factors[0].factor, "severity");
         assert!(top.factors.iter().any(|f| f.factor == "kev"));
         assert!(top.factors.iter().any(|f| f.factor == "exposure"));
+        let stored: serde_json::Value = serde_json::from_str(&top.points_json()).unwrap();
+        assert_eq!(stored["kev"], 20.0);
+        assert_eq!(stored["severity"], 39.2);
     }
 
     #[test]

@@ -113,6 +113,7 @@ async fn try_store(
     parsed: &ParsedReport,
 ) -> Result<IngestOutcome, sqlx::Error> {
     let now = Utc::now();
+    let mut clock = crate::telemetry::Phases::start();
     let mut warnings = parsed.warnings.clone();
     let mut tx = pool.begin().await?;
 
@@ -139,12 +140,14 @@ async fn try_store(
         return Ok(IngestOutcome::replay(existing));
     };
 
+    clock.lap("report");
     // 2. The cluster: the token's, else the one the report names.
     let cluster_id = resolve_cluster(&mut tx, identity, parsed, &mut warnings).await?;
 
     // 3. The estate the report names.
     let estate = store_estate(&mut tx, identity, cluster_id, parsed).await?;
 
+    clock.lap("estate");
     // 4. The catalogue.
     let best_cvss: Vec<Option<Scored>> = parsed
         .vulnerabilities
@@ -154,6 +157,7 @@ async fn try_store(
     db::catalogue::upsert_vulnerabilities(&mut tx, &parsed.vulnerabilities, &best_cvss).await?;
     let component_ids = db::catalogue::upsert_components(&mut tx, &parsed.components).await?;
 
+    clock.lap("catalogue");
     // 5. Lifecycle scopes, locked in a fixed order until commit.
     let mut scope_keys: Vec<&String> = parsed.scopes.iter().collect();
     scope_keys.sort();
@@ -171,6 +175,9 @@ async fn try_store(
         .iter()
         .map(|key| scopes.get(key).map_or(0, |s| s.id))
         .collect();
+    clock.lap("risk_context");
+    let mut cache = RiskCache::default();
+    let risks = score_findings(parsed, &estate, cluster_id, &context, &mut cache);
     let staged = stage(
         parsed,
         &estate,
@@ -178,20 +185,25 @@ async fn try_store(
         &component_keys,
         &scope_ids,
         cluster_id,
-        &context,
+        &risks,
+        &cache,
     );
+    clock.lap("stage");
     let mut counts = Counts {
         records: parsed.record_count as u64,
         ..Counts::default()
     };
     let mut merge_scopes = Vec::new();
     let mut hashes: HashMap<i64, Vec<u8>> = HashMap::new();
+    let mut by_scope: HashMap<i64, Vec<&StagedFinding<'_>>> = HashMap::new();
+    for row in &staged {
+        by_scope.entry(row.scope_id).or_default().push(row);
+    }
     for key in &parsed.scopes {
         let Some(state) = scopes.get(key) else {
             continue;
         };
-        let rows: Vec<&StagedFinding<'_>> =
-            staged.iter().filter(|r| r.scope_id == state.id).collect();
+        let rows: Vec<&StagedFinding<'_>> = by_scope.remove(&state.id).unwrap_or_default();
         if let (Some(at), Some(newest)) = (parsed.generated_at, state.last_generated_at)
             && at < newest
         {
@@ -205,7 +217,7 @@ async fn try_store(
             continue;
         }
         let hash = content_hash(&rows);
-        let distinct = distinct_count(&rows);
+        let distinct = rows.len() as u64;
         counts.received += distinct;
         if state.content_hash.as_deref() == Some(hash.as_slice()) {
             counts.unchanged += distinct; // same findings as last time: nothing to touch
@@ -215,9 +227,10 @@ async fn try_store(
         hashes.insert(state.id, hash);
     }
     if !merge_scopes.is_empty() {
+        let merging: std::collections::HashSet<i64> = merge_scopes.iter().copied().collect();
         let merge_rows: Vec<StagedFinding<'_>> = staged
             .into_iter()
-            .filter(|r| merge_scopes.contains(&r.scope_id))
+            .filter(|r| merging.contains(&r.scope_id))
             .collect();
         let vex_possible = db::vex::any_for(&mut tx, &context.vulnerability_ids).await?;
         let merged = db::findings::merge(
@@ -236,6 +249,7 @@ async fn try_store(
         counts.suppressed += merged.suppressed;
     }
 
+    clock.lap("merge");
     // 7. VEX statements, runtime events, control results.
     counts.suppressed +=
         db::vex::apply(&mut tx, identity.source_id, report_id, &parsed.vex).await?;
@@ -265,6 +279,7 @@ async fn try_store(
     .await?;
     counts.controls = parsed.controls.len() as u64;
 
+    clock.lap("vex_events_controls");
     // 8. Bookkeeping: scopes advance, the report records its outcome.
     for (scope_id, hash) in &hashes {
         db::reports::advance_scope(
@@ -293,7 +308,10 @@ async fn try_store(
         &warnings,
     )
     .await?;
+    clock.lap("bookkeeping");
     tx.commit().await?;
+    clock.lap("commit");
+    tracing::debug!(report_id, timings = %clock, "report stored");
 
     Ok(IngestOutcome {
         report_id,
@@ -434,33 +452,101 @@ impl RiskContext {
     }
 }
 
-fn stage<'a>(
-    parsed: &'a ParsedReport,
+/// Where a finding lives, resolved to database ids.
+struct Placement {
+    cluster_id: i64,
+    image_id: Option<i64>,
+    namespace_id: Option<i64>,
+    workload_id: Option<i64>,
+}
+
+fn place(
+    f: &crate::ingest::model::FindingRecord,
     estate: &Estate,
-    component_ids: &[i64],
-    component_keys: &'a [String],
-    scope_ids: &[i64],
+    cluster_id: Option<i64>,
+) -> Placement {
+    let image_id = f.image.and_then(|i| estate.image_ids.get(i).copied());
+    let (namespace_id, workload_id) = match (f.in_cluster, cluster_id, f.workload) {
+        (true, Some(_), Some(w)) => match estate.workloads.get(w) {
+            Some((ns, wl)) => (Some(*ns), Some(*wl)),
+            None => (None, None),
+        },
+        _ => (None, None),
+    };
+    Placement {
+        cluster_id: if f.in_cluster {
+            cluster_id.unwrap_or(0)
+        } else {
+            0
+        },
+        image_id,
+        namespace_id,
+        workload_id,
+    }
+}
+
+/// Scores findings, computing each distinct set of inputs once (a report's findings share
+/// few: the same CVE, the same image), and keeps the stored breakdowns for borrowing.
+#[derive(Default)]
+struct RiskCache {
+    index: HashMap<RiskKey, usize>,
+    scores: Vec<(i16, String)>,
+}
+
+/// Everything the score depends on, hashable.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct RiskKey {
+    severity: i16,
+    cvss: Option<u32>,
+    kev: Option<chrono::NaiveDate>,
+    epss: Option<u32>,
+    fix: bool,
+    environment: risk::Environment,
+    criticality: i16,
+    internet_facing: bool,
+    privileged: bool,
+    runtime: bool,
+}
+
+impl RiskCache {
+    fn score(&mut self, inputs: Inputs, weights: &Weights) -> usize {
+        let e = inputs.exposure;
+        let key = RiskKey {
+            severity: inputs.severity.as_i16(),
+            cvss: inputs.cvss.map(f32::to_bits),
+            kev: inputs.kev_added,
+            epss: inputs.epss.map(f32::to_bits),
+            fix: inputs.fix_available,
+            environment: e.environment,
+            criticality: e.criticality,
+            internet_facing: e.internet_facing,
+            privileged: e.privileged,
+            runtime: e.runtime_signal,
+        };
+        if let Some(i) = self.index.get(&key) {
+            return *i;
+        }
+        let scored = risk::score(&inputs, weights);
+        self.scores.push((scored.score, scored.points_json()));
+        self.index.insert(key, self.scores.len() - 1);
+        self.scores.len() - 1
+    }
+}
+
+/// The risk of each finding of the report (an index into the cache).
+fn score_findings(
+    parsed: &ParsedReport,
+    estate: &Estate,
     cluster_id: Option<i64>,
     context: &RiskContext,
-) -> Vec<StagedFinding<'a>> {
+    cache: &mut RiskCache,
+) -> Vec<usize> {
     parsed
         .findings
         .iter()
         .map(|f| {
-            let image_id = f.image.and_then(|i| estate.image_ids.get(i).copied());
-            let (namespace_id, workload_id) = match (f.in_cluster, cluster_id, f.workload) {
-                (true, Some(_), Some(w)) => match estate.workloads.get(w) {
-                    Some((ns, wl)) => (Some(*ns), Some(*wl)),
-                    None => (None, None),
-                },
-                _ => (None, None),
-            };
-            let finding_cluster = if f.in_cluster {
-                cluster_id.unwrap_or(0)
-            } else {
-                0
-            };
-            let exposure = match (workload_id, image_id) {
+            let p = place(f, estate, cluster_id);
+            let exposure = match (p.workload_id, p.image_id) {
                 (Some(w), _) => context
                     .workload_exposure
                     .get(&w)
@@ -469,25 +555,25 @@ fn stage<'a>(
                 (None, Some(i)) if !f.in_cluster => {
                     context.image_exposure.get(&i).copied().unwrap_or_default()
                 }
-                _ if finding_cluster > 0 => context.cluster_exposure,
+                _ if p.cluster_id > 0 => context.cluster_exposure,
                 _ => Exposure::default(),
             };
-            let (cvss_vector, cvss_score) = f
+            let cvss = f
                 .vulnerability_id
                 .as_ref()
-                .and_then(|id| context.cvss.get(id).cloned())
-                .unwrap_or_default();
+                .and_then(|id| context.cvss.get(id))
+                .and_then(|(_, score)| *score);
             let intel = f
                 .vulnerability_id
                 .as_ref()
                 .and_then(|id| context.intel.get(id))
                 .copied()
                 .unwrap_or_default();
-            let scored = risk::score(
-                &Inputs {
+            cache.score(
+                Inputs {
                     severity: f.severity,
-                    cvss: cvss_score,
-                    cvss_vector,
+                    cvss,
+                    cvss_vector: None,
                     kev_added: intel.kev_added,
                     epss: intel.epss,
                     fix_available: f.fixed_version.is_some()
@@ -495,10 +581,37 @@ fn stage<'a>(
                     exposure,
                 },
                 &context.weights,
-            );
+            )
+        })
+        .collect()
+}
+
+/// The report's findings as rows to merge: one per (scope, cluster, fingerprint), sorted by
+/// cluster and fingerprint.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the ids resolved by the previous steps, each used once"
+)]
+fn stage<'a>(
+    parsed: &'a ParsedReport,
+    estate: &Estate,
+    component_ids: &[i64],
+    component_keys: &'a [String],
+    scope_ids: &[i64],
+    cluster_id: Option<i64>,
+    risks: &[usize],
+    cache: &'a RiskCache,
+) -> Vec<StagedFinding<'a>> {
+    let mut rows: Vec<StagedFinding<'a>> = parsed
+        .findings
+        .iter()
+        .zip(risks)
+        .map(|(f, risk)| {
+            let p = place(f, estate, cluster_id);
+            let (risk_score, risk_factors) = &cache.scores[*risk];
             StagedFinding {
                 scope_id: scope_ids.get(f.scope).copied().unwrap_or_default(),
-                cluster_id: finding_cluster,
+                cluster_id: p.cluster_id,
                 fingerprint: &f.fingerprint.0,
                 kind: f.kind.as_str(),
                 severity: f.severity.as_i16(),
@@ -510,28 +623,33 @@ fn stage<'a>(
                     .and_then(|i| component_keys.get(i))
                     .map(String::as_str),
                 rule_id: f.rule_id.as_deref(),
-                image_id,
+                image_id: p.image_id,
                 image_key: f.image.map(|i| parsed.images[i].key.as_str()),
-                namespace_id,
-                workload_id,
+                namespace_id: p.namespace_id,
+                workload_id: p.workload_id,
                 resource: f.resource.as_deref(),
                 fixed_version: f.fixed_version.as_deref(),
-                risk_score: scored.score,
-                risk_factors: serde_json::to_string(&scored.factors)
-                    .unwrap_or_else(|_| "[]".to_owned()),
+                risk_score: *risk_score,
+                risk_factors,
                 details: f.details.to_string(),
             }
         })
-        .collect()
+        .collect();
+    // Stable: of duplicates within a report, the first listed wins.
+    rows.sort_by(|a, b| {
+        (a.cluster_id, a.fingerprint, a.scope_id).cmp(&(b.cluster_id, b.fingerprint, b.scope_id))
+    });
+    rows.dedup_by(|b, a| {
+        a.cluster_id == b.cluster_id && a.fingerprint == b.fingerprint && a.scope_id == b.scope_id
+    });
+    rows
 }
 
-/// SHA-256 over what a scope's findings are, in fingerprint order: equal hashes mean the
-/// report says exactly what the scope's last report said.
+/// SHA-256 over what a scope's findings are (rows in the staged key order): equal hashes mean
+/// the report says exactly what the scope's last report said.
 fn content_hash(rows: &[&StagedFinding<'_>]) -> Vec<u8> {
-    let mut sorted: Vec<&&StagedFinding<'_>> = rows.iter().collect();
-    sorted.sort_by(|a, b| (a.cluster_id, a.fingerprint).cmp(&(b.cluster_id, b.fingerprint)));
     let mut hasher = Sha256::new();
-    for r in sorted {
+    for r in rows {
         hasher.update(r.cluster_id.to_be_bytes());
         hasher.update(r.fingerprint);
         hasher.update(r.severity.to_be_bytes());
@@ -550,14 +668,6 @@ fn content_hash(rows: &[&StagedFinding<'_>]) -> Vec<u8> {
         hasher.update(r.workload_id.unwrap_or(-1).to_be_bytes());
     }
     hasher.finalize().to_vec()
-}
-
-fn distinct_count(rows: &[&StagedFinding<'_>]) -> u64 {
-    let mut keys: Vec<(i64, &[u8; 32])> =
-        rows.iter().map(|r| (r.cluster_id, r.fingerprint)).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys.len() as u64
 }
 
 /// At most this many warnings are kept on a report; the rest are summarised.

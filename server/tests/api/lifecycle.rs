@@ -185,16 +185,29 @@ async fn every_finding_has_a_risk_score_that_explains_itself(pool: PgPool) {
     .unwrap();
     // scored from the vector (9.8), not the scanner's number (1.0)
     assert_eq!(cvss, 9.8);
-    let names: Vec<&str> = factors
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["factor"].as_str().unwrap())
-        .collect();
-    assert!(
-        names.contains(&"severity") && names.contains(&"fix") && names.contains(&"environment")
-    );
-    assert!(factors[0]["detail"].as_str().unwrap().contains("CVSS 9.8"));
+    // the stored breakdown: points per factor
+    assert_eq!(factors["severity"], 39.2);
+    assert_eq!(factors["fix"], 5.0);
+    assert_eq!(factors["environment"], 10.0);
     // 9.8 × 4 + fix 5 + prod 10 = 54.2
     assert_eq!(score, 54);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn deleting_findings_deletes_their_observations(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    scan(&app, &token, 1, &[A, B]).await;
+    assert_eq!(app.row_counts().await.observations, 2);
+    sqlx::query("delete from finding where vulnerability_id = $1")
+        .bind(A.0)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.row_counts().await.observations, 1);
+    sqlx::query("delete from scan_scope")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.row_counts().await.observations, 0);
 }
