@@ -12,3 +12,4 @@ mod ingest;
 mod intel;
 mod lifecycle;
 mod pages;
+mod samples;
