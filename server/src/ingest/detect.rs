@@ -16,6 +16,18 @@ pub fn detect(body: &[u8]) -> Result<Format, ParseError> {
     let Some(first) = first else {
         return Err(ParseError::new("empty-body", "the body is empty"));
     };
+    let trimmed = body.trim_ascii();
+    if matches!(trimmed, b"null" | b"[]" | b"{}") {
+        return Err(ParseError::new(
+            "empty-document",
+            format!(
+                "the document is '{}': it holds no records, so its format cannot be told from \
+                 the content; send it to /api/v1/ingest/{{format}} so that Bulwark knows which \
+                 scanner found nothing",
+                String::from_utf8_lossy(trimmed)
+            ),
+        ));
+    }
     let head = String::from_utf8_lossy(&body[..body.len().min(HEAD)]);
     let compact: String = head.chars().filter(|c| !c.is_whitespace()).collect();
     let key = |name: &str| compact.contains(&format!("\"{name}\":"));
@@ -27,6 +39,10 @@ pub fn detect(body: &[u8]) -> Result<Format, ParseError> {
         Some(Format::CycloneDx)
     } else if has("openvex.dev/ns") || (key("@context") && key("statements")) {
         Some(Format::OpenVex)
+    } else if key("runs") && (key("tool") || has("sarif")) {
+        Some(Format::Sarif)
+    } else if has("aquasecurity.github.io") || (key("operatorObject") && key("verb")) {
+        Some(Format::TrivyOperator)
     } else if key("rule") && key("priority") && key("output") {
         Some(Format::Falco)
     } else if key("SchemaVersion")
@@ -35,6 +51,11 @@ pub fn detect(body: &[u8]) -> Result<Format, ParseError> {
         || (first == b'[' && key("Target") && (key("Vulnerabilities") || key("Misconfigurations")))
     {
         Some(Format::Trivy)
+    } else if key("manifest_hash")
+        || key("LayerCount")
+        || (key("unapproved") && key("image"))
+    {
+        Some(Format::Clair)
     } else if key("check_type") || key("checkov_version") {
         Some(Format::Checkov)
     } else if key("hunter") || (key("nodes") && key("services") && key("vulnerabilities")) {

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod checkov;
+pub mod clair;
 pub mod cyclonedx;
 pub mod detect;
 pub mod falco;
@@ -15,6 +16,7 @@ pub mod kube_hunter;
 pub mod model;
 pub mod openvex;
 pub mod pipeline;
+pub mod sarif;
 pub mod trivy;
 pub mod trivy_operator;
 
@@ -45,6 +47,10 @@ pub enum Format {
     Trivy,
     /// Trivy Operator custom resources (single, List, dict of lists, webhook envelope).
     TrivyOperator,
+    /// Clair v4 vulnerability reports, clair-scanner and klar output.
+    Clair,
+    /// SARIF 2.1.0 from any tool.
+    Sarif,
     /// CycloneDX 1.2–1.6, JSON or XML.
     CycloneDx,
     /// OpenVEX.
@@ -62,6 +68,8 @@ impl Format {
     pub const ALL: &'static [Format] = &[
         Format::Trivy,
         Format::TrivyOperator,
+        Format::Clair,
+        Format::Sarif,
         Format::CycloneDx,
         Format::OpenVex,
         Format::Falco,
@@ -74,6 +82,8 @@ impl Format {
         match self {
             Format::Trivy => "trivy",
             Format::TrivyOperator => "trivy-operator",
+            Format::Clair => "clair",
+            Format::Sarif => "sarif",
             Format::CycloneDx => "cyclonedx",
             Format::OpenVex => "openvex",
             Format::Falco => "falco",
@@ -92,6 +102,8 @@ impl Format {
         match self {
             Format::Trivy => trivy::parse(body),
             Format::TrivyOperator => trivy_operator::parse(body),
+            Format::Clair => clair::parse(body),
+            Format::Sarif => sarif::parse(body),
             Format::CycloneDx => cyclonedx::parse(body),
             Format::OpenVex => openvex::parse(body),
             Format::Falco => falco::parse(body),
