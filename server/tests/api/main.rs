@@ -13,3 +13,4 @@ mod intel;
 mod lifecycle;
 mod pages;
 mod samples;
+mod vex_runtime;
