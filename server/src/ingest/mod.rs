@@ -508,3 +508,72 @@ pub async fn intel(
     let outcome = import_intel(&state.pool, feed, body).await?;
     Ok((StatusCode::OK, Json(outcome)).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn trivy_doc(image: &str, vulns: &[(String, String, String, String, String)]) -> Vec<u8> {
+        let list: Vec<serde_json::Value> = vulns
+            .iter()
+            .map(|(id, pkg, version, severity, title)| {
+                serde_json::json!({"VulnerabilityID": id, "PkgName": pkg,
+                    "InstalledVersion": version, "Severity": severity, "Title": title})
+            })
+            .collect();
+        serde_json::json!({
+            "SchemaVersion": 2, "ArtifactName": image, "ArtifactType": "container_image",
+            "Metadata": {"OS": {"Family": "debian", "Name": "12.4"}},
+            "Results": [{"Target": image, "Class": "os-pkgs", "Type": "debian",
+                         "Vulnerabilities": list}]
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn fingerprints(body: &[u8]) -> Vec<model::FindingRecord> {
+        match parse_body(Some(Format::Trivy), Bytes::copy_from_slice(body)) {
+            Ok((_, _, parsed)) => parsed.findings,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    fn vuln() -> impl Strategy<Value = (String, String, String, String, String)> {
+        (
+            "CVE-20[0-9]{2}-[0-9]{4,5}",
+            "[a-z][a-z0-9-]{0,12}",
+            "[0-9]{1,2}\\.[0-9]{1,2}(-[0-9])?",
+            prop_oneof!["LOW", "MEDIUM", "HIGH", "CRITICAL", "UNKNOWN"],
+            ".{0,30}",
+        )
+    }
+
+    proptest! {
+        /// Fingerprints depend on what the finding is (CVE × package × image), not on record
+        /// order, titles or severities, which scanners and re-scans change freely.
+        #[test]
+        fn fingerprints_ignore_order_titles_and_severities(
+            (original, shuffled) in proptest::collection::vec(vuln(), 1..12)
+                .prop_flat_map(|v| (Just(v.clone()), Just(v).prop_shuffle())),
+            new_title in ".{0,30}",
+        ) {
+            let mut reworded = shuffled.clone();
+            for v in &mut reworded {
+                v.3 = "HIGH".to_owned();
+                v.4 = new_title.clone();
+            }
+            let mut a: Vec<_> = fingerprints(&trivy_doc("acme/app:1.0", &original))
+                .into_iter().map(|f| f.fingerprint).collect();
+            let mut b: Vec<_> = fingerprints(&trivy_doc("acme/app:1.0", &reworded))
+                .into_iter().map(|f| f.fingerprint).collect();
+            a.sort();
+            b.sort();
+            prop_assert_eq!(&a, &b);
+            // ... and another image is another asset.
+            let c: Vec<_> = fingerprints(&trivy_doc("acme/app:2.0", &original))
+                .into_iter().map(|f| f.fingerprint).collect();
+            prop_assert!(c.iter().all(|f| !a.contains(f)));
+        }
+    }
+}
