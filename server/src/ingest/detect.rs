@@ -51,6 +51,14 @@ pub fn detect(body: &[u8]) -> Result<Format, ParseError> {
         || (first == b'[' && key("Target") && (key("Vulnerabilities") || key("Misconfigurations")))
     {
         Some(Format::Trivy)
+    } else if key("matches") && (key("matchDetails") || key("descriptor")) {
+        Some(Format::Grype)
+    } else if key("securityEvaluation")
+        || (key("imageDigest") && key("vulnerability_type"))
+        || (key("vuln") && (key("package_name") || key("packageName")))
+        || (compact.starts_with("[{\"sha256:") && key("detail"))
+    {
+        Some(Format::Anchore)
     } else if key("manifest_hash")
         || key("LayerCount")
         || (key("unapproved") && key("image"))

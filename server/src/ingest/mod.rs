@@ -5,12 +5,14 @@
 //! limit, answer a byte-identical re-send with the first report, parse (pure, on a blocking
 //! thread), store in one transaction. Parsers live one per file and never touch the database.
 
+pub mod anchore;
 pub mod auth;
 pub mod checkov;
 pub mod clair;
 pub mod cyclonedx;
 pub mod detect;
 pub mod falco;
+pub mod grype;
 pub mod intel;
 pub mod kube_hunter;
 pub mod model;
@@ -47,6 +49,10 @@ pub enum Format {
     Trivy,
     /// Trivy Operator custom resources (single, List, dict of lists, webhook envelope).
     TrivyOperator,
+    /// Grype JSON.
+    Grype,
+    /// Anchore Engine / anchorectl vulnerability reports and Enterprise policy evaluations.
+    Anchore,
     /// Clair v4 vulnerability reports, clair-scanner and klar output.
     Clair,
     /// SARIF 2.1.0 from any tool.
@@ -68,6 +74,8 @@ impl Format {
     pub const ALL: &'static [Format] = &[
         Format::Trivy,
         Format::TrivyOperator,
+        Format::Grype,
+        Format::Anchore,
         Format::Clair,
         Format::Sarif,
         Format::CycloneDx,
@@ -82,6 +90,8 @@ impl Format {
         match self {
             Format::Trivy => "trivy",
             Format::TrivyOperator => "trivy-operator",
+            Format::Grype => "grype",
+            Format::Anchore => "anchore",
             Format::Clair => "clair",
             Format::Sarif => "sarif",
             Format::CycloneDx => "cyclonedx",
@@ -102,6 +112,8 @@ impl Format {
         match self {
             Format::Trivy => trivy::parse(body),
             Format::TrivyOperator => trivy_operator::parse(body),
+            Format::Grype => grype::parse(body),
+            Format::Anchore => anchore::parse(body),
             Format::Clair => clair::parse(body),
             Format::Sarif => sarif::parse(body),
             Format::CycloneDx => cyclonedx::parse(body),

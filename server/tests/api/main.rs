@@ -7,6 +7,7 @@
 )]
 
 mod cli;
+mod cross_scanner;
 mod helpers;
 mod ingest;
 mod intel;
