@@ -64,6 +64,19 @@ pub fn detect(body: &[u8]) -> Result<Format, ParseError> {
         || (key("unapproved") && key("image"))
     {
         Some(Format::Clair)
+    } else if (key("summaryDetails") && (key("results") || key("resources")))
+        || key("customerGUID")
+        || (key("generationTime") && key("clusterAPIServerInfo"))
+    {
+        Some(Format::Kubescape)
+    } else if key("PolarisOutputVersion")
+        || (key("AuditTime") && key("SourceType") && key("ClusterInfo"))
+    {
+        Some(Format::Polaris)
+    } else if (key("Controls") && key("Totals"))
+        || (key("node_type") && key("tests") && key("test_number"))
+    {
+        Some(Format::KubeBench)
     } else if key("check_type") || key("checkov_version") {
         Some(Format::Checkov)
     } else if key("hunter") || (key("nodes") && key("services") && key("vulnerabilities")) {

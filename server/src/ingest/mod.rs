@@ -14,10 +14,13 @@ pub mod detect;
 pub mod falco;
 pub mod grype;
 pub mod intel;
+pub mod kube_bench;
 pub mod kube_hunter;
+pub mod kubescape;
 pub mod model;
 pub mod openvex;
 pub mod pipeline;
+pub mod polaris;
 pub mod sarif;
 pub mod trivy;
 pub mod trivy_operator;
@@ -63,6 +66,12 @@ pub enum Format {
     OpenVex,
     /// Falco events (JSON lines, arrays, falcosidekick payloads).
     Falco,
+    /// kube-bench JSON (CIS Kubernetes benchmark).
+    KubeBench,
+    /// Kubescape JSON (v2).
+    Kubescape,
+    /// Polaris audit JSON.
+    Polaris,
     /// Checkov JSON.
     Checkov,
     /// kube-hunter JSON.
@@ -81,6 +90,9 @@ impl Format {
         Format::CycloneDx,
         Format::OpenVex,
         Format::Falco,
+        Format::KubeBench,
+        Format::Kubescape,
+        Format::Polaris,
         Format::Checkov,
         Format::KubeHunter,
     ];
@@ -97,6 +109,9 @@ impl Format {
             Format::CycloneDx => "cyclonedx",
             Format::OpenVex => "openvex",
             Format::Falco => "falco",
+            Format::KubeBench => "kube-bench",
+            Format::Kubescape => "kubescape",
+            Format::Polaris => "polaris",
             Format::Checkov => "checkov",
             Format::KubeHunter => "kube-hunter",
         }
@@ -119,6 +134,9 @@ impl Format {
             Format::CycloneDx => cyclonedx::parse(body),
             Format::OpenVex => openvex::parse(body),
             Format::Falco => falco::parse(body),
+            Format::KubeBench => kube_bench::parse(body),
+            Format::Kubescape => kubescape::parse(body),
+            Format::Polaris => polaris::parse(body),
             Format::Checkov => checkov::parse(body),
             Format::KubeHunter => kube_hunter::parse(body),
         }

@@ -1,0 +1,1216 @@
+//! Kubescape JSON (`kubescape scan --format json`, format version v2, kubescape 2.x and 3.x):
+//! `summaryDetails` (per framework, per control: status, `scoreFactor`, resource counters),
+//! `resources[]` (`resourceID` and the scanned `object`) and `results[]` (per resource, the
+//! controls evaluated on it with their `status` and `rules[]`).
+//!
+//! Pure: bytes in, [`ParsedReport`] out. Each framework control, resource and resource result
+//! is decoded on its own; a malformed one becomes a warning naming its JSON pointer
+//! (`/results/3/controls/7`).
+//!
+//! Mapping:
+//! - every control of every framework in `summaryDetails.frameworks` (and any control of
+//!   `summaryDetails.controls` no framework lists, under framework `kubescape`) is a record and
+//!   a control result: framework id `kubescape-<framework name>` (lowercase, e.g.
+//!   `kubescape-nsa`, `kubescape-mitre`), control id `C-0013`, section = category. Status:
+//!   passed (also with sub-status irrelevant / w/exceptions, and the older `irrelevant` and
+//!   `excluded`) → pass, failed → fail, skipped → skip (manual when the sub-status asks for a
+//!   manual review), `warning` → warn. A failed framework control is also a finding of kind
+//!   `control` (rule id `<framework>:<control>`, fingerprint `control(framework, control,
+//!   target)`);
+//! - every control evaluated on a resource (`results[].controls[]`) is a record; a failed one
+//!   (its `status.status`, or, in older reports without it, any failed rule) is a
+//!   misconfiguration finding about that resource (`in_cluster`, rule id = control id, title =
+//!   control name). The resource is named by the `resources[]` object (`kind`,
+//!   `metadata.name`/`namespace`, or the top-level `name`/`namespace` of RBAC subject objects),
+//!   else by its `resourceID` (`path=<n>/api=<group>/<version>/<namespace>/<kind>/<name>`, the
+//!   first of a `/path=`-joined RBAC chain). Resource = `namespace/kind/name`, prefixed by
+//!   `<file>#` for resources read from files; fingerprint `misconfiguration(control,
+//!   resource, "cluster")`.
+//! - Severity follows kubescape's own scale on the control's `baseScore` (else `scoreFactor`):
+//!   ≥ 9 critical, ≥ 7 high, ≥ 4 medium, ≥ 1 low, else unknown.
+//!
+//! Lifecycle scope: `kubescape:<clusterName>`, else the scanned file or repository, else
+//! `kubescape:unnamed`; declared even when everything passes.
+//!
+//! Skipped: scores, severity counters, `prioritizedResource` (attack-track ranking), the
+//! resource objects beyond their identity, `attributes`, `paginationInfo`. The kubescape v1 JSON
+//! layout (a list of framework reports with `controlReports`) is refused as unsupported.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use app::model::Severity;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use crate::domain::fingerprint::Fingerprint;
+use crate::ingest::model::{
+    ControlResultRecord, ControlStatus, FindingKind, FindingRecord, ParseError, ParsedReport,
+    ReportBuilder, ReportKind, WorkloadAsset, parse_timestamp,
+};
+
+const SCANNER: &str = "kubescape";
+
+/// Rule paths kept per finding.
+const MAX_PATHS: usize = 20;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    generation_time: Option<String>,
+    cluster_name: Option<String>,
+    metadata: Option<Metadata>,
+    #[serde(borrow)]
+    summary_details: Option<SummaryDetails<'a>>,
+    #[serde(borrow)]
+    resources: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    results: Option<Vec<&'a RawValue>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Metadata {
+    target_metadata: Option<TargetMetadata>,
+    scan_metadata: Option<ScanMetadata>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct TargetMetadata {
+    git_repo_context_metadata: Option<GitRepoContext>,
+    file_context_metadata: Option<FileContext>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GitRepoContext {
+    repo: Option<String>,
+    local_root_path: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FileContext {
+    file_path: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ScanMetadata {
+    kubescape_version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SummaryDetails<'a> {
+    #[serde(borrow)]
+    controls: Option<&'a RawValue>,
+    #[serde(borrow)]
+    frameworks: Option<Vec<&'a RawValue>>,
+}
+
+/// (pointer token, id when keyed by it, control) triples of a control collection: kubescape
+/// writes a map keyed by control id; a plain list is read too.
+fn control_entries<'a>(
+    b: &mut ReportBuilder,
+    at: &str,
+    raw: Option<&'a RawValue>,
+) -> Vec<(String, Option<String>, &'a RawValue)> {
+    let Some(raw) = raw else {
+        return Vec::new();
+    };
+    let text = raw.get().trim_start();
+    let entries = if text.starts_with('[') {
+        serde_json::from_str::<Vec<&RawValue>>(raw.get()).map(|list| {
+            list.into_iter()
+                .enumerate()
+                .map(|(i, raw)| (i.to_string(), None, raw))
+                .collect()
+        })
+    } else if text.starts_with("null") {
+        Ok(Vec::new())
+    } else {
+        serde_json::from_str::<BTreeMap<String, &RawValue>>(raw.get()).map(|map| {
+            map.into_iter()
+                .map(|(id, raw)| (pointer_token(&id), Some(id), raw))
+                .collect()
+        })
+    };
+    entries.unwrap_or_else(|e| {
+        b.warn(at, format!("controls skipped: {e}"));
+        Vec::new()
+    })
+}
+
+#[derive(Deserialize)]
+struct FrameworkSummary<'a> {
+    name: Option<String>,
+    version: Option<String>,
+    #[serde(borrow)]
+    controls: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ControlSummary {
+    #[serde(rename = "controlID")]
+    control_id: Option<String>,
+    name: Option<String>,
+    status: Option<Value>,
+    status_info: Option<StatusInfo>,
+    score_factor: Option<f64>,
+    base_score: Option<f64>,
+    score: Option<f64>,
+    compliance_score: Option<f64>,
+    #[serde(rename = "ResourceCounters")]
+    resource_counters: Option<Counters>,
+    category: Option<Category>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusInfo {
+    status: Option<String>,
+    sub_status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Counters {
+    passed_resources: Option<i64>,
+    failed_resources: Option<i64>,
+    skipped_resources: Option<i64>,
+    excluded_resources: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct Category {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ResourceEntry<'a> {
+    #[serde(rename = "resourceID")]
+    resource_id: Option<String>,
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
+    source: Option<Source>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Source {
+    relative_path: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Object {
+    kind: Option<String>,
+    metadata: Option<ObjectMeta>,
+    name: Option<String>,
+    namespace: Option<String>,
+    source_path: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ObjectMeta {
+    name: Option<String>,
+    namespace: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ResultEntry<'a> {
+    #[serde(rename = "resourceID")]
+    resource_id: Option<String>,
+    #[serde(borrow)]
+    controls: Option<Vec<&'a RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct ResourceControl {
+    #[serde(rename = "controlID")]
+    control_id: Option<String>,
+    name: Option<String>,
+    status: Option<Value>,
+    rules: Option<Vec<Rule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Rule {
+    name: Option<String>,
+    status: Option<String>,
+    paths: Option<Vec<Value>>,
+    failed_paths: Option<Vec<Value>>,
+    fix_paths: Option<Vec<Value>>,
+}
+
+/// Parses a Kubescape JSON report.
+pub fn parse(bytes: &[u8]) -> Result<ParsedReport, ParseError> {
+    if bytes.iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'[') {
+        let list: Vec<Value> =
+            serde_json::from_slice(bytes).map_err(|e| ParseError::from_json("Kubescape", &e))?;
+        if list.iter().any(|v| v.get("controlReports").is_some()) {
+            return Err(ParseError::new(
+                "unsupported-version",
+                "this is a kubescape v1 JSON report (a list of framework reports); it is not \
+                 supported: produce it with kubescape 2.0 or later (`kubescape scan --format \
+                 json`, format version v2)",
+            ));
+        }
+        return Err(wrong_format());
+    }
+    let report: Report<'_> =
+        serde_json::from_slice(bytes).map_err(|e| ParseError::from_json("Kubescape JSON", &e))?;
+    if report.summary_details.is_none() && report.results.is_none() {
+        return Err(wrong_format());
+    }
+    let mut b = ReportBuilder::new(SCANNER, ReportKind::Findings);
+    b.generated_at(
+        report
+            .generation_time
+            .as_deref()
+            .and_then(parse_timestamp)
+            .filter(|t| t.timestamp() > 0),
+    );
+    let metadata = report.metadata.unwrap_or_default();
+    b.scanner_version(metadata.scan_metadata.and_then(|s| s.kubescape_version));
+    let cluster = nonempty(report.cluster_name.as_deref()).map(str::to_owned);
+    let target = cluster
+        .clone()
+        .or_else(|| scanned_path(metadata.target_metadata.unwrap_or_default()))
+        .unwrap_or_else(|| "unnamed".to_owned());
+    b.cluster_name(cluster);
+    b.artifact(Some(target.clone()));
+    let scope = b.scope(format!("kubescape:{target}"));
+    let mut reader = Reader {
+        b: &mut b,
+        scope,
+        target: &target,
+        scores: HashMap::new(),
+    };
+    if let Some(summary) = report.summary_details {
+        reader.summary(summary);
+    }
+    let resources = reader.resources(report.resources.unwrap_or_default());
+    for (i, raw) in report.results.unwrap_or_default().into_iter().enumerate() {
+        let at = format!("/results/{i}");
+        match serde_json::from_str::<ResultEntry<'_>>(raw.get()) {
+            Ok(entry) => reader.result(&at, entry, &resources),
+            Err(e) => reader.b.warn(at, format!("resource result skipped: {e}")),
+        }
+    }
+    Ok(b.finish())
+}
+
+fn wrong_format() -> ParseError {
+    ParseError::new(
+        "wrong-format",
+        "this is not a Kubescape JSON report: it has no 'summaryDetails' or 'results' (produce \
+         it with `kubescape scan --format json`)",
+    )
+}
+
+/// The file or repository a non-cluster scan looked at.
+fn scanned_path(target: TargetMetadata) -> Option<String> {
+    let file = target.file_context_metadata.and_then(|f| f.file_path);
+    let repo = target
+        .git_repo_context_metadata
+        .map(|g| (g.local_root_path, g.repo));
+    let (root, repo) = repo.unwrap_or_default();
+    [file, root, repo]
+        .into_iter()
+        .flatten()
+        .map(|p| p.trim().to_owned())
+        .find(|p| !p.is_empty())
+}
+
+/// What a resource result is about.
+struct Named {
+    workload: WorkloadAsset,
+    source: Option<String>,
+}
+
+struct Reader<'r> {
+    b: &'r mut ReportBuilder,
+    scope: usize,
+    target: &'r str,
+    /// Control id → kubescape score (baseScore, else scoreFactor), from the summary.
+    scores: HashMap<String, f64>,
+}
+
+impl Reader<'_> {
+    fn summary(&mut self, summary: SummaryDetails<'_>) {
+        let mut covered: HashSet<String> = HashSet::new();
+        for (i, raw) in summary
+            .frameworks
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            let at = format!("/summaryDetails/frameworks/{i}");
+            let framework = match serde_json::from_str::<FrameworkSummary<'_>>(raw.get()) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.b.warn(at, format!("framework skipped: {e}"));
+                    continue;
+                }
+            };
+            let Some(name) = nonempty(framework.name.as_deref()).map(str::to_owned) else {
+                self.b.warn(at, "framework skipped: no name");
+                continue;
+            };
+            let version = nonempty(framework.version.as_deref()).map(str::to_owned);
+            let mut id = format!("kubescape-{}", slug(&name));
+            if let Some(v) = &version
+                && !id.contains(&slug(v))
+            {
+                id = format!("{id}-{}", slug(v));
+            }
+            let fw = Framework { id, name, version };
+            let controls = control_entries(self.b, &format!("{at}/controls"), framework.controls);
+            for (token, key, raw) in controls {
+                let control_at = format!("{at}/controls/{token}");
+                if let Some(id) = self.control(&control_at, &fw, key, raw) {
+                    covered.insert(id);
+                }
+            }
+        }
+        // Controls no framework lists (a scan of single controls).
+        let controls = control_entries(self.b, "/summaryDetails/controls", summary.controls);
+        let loose = Framework {
+            id: "kubescape".to_owned(),
+            name: "Kubescape controls".to_owned(),
+            version: None,
+        };
+        for (token, key, raw) in controls {
+            let at = format!("/summaryDetails/controls/{token}");
+            let parsed = serde_json::from_str::<ControlSummary>(raw.get());
+            if let Ok(c) = &parsed {
+                let id = nonempty(c.control_id.as_deref()).or(key.as_deref());
+                if let Some(id) = id {
+                    if let Some(score) = c.base_score.or(c.score_factor) {
+                        self.scores.entry(id.to_owned()).or_insert(score);
+                    }
+                    if covered.contains(id) {
+                        continue;
+                    }
+                }
+            }
+            self.control(&at, &loose, key, raw);
+        }
+    }
+
+    /// Reads one control summary of a framework; returns its id.
+    fn control(
+        &mut self,
+        at: &str,
+        fw: &Framework,
+        key: Option<String>,
+        raw: &RawValue,
+    ) -> Option<String> {
+        self.b.record();
+        let c = match serde_json::from_str::<ControlSummary>(raw.get()) {
+            Ok(c) => c,
+            Err(e) => {
+                self.b.warn(at, format!("control skipped: {e}"));
+                return None;
+            }
+        };
+        let Some(id) = nonempty(c.control_id.as_deref())
+            .or(nonempty(key.as_deref()))
+            .map(str::to_owned)
+        else {
+            self.b.warn(at, "control skipped: no controlID");
+            return None;
+        };
+        let score = c.base_score.or(c.score_factor);
+        if let Some(score) = score {
+            self.scores.entry(id.clone()).or_insert(score);
+        }
+        let (word, sub_status) = match (&c.status_info, &c.status) {
+            (Some(info), _) if nonempty(info.status.as_deref()).is_some() => {
+                (info.status.clone(), info.sub_status.clone())
+            }
+            (_, Some(Value::String(word))) => (Some(word.clone()), None),
+            (_, Some(Value::Object(map))) => (
+                map.get("status").and_then(Value::as_str).map(str::to_owned),
+                map.get("subStatus")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            ),
+            _ => (None, None),
+        };
+        let status = self.status(at, word.as_deref(), sub_status.as_deref());
+        let severity = severity_of(score);
+        let title = nonempty(c.name.as_deref()).unwrap_or(&id).to_owned();
+        let counters = c.resource_counters;
+        let failed = counters.as_ref().and_then(|n| n.failed_resources);
+        let total = counters.as_ref().map(|n| {
+            n.passed_resources.unwrap_or(0)
+                + n.failed_resources.unwrap_or(0)
+                + n.skipped_resources.unwrap_or(0)
+        });
+        let section = c
+            .category
+            .and_then(|cat| cat.name)
+            .filter(|n| !n.trim().is_empty());
+        let mut details = json!({ "scanner": SCANNER });
+        insert_some(&mut details, "status", word.filter(|w| !w.is_empty()));
+        insert_some(
+            &mut details,
+            "sub_status",
+            sub_status.filter(|s| !s.is_empty()),
+        );
+        insert_some(&mut details, "score_factor", c.score_factor);
+        insert_some(&mut details, "base_score", c.base_score);
+        insert_some(&mut details, "score", c.score);
+        insert_some(&mut details, "compliance_score", c.compliance_score);
+        if let Some(n) = &counters {
+            insert_some(&mut details, "passed_resources", n.passed_resources);
+            insert_some(&mut details, "failed_resources", n.failed_resources);
+            insert_some(&mut details, "skipped_resources", n.skipped_resources);
+            insert_some(&mut details, "excluded_resources", n.excluded_resources);
+        }
+        if status == ControlStatus::Fail {
+            let mut finding_details = details.clone();
+            insert_some(&mut finding_details, "framework", Some(fw.name.clone()));
+            self.b.finding(FindingRecord {
+                fingerprint: Fingerprint::of("control", &[&fw.id, &id, self.target]),
+                kind: FindingKind::Control,
+                severity,
+                title: format!("{id} {title}"),
+                vulnerability_id: None,
+                component: None,
+                rule_id: Some(format!("{}:{id}", fw.id)),
+                image: None,
+                workload: None,
+                in_cluster: true,
+                resource: None,
+                fixed_version: None,
+                scope: self.scope,
+                details: finding_details,
+            });
+        }
+        self.b.control(ControlResultRecord {
+            framework_id: fw.id.clone(),
+            framework_name: fw.name.clone(),
+            framework_version: fw.version.clone(),
+            control_id: id.clone(),
+            title,
+            section,
+            severity,
+            status,
+            total_checks: total.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+            failed_checks: failed.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+            details,
+        });
+        Some(id)
+    }
+
+    fn status(&mut self, at: &str, word: Option<&str>, sub_status: Option<&str>) -> ControlStatus {
+        let word = word.unwrap_or_default().trim().to_ascii_lowercase();
+        let sub = sub_status.unwrap_or_default().to_ascii_lowercase();
+        match word.as_str() {
+            "passed" | "irrelevant" | "excluded" => ControlStatus::Pass,
+            "failed" => ControlStatus::Fail,
+            "skipped" if sub.contains("review") => ControlStatus::Manual,
+            "skipped" => ControlStatus::Skip,
+            "warning" => ControlStatus::Warn,
+            _ => {
+                self.b.warn(
+                    at,
+                    format!("status '{word}' is not a kubescape status; recorded as skip"),
+                );
+                ControlStatus::Skip
+            }
+        }
+    }
+
+    /// Names the scanned resources by id.
+    fn resources(&mut self, list: Vec<&RawValue>) -> HashMap<String, Named> {
+        let mut named = HashMap::new();
+        for (i, raw) in list.into_iter().enumerate() {
+            let at = format!("/resources/{i}");
+            let entry = match serde_json::from_str::<ResourceEntry<'_>>(raw.get()) {
+                Ok(entry) => entry,
+                Err(e) => {
+                    self.b.warn(at, format!("resource skipped: {e}"));
+                    continue;
+                }
+            };
+            let Some(id) = entry.resource_id.filter(|id| !id.is_empty()) else {
+                continue;
+            };
+            let object = entry
+                .object
+                .and_then(|o| serde_json::from_str::<Object>(o.get()).ok());
+            let Some(object) = object else {
+                continue; // the id alone still names it
+            };
+            let meta = object.metadata.as_ref();
+            let kind = nonempty(object.kind.as_deref());
+            let name =
+                nonempty(meta.and_then(|m| m.name.as_deref())).or(nonempty(object.name.as_deref()));
+            let namespace = nonempty(meta.and_then(|m| m.namespace.as_deref()))
+                .or(nonempty(object.namespace.as_deref()))
+                .unwrap_or_default();
+            let (Some(kind), Some(name)) = (kind, name) else {
+                continue;
+            };
+            let source = entry
+                .source
+                .and_then(|s| s.relative_path)
+                .or(object.source_path)
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty());
+            named.insert(
+                id,
+                Named {
+                    workload: WorkloadAsset {
+                        namespace: namespace.to_owned(),
+                        kind: kind.to_owned(),
+                        name: name.to_owned(),
+                    },
+                    source,
+                },
+            );
+        }
+        named
+    }
+
+    fn result(&mut self, at: &str, entry: ResultEntry<'_>, resources: &HashMap<String, Named>) {
+        let resource_id = entry.resource_id.unwrap_or_default();
+        let named = resources.get(&resource_id);
+        let workload = named
+            .map(|n| n.workload.clone())
+            .or_else(|| workload_from_id(&resource_id));
+        let source = named.and_then(|n| n.source.clone());
+        let mut target: Option<(Option<usize>, String)> = None;
+        for (j, raw) in entry.controls.unwrap_or_default().into_iter().enumerate() {
+            let control_at = format!("{at}/controls/{j}");
+            self.b.record();
+            let c = match serde_json::from_str::<ResourceControl>(raw.get()) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.b
+                        .warn(control_at, format!("resource control skipped: {e}"));
+                    continue;
+                }
+            };
+            if !failed(&c) {
+                continue; // passing and skipped controls are records, not findings
+            }
+            let Some(id) = nonempty(c.control_id.as_deref()).map(str::to_owned) else {
+                self.b
+                    .warn(control_at, "resource control skipped: no controlID");
+                continue;
+            };
+            // The asset, resolved once per resource (and only when something failed on it).
+            let (workload, resource) = match &target {
+                Some(t) => t.clone(),
+                None => {
+                    let resolved = match &workload {
+                        Some(w) => {
+                            let key = w.key();
+                            let index = self.b.workload(w.clone());
+                            let resource = match &source {
+                                Some(path) => format!("{path}#{key}"),
+                                None => key,
+                            };
+                            (Some(index), resource)
+                        }
+                        None if !resource_id.is_empty() => {
+                            self.b.warn(
+                                at,
+                                format!(
+                                    "resource '{resource_id}' could not be named; findings are \
+                                     kept against its resource id"
+                                ),
+                            );
+                            (None, resource_id.clone())
+                        }
+                        None => {
+                            self.b.warn(at, "resource result skipped: no resourceID");
+                            return;
+                        }
+                    };
+                    target = Some(resolved.clone());
+                    resolved
+                }
+            };
+            let score = self.scores.get(&id).copied();
+            let mut details = json!({ "scanner": SCANNER, "resource_id": resource_id });
+            insert_some(&mut details, "source_path", source.clone());
+            let rules = c.rules.unwrap_or_default();
+            let failed_rules: Vec<&Rule> = rules
+                .iter()
+                .filter(|r| r.status.as_deref() == Some("failed"))
+                .collect();
+            let rule_names: Vec<String> =
+                failed_rules.iter().filter_map(|r| r.name.clone()).collect();
+            if !rule_names.is_empty() {
+                insert_some(&mut details, "rules", Some(rule_names));
+            }
+            let paths = rule_paths(&failed_rules);
+            if !paths.is_empty() {
+                insert_some(&mut details, "paths", Some(paths));
+            }
+            insert_some(&mut details, "score_factor", score);
+            self.b.finding(FindingRecord {
+                fingerprint: Fingerprint::misconfiguration(&id, &resource, "cluster"),
+                kind: FindingKind::Misconfiguration,
+                severity: severity_of(score),
+                title: nonempty(c.name.as_deref()).unwrap_or(&id).to_owned(),
+                vulnerability_id: None,
+                component: None,
+                rule_id: Some(id),
+                image: None,
+                workload,
+                in_cluster: true,
+                resource: Some(resource),
+                fixed_version: None,
+                scope: self.scope,
+                details,
+            });
+        }
+    }
+}
+
+struct Framework {
+    id: String,
+    name: String,
+    version: Option<String>,
+}
+
+/// Whether a control failed on a resource: its status, or (older reports) any failed rule.
+fn failed(c: &ResourceControl) -> bool {
+    let word = match &c.status {
+        Some(Value::Object(map)) => map.get("status").and_then(Value::as_str),
+        Some(Value::String(word)) => Some(word.as_str()),
+        _ => None,
+    }
+    .filter(|w| !w.trim().is_empty());
+    match word {
+        Some(word) => word.trim().eq_ignore_ascii_case("failed"),
+        None => c
+            .rules
+            .iter()
+            .flatten()
+            .any(|r| r.status.as_deref() == Some("failed")),
+    }
+}
+
+/// The paths failed rules point at (`failedPath`, `reviewPath`, `deletePath`, `fixPath`).
+fn rule_paths(rules: &[&Rule]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |p: String| {
+        if !p.is_empty() && out.len() < MAX_PATHS && !out.contains(&p) {
+            out.push(p);
+        }
+    };
+    for rule in rules {
+        for path in rule.paths.iter().flatten() {
+            for key in ["failedPath", "reviewPath", "deletePath"] {
+                if let Some(p) = path.get(key).and_then(Value::as_str) {
+                    push(p.to_owned());
+                }
+            }
+            if let Some(fix) = path.get("fixPath") {
+                push(fix_path(fix));
+            }
+        }
+        for p in rule.failed_paths.iter().flatten() {
+            if let Some(p) = p.as_str() {
+                push(p.to_owned());
+            }
+        }
+        for fix in rule.fix_paths.iter().flatten() {
+            push(fix_path(fix));
+        }
+    }
+    out
+}
+
+/// `path=value` of a kubescape fix path (empty when it names no path).
+fn fix_path(fix: &Value) -> String {
+    match (
+        fix.get("path").and_then(Value::as_str),
+        fix.get("value").and_then(Value::as_str),
+    ) {
+        (Some(path), Some(value)) if !path.is_empty() && !value.is_empty() => {
+            format!("{path}={value}")
+        }
+        (Some(path), _) => path.to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Names a resource from its kubescape id: `[path=<n>/api=]<group>/<version>/<ns>/<kind>/<name>`
+/// (the first object of a `/path=`-joined chain).
+fn workload_from_id(id: &str) -> Option<WorkloadAsset> {
+    let head = match id.get(1..).and_then(|rest| rest.find("/path=")) {
+        Some(pos) => id.get(..pos + 1).unwrap_or(id),
+        None => id,
+    };
+    let head = match head.strip_prefix("path=") {
+        Some(rest) => rest.split_once("/api=").map_or(rest, |(_, api)| api),
+        None => head,
+    };
+    let mut parts = head.rsplitn(4, '/');
+    let name = parts.next()?.trim();
+    let kind = parts.next()?.trim();
+    let namespace = parts.next()?.trim();
+    parts.next()?; // the api version (may be empty)
+    if name.is_empty() || kind.is_empty() {
+        return None;
+    }
+    Some(WorkloadAsset {
+        namespace: namespace.to_owned(),
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+    })
+}
+
+/// Kubescape's control severity scale (`ControlSeverityToInt` in its opa-utils): the base
+/// score (1–10) ≥ 9 critical, ≥ 7 high, ≥ 4 medium, ≥ 1 low.
+fn severity_of(score: Option<f64>) -> Severity {
+    match score {
+        Some(s) if s >= 9.0 => Severity::Critical,
+        Some(s) if s >= 7.0 => Severity::High,
+        Some(s) if s >= 4.0 => Severity::Medium,
+        Some(s) if s >= 1.0 => Severity::Low,
+        _ => Severity::Unknown,
+    }
+}
+
+/// Lowercase, with runs of anything but letters, digits and dots as one `-`.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// A JSON pointer token (RFC 6901): `~` → `~0`, `/` → `~1`.
+fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn nonempty(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
+    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
+        map.insert(key.to_owned(), value.into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        // the server crate, or the parser kit (which points at the server crate via BULWARK_SERVER)
+        let dir = std::env::var("BULWARK_SERVER")
+            .map(std::path::PathBuf::from)
+            .unwrap_or(base.to_path_buf());
+        std::fs::read(dir.join("tests/fixtures/kubescape").join(name)).expect("fixture")
+    }
+
+    /// Findings of `kind` per severity: [unknown, low, medium, high, critical].
+    fn severities(parsed: &ParsedReport, kind: FindingKind) -> [usize; 5] {
+        let mut counts = [0; 5];
+        for f in parsed.findings.iter().filter(|f| f.kind == kind) {
+            if let Some(slot) = counts.get_mut(usize::try_from(f.severity.as_i16()).unwrap()) {
+                *slot += 1;
+            }
+        }
+        counts
+    }
+
+    fn count(parsed: &ParsedReport, status: ControlStatus) -> usize {
+        parsed
+            .controls
+            .iter()
+            .filter(|c| c.status == status)
+            .count()
+    }
+
+    const REPORT: &str = r#"{
+      "generationTime": "2024-05-07T10:00:00Z", "clusterName": "prod-eu",
+      "metadata": {"scanMetadata": {"kubescapeVersion": "v3.0.8"}},
+      "summaryDetails": {
+        "controls": {
+          "C-0016": {"controlID": "C-0016", "name": "Allow privilege escalation", "status": "failed", "scoreFactor": 6},
+          "C-0057": {"controlID": "C-0057", "name": "Privileged container", "status": "failed", "scoreFactor": 8},
+          "C-0099": {"controlID": "C-0099", "name": "Loose control", "status": "passed", "scoreFactor": 2}
+        },
+        "frameworks": [{"name": "NSA", "version": "", "controls": {
+          "C-0016": {"statusInfo": {"status": "failed"}, "controlID": "C-0016", "name": "Allow privilege escalation",
+                     "status": "failed", "scoreFactor": 6, "category": {"name": "Workload"},
+                     "ResourceCounters": {"passedResources": 3, "failedResources": 1, "skippedResources": 0}},
+          "C-0057": {"statusInfo": {"status": "failed"}, "controlID": "C-0057", "name": "Privileged container",
+                     "status": "failed", "baseScore": 9, "scoreFactor": 8},
+          "C-0002": {"statusInfo": {"status": "passed", "subStatus": "irrelevant"}, "controlID": "C-0002",
+                     "status": "passed", "scoreFactor": 5},
+          "C-0035": {"statusInfo": {"status": "skipped", "subStatus": "manual review"}, "controlID": "C-0035",
+                     "status": "skipped", "scoreFactor": 3},
+          "C-0070": {"status": "weird"},
+          "C-0071": "nope"}},
+          {"name": "cis-v1.23-t1.0.1", "controls": {"C-0016": {"controlID": "C-0016", "status": "irrelevant"}}},
+          {"version": "1"}]
+      },
+      "resources": [
+        {"resourceID": "apps/v1/shop/Deployment/web", "object": {"apiVersion": "apps/v1", "kind": "Deployment",
+          "metadata": {"name": "web", "namespace": "shop"}, "spec": {}}},
+        {"resourceID": "/ns/ServiceAccount/sa/path=1/api=rbac.authorization.k8s.io/v1//ClusterRoleBinding/b",
+         "object": {"kind": "ServiceAccount", "name": "sa", "namespace": "ns", "relatedObjects": []}}
+      ],
+      "results": [
+        {"resourceID": "apps/v1/shop/Deployment/web", "controls": [
+          {"controlID": "C-0016", "name": "Allow privilege escalation", "status": {"status": "failed"},
+           "rules": [{"name": "rule-allow-privilege-escalation", "status": "failed",
+             "paths": [{"fixPath": {"path": "spec.containers[0].securityContext.allowPrivilegeEscalation", "value": "false"}},
+                       {"failedPath": "spec.containers[0].securityContext"}]}]},
+          {"controlID": "C-0057", "name": "Privileged container", "rules": [{"name": "r", "status": "failed"}]},
+          {"controlID": "C-0002", "status": {"status": "passed"}},
+          {"controlID": "C-0099", "rules": [{"status": "passed"}]},
+          {"status": {"status": "failed"}},
+          7]},
+        {"resourceID": "/ns/ServiceAccount/sa/path=1/api=rbac.authorization.k8s.io/v1//ClusterRoleBinding/b",
+         "controls": [{"controlID": "C-0016", "status": {"status": "failed"}}]},
+        {"resourceID": "path=42/api=/v1/default/Service/front", "controls": [{"controlID": "C-0057", "status": {"status": "failed"}}]},
+        {"resourceID": "garbage", "controls": [{"controlID": "C-0057", "status": {"status": "failed"}}]},
+        "junk"]}"#;
+
+    #[test]
+    fn failed_controls_on_resources_become_misconfigurations() {
+        let parsed = parse(REPORT.as_bytes()).unwrap();
+        assert_eq!(parsed.scanner, "kubescape");
+        assert_eq!(parsed.scanner_version.as_deref(), Some("v3.0.8"));
+        assert_eq!(parsed.cluster_name.as_deref(), Some("prod-eu"));
+        assert_eq!(parsed.scopes, vec!["kubescape:prod-eu"]);
+        assert!(parsed.generated_at.is_some());
+        let misconfigs: Vec<(&str, &str, Severity)> = parsed
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::Misconfiguration)
+            .map(|f| {
+                (
+                    f.rule_id.as_deref().unwrap(),
+                    f.resource.as_deref().unwrap(),
+                    f.severity,
+                )
+            })
+            .collect();
+        assert_eq!(
+            misconfigs,
+            vec![
+                ("C-0016", "shop/Deployment/web", Severity::Medium),
+                // no status object: failed through its rules; baseScore 9 wins over scoreFactor
+                ("C-0057", "shop/Deployment/web", Severity::Critical),
+                ("C-0016", "ns/ServiceAccount/sa", Severity::Medium),
+                ("C-0057", "default/Service/front", Severity::Critical),
+                ("C-0057", "garbage", Severity::Critical),
+            ]
+        );
+        let first = &parsed.findings[parsed
+            .findings
+            .iter()
+            .position(|f| f.kind == FindingKind::Misconfiguration)
+            .unwrap()];
+        assert!(first.in_cluster);
+        assert_eq!(first.title, "Allow privilege escalation");
+        assert_eq!(
+            first.fingerprint,
+            Fingerprint::misconfiguration("C-0016", "shop/Deployment/web", "cluster")
+        );
+        assert_eq!(
+            first.details["paths"],
+            json!([
+                "spec.containers[0].securityContext.allowPrivilegeEscalation=false",
+                "spec.containers[0].securityContext"
+            ])
+        );
+        assert_eq!(
+            first.details["rules"],
+            json!(["rule-allow-privilege-escalation"])
+        );
+        let workload = first.workload.map(|w| parsed.workloads[w].key());
+        assert_eq!(workload.as_deref(), Some("shop/Deployment/web"));
+        assert_eq!(parsed.workloads.len(), 3);
+        assert!(parsed.findings.last().unwrap().workload.is_none());
+    }
+
+    #[test]
+    fn framework_controls_become_control_results() {
+        let parsed = parse(REPORT.as_bytes()).unwrap();
+        let controls: Vec<(&str, &str, ControlStatus, Severity)> = parsed
+            .controls
+            .iter()
+            .map(|c| {
+                (
+                    c.framework_id.as_str(),
+                    c.control_id.as_str(),
+                    c.status,
+                    c.severity,
+                )
+            })
+            .collect();
+        assert_eq!(
+            controls,
+            vec![
+                (
+                    "kubescape-nsa",
+                    "C-0002",
+                    ControlStatus::Pass,
+                    Severity::Medium
+                ),
+                (
+                    "kubescape-nsa",
+                    "C-0016",
+                    ControlStatus::Fail,
+                    Severity::Medium
+                ),
+                (
+                    "kubescape-nsa",
+                    "C-0035",
+                    ControlStatus::Manual,
+                    Severity::Low
+                ),
+                (
+                    "kubescape-nsa",
+                    "C-0057",
+                    ControlStatus::Fail,
+                    Severity::Critical
+                ),
+                (
+                    "kubescape-nsa",
+                    "C-0070",
+                    ControlStatus::Skip,
+                    Severity::Unknown
+                ),
+                (
+                    "kubescape-cis-v1.23-t1.0.1",
+                    "C-0016",
+                    ControlStatus::Pass,
+                    Severity::Unknown
+                ),
+                // in no framework
+                ("kubescape", "C-0099", ControlStatus::Pass, Severity::Low),
+            ]
+        );
+        let c0016 = &parsed.controls[1];
+        assert_eq!(c0016.section.as_deref(), Some("Workload"));
+        assert_eq!(c0016.total_checks, Some(4));
+        assert_eq!(c0016.failed_checks, Some(1));
+        let control_findings: Vec<&FindingRecord> = parsed
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::Control)
+            .collect();
+        assert_eq!(control_findings.len(), 2);
+        assert_eq!(
+            control_findings[0].rule_id.as_deref(),
+            Some("kubescape-nsa:C-0016")
+        );
+        assert_eq!(
+            control_findings[0].fingerprint,
+            Fingerprint::of("control", &["kubescape-nsa", "C-0016", "prod-eu"])
+        );
+        // records: 8 framework entries (6 NSA, 1 CIS, C-0099) + 6 + 1 + 1 + 1 resource controls
+        assert_eq!(parsed.record_count, 8 + 9);
+        let pointers: Vec<&str> = parsed.warnings.iter().map(|w| w.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            vec![
+                "/summaryDetails/frameworks/0/controls/C-0070",
+                "/summaryDetails/frameworks/0/controls/C-0071",
+                "/summaryDetails/frameworks/2",
+                "/results/0/controls/4",
+                "/results/0/controls/5",
+                "/results/3",
+                "/results/4",
+            ]
+        );
+    }
+
+    #[test]
+    fn resource_ids_name_resources() {
+        let named = |id: &str| workload_from_id(id).map(|w| w.key());
+        assert_eq!(
+            named("path=1881121400/api=apps/v1//Deployment/paymentservice").as_deref(),
+            Some("/Deployment/paymentservice")
+        );
+        assert_eq!(
+            named("path=3591976602/api=/v1/kubescape/Service/kubescape").as_deref(),
+            Some("kubescape/Service/kubescape")
+        );
+        assert_eq!(
+            named("/kubescape/ServiceAccount/sa/path=1/api=rbac.authorization.k8s.io/v1//ClusterRole/r").as_deref(),
+            Some("kubescape/ServiceAccount/sa")
+        );
+        assert_eq!(
+            named("apps/v1/shop/Deployment/web").as_deref(),
+            Some("shop/Deployment/web")
+        );
+        assert_eq!(named("Deployment/web"), None);
+        assert_eq!(named(""), None);
+        assert_eq!(named("a/b/c/"), None);
+    }
+
+    #[test]
+    fn severity_scale_and_slugs() {
+        assert_eq!(severity_of(Some(10.0)), Severity::Critical);
+        assert_eq!(severity_of(Some(9.0)), Severity::Critical);
+        assert_eq!(severity_of(Some(7.0)), Severity::High);
+        assert_eq!(severity_of(Some(6.9)), Severity::Medium);
+        assert_eq!(severity_of(Some(4.0)), Severity::Medium);
+        assert_eq!(severity_of(Some(1.0)), Severity::Low);
+        assert_eq!(severity_of(Some(0.5)), Severity::Unknown);
+        assert_eq!(severity_of(None), Severity::Unknown);
+        assert_eq!(slug(" NSA "), "nsa");
+        assert_eq!(slug("cis-v1.23-t1.0.1"), "cis-v1.23-t1.0.1");
+        assert_eq!(slug("My  Framework!"), "my-framework");
+    }
+
+    #[test]
+    fn other_documents_are_refused() {
+        let err = parse(br#"{"SchemaVersion": 2, "Results": []}"#).unwrap_err();
+        assert_eq!(err.kind, "wrong-format");
+        assert!(err.detail.contains("Kubescape"));
+        let err = parse(br#"[{"name": "NSA", "controlReports": []}]"#).unwrap_err();
+        assert_eq!(err.kind, "unsupported-version");
+        assert_eq!(parse(b"[]").unwrap_err().kind, "wrong-format");
+        assert_eq!(parse(b"{\"results\": [").unwrap_err().kind, "invalid-json");
+        assert_eq!(parse(b"\"x\"").unwrap_err().kind, "wrong-format");
+    }
+
+    #[test]
+    fn a_clean_scan_of_nothing_declares_its_scope() {
+        let parsed =
+            parse(br#"{"summaryDetails": {}, "results": null, "resources": null}"#).unwrap();
+        assert_eq!(parsed.scopes, vec!["kubescape:unnamed"]);
+        assert_eq!(parsed.record_count, 0);
+        assert!(parsed.warnings.is_empty());
+    }
+
+    // Expected counts from python3 over the JSON: records = controls of every
+    // summaryDetails.frameworks[] + every results[].controls[]; control status from statusInfo
+    // (passed/irrelevant → pass); misconfigurations = resource controls whose status.status
+    // (else any rule) is failed, severity by scoreFactor (≥9 critical, ≥7 high, ≥4 medium,
+    // ≥1 low); control findings = failed framework controls.
+    #[test]
+    fn sample_with_a_failure() {
+        let parsed = parse(&fixture("defectdojo__with_a_failure.json")).unwrap();
+        assert_eq!(parsed.record_count, 68);
+        assert_eq!(parsed.controls.len(), 50);
+        assert_eq!(count(&parsed, ControlStatus::Pass), 47);
+        assert_eq!(count(&parsed, ControlStatus::Fail), 3);
+        assert_eq!(parsed.findings.len(), 6);
+        assert_eq!(
+            severities(&parsed, FindingKind::Misconfiguration),
+            [0, 0, 3, 0, 0]
+        );
+        assert_eq!(severities(&parsed, FindingKind::Control), [0, 0, 3, 0, 0]);
+        let mut rules: Vec<&str> = parsed
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::Misconfiguration)
+            .filter_map(|f| f.rule_id.as_deref())
+            .collect();
+        rules.sort_unstable();
+        assert_eq!(rules, vec!["C-0030", "C-0055", "C-0260"]);
+        assert_eq!(parsed.workloads.len(), 1);
+        assert_eq!(parsed.workloads[0].key(), "/Deployment/nginx-deployment");
+        let misconfig = parsed
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Misconfiguration)
+            .unwrap();
+        assert_eq!(
+            misconfig.resource.as_deref(),
+            Some("nginx.yaml#/Deployment/nginx-deployment")
+        );
+        assert_eq!(misconfig.details["source_path"], "nginx.yaml");
+        assert_eq!(
+            parsed.scopes,
+            vec!["kubescape:/home/administrator/k8s-kubescape-test/nginx.yaml"]
+        );
+        assert_eq!(parsed.scanner_version.as_deref(), Some("v3.0.3"));
+        assert_eq!(parsed.generated_at, None); // Go's zero time
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    }
+
+    #[test]
+    fn sample_results_all_passed() {
+        let parsed = parse(&fixture("defectdojo__results.json")).unwrap();
+        assert_eq!(parsed.record_count, 70);
+        assert_eq!(parsed.controls.len(), 50);
+        assert_eq!(count(&parsed, ControlStatus::Pass), 50);
+        assert!(parsed.findings.is_empty());
+        assert!(parsed.workloads.is_empty());
+        assert_eq!(
+            parsed.scopes,
+            vec!["kubescape:/home/administrator/k8s-kubescape-test/nginx.yaml"]
+        );
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    }
+
+    /// Over 1 MB, so not vendored: read from the team's shared samples when present.
+    #[test]
+    fn shared_many_findings_when_present() {
+        let path =
+            std::path::Path::new("/work/shared/samples/kubescape/defectdojo__many_findings.json");
+        let Ok(body) = std::fs::read(path) else {
+            eprintln!("skipped: {} is not present", path.display());
+            return;
+        };
+        let parsed = parse(&body).unwrap();
+        assert_eq!(parsed.record_count, 998);
+        assert_eq!(parsed.controls.len(), 288);
+        assert_eq!(count(&parsed, ControlStatus::Pass), 201);
+        assert_eq!(count(&parsed, ControlStatus::Fail), 87);
+        assert_eq!(parsed.findings.len(), 289 + 87);
+        assert_eq!(
+            severities(&parsed, FindingKind::Misconfiguration),
+            [0, 58, 197, 34, 0]
+        );
+        assert_eq!(
+            severities(&parsed, FindingKind::Control),
+            [0, 14, 54, 19, 0]
+        );
+        assert_eq!(parsed.workloads.len(), 32);
+        let resources: HashSet<&str> = parsed
+            .findings
+            .iter()
+            .filter_map(|f| f.resource.as_deref())
+            .collect();
+        assert_eq!(resources.len(), 37);
+        assert!(
+            parsed
+                .findings
+                .iter()
+                .all(|f| f.kind == FindingKind::Control || f.workload.is_some())
+        );
+        assert_eq!(parsed.scopes, vec!["kubescape:unnamed"]);
+        assert!(parsed.generated_at.is_some());
+        let frameworks: HashSet<&str> = parsed
+            .controls
+            .iter()
+            .map(|c| c.framework_id.as_str())
+            .collect();
+        assert_eq!(frameworks.len(), 6);
+        assert!(frameworks.contains("kubescape-armobest"));
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    }
+}
