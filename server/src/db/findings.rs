@@ -54,7 +54,7 @@ pub struct StagedFinding<'a> {
     /// The points per factor behind it, as JSON text.
     pub risk_factors: &'a str,
     /// Evidence for the observation, as JSON text.
-    pub details: String,
+    pub details: &'a str,
 }
 
 /// What a merge did.
@@ -141,7 +141,7 @@ pub async fn merge(
             .text(f.fixed_version)
             .int(Some(i64::from(f.risk_score)))
             .text(Some(f.risk_factors))
-            .text(Some(&f.details));
+            .text(Some(f.details));
         copy.end_row().await?;
     }
     copy.finish().await?;

@@ -618,6 +618,11 @@ impl ReportBuilder {
         &self.report.components[index]
     }
 
+    /// Whether the catalogue already has `id` (parsers may then skip reading its details).
+    pub fn knows_vulnerability(&self, id: &str) -> bool {
+        self.vulnerabilities.contains_key(id)
+    }
+
     /// Adds a catalogue entry unless one with the same id was added already (then aliases and
     /// vectors are merged in).
     pub fn vulnerability(&mut self, info: VulnerabilityInfo) {

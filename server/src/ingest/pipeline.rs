@@ -90,11 +90,18 @@ pub async fn store(
     format: &str,
     digest: &[u8; 32],
     body_bytes: usize,
-    parsed: ParsedReport,
+    mut parsed: ParsedReport,
 ) -> Result<IngestOutcome, ApiError> {
+    // Evidence as JSON text, once: each finding's JSON tree is freed as its text is made, so
+    // a large report never holds both.
+    let details: Vec<String> = parsed
+        .findings
+        .iter_mut()
+        .map(|f| std::mem::take(&mut f.details).to_string())
+        .collect();
     let mut attempt = 1;
     loop {
-        match try_store(pool, identity, format, digest, body_bytes, &parsed).await {
+        match try_store(pool, identity, format, digest, body_bytes, &parsed, &details).await {
             Err(error) if attempt < ATTEMPTS && db::is_transient(&error) => {
                 tracing::warn!(%error, attempt, "ingest transaction retried");
                 attempt += 1;
@@ -111,6 +118,7 @@ async fn try_store(
     digest: &[u8; 32],
     body_bytes: usize,
     parsed: &ParsedReport,
+    details: &[String],
 ) -> Result<IngestOutcome, sqlx::Error> {
     let now = Utc::now();
     let mut clock = crate::telemetry::Phases::start();
@@ -180,6 +188,7 @@ async fn try_store(
     let risks = score_findings(parsed, &estate, cluster_id, &context, &mut cache);
     let staged = stage(
         parsed,
+        details,
         &estate,
         &component_ids,
         &component_keys,
@@ -594,6 +603,7 @@ fn score_findings(
 )]
 fn stage<'a>(
     parsed: &'a ParsedReport,
+    details: &'a [String],
     estate: &Estate,
     component_ids: &[i64],
     component_keys: &'a [String],
@@ -605,8 +615,9 @@ fn stage<'a>(
     let mut rows: Vec<StagedFinding<'a>> = parsed
         .findings
         .iter()
+        .zip(details)
         .zip(risks)
-        .map(|(f, risk)| {
+        .map(|((f, details), risk)| {
             let p = place(f, estate, cluster_id);
             let (risk_score, risk_factors) = &cache.scores[*risk];
             StagedFinding {
@@ -631,7 +642,7 @@ fn stage<'a>(
                 fixed_version: f.fixed_version.as_deref(),
                 risk_score: *risk_score,
                 risk_factors,
-                details: f.details.to_string(),
+                details,
             }
         })
         .collect();
@@ -658,7 +669,7 @@ fn content_hash(rows: &[&StagedFinding<'_>]) -> Vec<u8> {
             Some(r.title),
             r.fixed_version,
             r.resource,
-            Some(r.details.as_str()),
+            Some(r.details),
         ] {
             let text = text.unwrap_or("\u{0}");
             hasher.update((text.len() as u64).to_be_bytes());

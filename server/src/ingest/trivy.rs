@@ -127,6 +127,14 @@ struct Vulnerability {
     #[serde(rename = "PrimaryURL")]
     primary_url: Option<String>,
     title: Option<String>,
+    layer: Option<Layer>,
+}
+
+/// The catalogue part of a vulnerability record: read once per vulnerability id (a report
+/// repeats it for every package it affects), skipped for the repeats.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct VulnerabilityCatalogue {
     description: Option<String>,
     #[serde(rename = "CweIDs")]
     cwe_ids: Option<Vec<String>>,
@@ -135,7 +143,6 @@ struct Vulnerability {
     references: Option<Vec<String>>,
     published_date: Option<String>,
     last_modified_date: Option<String>,
-    layer: Option<Layer>,
 }
 
 #[derive(Deserialize)]
@@ -559,7 +566,7 @@ impl Reader<'_> {
             let at = format!("{pointer}/Vulnerabilities/{j}");
             self.b.record();
             match serde_json::from_str::<Vulnerability>(raw.get()) {
-                Ok(v) => self.vulnerability(&at, v, &target, &ecosystem, &asset_key, asset),
+                Ok(v) => self.vulnerability(&at, v, raw, &target, &ecosystem, &asset_key, asset),
                 Err(e) => self.b.warn(at, format!("vulnerability skipped: {e}")),
             }
         }
@@ -586,10 +593,15 @@ impl Reader<'_> {
         }
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the record, its raw text and where it sits"
+    )]
     fn vulnerability(
         &mut self,
         at: &str,
         v: Vulnerability,
+        raw: &RawValue,
         target: &str,
         ecosystem: &str,
         asset_key: &str,
@@ -613,30 +625,41 @@ impl Reader<'_> {
         let severity = self.b.severity(at, v.severity.as_deref());
         let fingerprint = Fingerprint::vulnerability(&id, &component.key(), asset_key);
         let component = self.b.component(component);
-        let cvss_vectors = v
-            .cvss
-            .iter()
-            .flatten()
-            .flat_map(|(source, c)| {
-                [&c.v40_vector, &c.v3_vector, &c.v2_vector]
-                    .into_iter()
-                    .flatten()
-                    .filter(|vector| !vector.trim().is_empty())
-                    .map(move |vector| (source.clone(), vector.clone()))
-            })
-            .collect();
-        self.b.vulnerability(VulnerabilityInfo {
-            id: id.clone(),
-            aliases: Vec::new(),
-            title: v.title.clone(),
-            description: v.description,
-            severity,
-            cvss_vectors,
-            cwe: v.cwe_ids.unwrap_or_default(),
-            published_at: v.published_date.as_deref().and_then(parse_timestamp),
-            modified_at: v.last_modified_date.as_deref().and_then(parse_timestamp),
-            references: v.references.unwrap_or_default(),
-        });
+        if !self.b.knows_vulnerability(&id) {
+            let catalogue = serde_json::from_str::<VulnerabilityCatalogue>(raw.get())
+                .unwrap_or_else(|e| {
+                    self.b
+                        .warn(at, format!("{id}: catalogue details skipped: {e}"));
+                    VulnerabilityCatalogue::default()
+                });
+            let cvss_vectors = catalogue
+                .cvss
+                .iter()
+                .flatten()
+                .flat_map(|(source, c)| {
+                    [&c.v40_vector, &c.v3_vector, &c.v2_vector]
+                        .into_iter()
+                        .flatten()
+                        .filter(|vector| !vector.trim().is_empty())
+                        .map(move |vector| (source.clone(), vector.clone()))
+                })
+                .collect();
+            self.b.vulnerability(VulnerabilityInfo {
+                id: id.clone(),
+                aliases: Vec::new(),
+                title: v.title.clone(),
+                description: catalogue.description,
+                severity,
+                cvss_vectors,
+                cwe: catalogue.cwe_ids.unwrap_or_default(),
+                published_at: catalogue.published_date.as_deref().and_then(parse_timestamp),
+                modified_at: catalogue
+                    .last_modified_date
+                    .as_deref()
+                    .and_then(parse_timestamp),
+                references: catalogue.references.unwrap_or_default(),
+            });
+        }
 
         let mut details = json!({ "scanner": "trivy", "target": target });
         insert_some(&mut details, "pkg_path", v.pkg_path);
