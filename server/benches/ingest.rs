@@ -5,7 +5,10 @@
 //! Prints one line per figure: `bench: <name> <value> <unit>`. Each figure is the median of
 //! `BENCH_ROUNDS` rounds (default 3); every round starts from an empty database.
 
-#![allow(clippy::print_stdout, reason = "a benchmark prints its figures on stdout")]
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark prints its figures on stdout"
+)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

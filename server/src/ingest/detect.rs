@@ -59,10 +59,7 @@ pub fn detect(body: &[u8]) -> Result<Format, ParseError> {
         || (compact.starts_with("[{\"sha256:") && key("detail"))
     {
         Some(Format::Anchore)
-    } else if key("manifest_hash")
-        || key("LayerCount")
-        || (key("unapproved") && key("image"))
-    {
+    } else if key("manifest_hash") || key("LayerCount") || (key("unapproved") && key("image")) {
         Some(Format::Clair)
     } else if (key("summaryDetails") && (key("results") || key("resources")))
         || key("customerGUID")

@@ -196,11 +196,10 @@ async fn accept(
 
     let body_bytes = body.len();
     let parse_started = std::time::Instant::now();
-    let (format, detected, parsed) =
-        tokio::task::spawn_blocking(move || parse_body(format, body))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?
-            .map_err(refused)?;
+    let (format, detected, parsed) = tokio::task::spawn_blocking(move || parse_body(format, body))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(refused)?;
     tracing::debug!(
         millis = parse_started.elapsed().as_millis(),
         records = parsed.record_count,

@@ -101,7 +101,11 @@ pub async fn store(
         .collect();
     let mut attempt = 1;
     loop {
-        match try_store(pool, identity, format, digest, body_bytes, &parsed, &details).await {
+        match try_store(
+            pool, identity, format, digest, body_bytes, &parsed, &details,
+        )
+        .await
+        {
             Err(error) if attempt < ATTEMPTS && db::is_transient(&error) => {
                 tracing::warn!(%error, attempt, "ingest transaction retried");
                 attempt += 1;
@@ -665,12 +669,7 @@ fn content_hash(rows: &[&StagedFinding<'_>]) -> Vec<u8> {
         hasher.update(r.fingerprint);
         hasher.update(r.severity.to_be_bytes());
         hasher.update(r.risk_score.to_be_bytes());
-        for text in [
-            Some(r.title),
-            r.fixed_version,
-            r.resource,
-            Some(r.details),
-        ] {
+        for text in [Some(r.title), r.fixed_version, r.resource, Some(r.details)] {
             let text = text.unwrap_or("\u{0}");
             hasher.update((text.len() as u64).to_be_bytes());
             hasher.update(text.as_bytes());

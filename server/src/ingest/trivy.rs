@@ -652,7 +652,10 @@ impl Reader<'_> {
                 severity,
                 cvss_vectors,
                 cwe: catalogue.cwe_ids.unwrap_or_default(),
-                published_at: catalogue.published_date.as_deref().and_then(parse_timestamp),
+                published_at: catalogue
+                    .published_date
+                    .as_deref()
+                    .and_then(parse_timestamp),
                 modified_at: catalogue
                     .last_modified_date
                     .as_deref()

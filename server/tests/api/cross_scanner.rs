@@ -64,7 +64,10 @@ async fn trivy_and_grype_on_the_same_image_give_one_finding_two_observations(poo
     let app = TestApp::spawn(pool.clone()).await;
     let trivy_token = app.token("trivy-ci", None).await;
     let grype_token = app.token("grype-ci", None).await;
-    let both = [("CVE-2024-1", "openssl", "3.0.1"), ("CVE-2024-2", "zlib", "1.2.13")];
+    let both = [
+        ("CVE-2024-1", "openssl", "3.0.1"),
+        ("CVE-2024-2", "zlib", "1.2.13"),
+    ];
 
     let first = app.ingest("trivy", &trivy_token, trivy(&both)).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
@@ -102,7 +105,11 @@ async fn trivy_and_grype_on_the_same_image_give_one_finding_two_observations(poo
 
     // Trivy's next scan no longer has CVE-2024-1, Grype still does: it stays open.
     let third = app
-        .ingest("trivy", &trivy_token, trivy(&[both[1]]).replace("10:00", "12:00"))
+        .ingest(
+            "trivy",
+            &trivy_token,
+            trivy(&[both[1]]).replace("10:00", "12:00"),
+        )
         .await;
     assert_eq!(third.status, StatusCode::CREATED, "{}", third.text());
     let status: String =

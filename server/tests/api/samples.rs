@@ -99,8 +99,7 @@ fn body_trimmed(file: &Path) -> Vec<u8> {
 async fn every_vendored_fixture_ingests_and_is_detected(pool: PgPool) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let files = reports_under(&root);
-    let formats: std::collections::BTreeSet<&str> =
-        files.iter().map(|(f, _)| f.as_str()).collect();
+    let formats: std::collections::BTreeSet<&str> = files.iter().map(|(f, _)| f.as_str()).collect();
     assert!(formats.len() >= 6, "fixtures for only {formats:?}");
     let app = TestApp::spawn(pool).await;
     ingest_all(&app, &files).await;

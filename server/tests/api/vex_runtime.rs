@@ -144,7 +144,12 @@ async fn cyclonedx_analysis_states_act_as_vex(pool: PgPool) {
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
     // The SBOM's own finding (CVE-2024-2 in the SBOM's zlib) and the scanner's finding on the
     // image's zlib are both suppressed.
-    assert_eq!(response.json()["counts"]["suppressed"], 2, "{}", response.text());
+    assert_eq!(
+        response.json()["counts"]["suppressed"],
+        2,
+        "{}",
+        response.text()
+    );
     let statuses: Vec<String> =
         sqlx::query_scalar("select status from finding where vulnerability_id = $1")
             .bind(B.0)
@@ -160,7 +165,10 @@ async fn runtime_events_are_stored_and_never_fix_anything(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let falco = app.token("falco", Some("prod-eu")).await;
     let events = fixture("falco/events.jsonl");
-    let lines = events.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as i64;
+    let lines = events
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count() as i64;
     let response = app.ingest("falco", &falco, events).await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
     let stored: i64 = sqlx::query_scalar("select count(*) from runtime_event")
