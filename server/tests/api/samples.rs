@@ -120,3 +120,49 @@ async fn every_shared_sample_ingests_and_is_detected(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     ingest_all(&app, &files).await;
 }
+
+/// The intel files among the shared samples (CISA KEV as JSON and CSV, FIRST EPSS CSV) load
+/// through `POST /api/v1/intel/{feed}` and say how many entries they held.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn every_shared_intel_sample_imports(pool: PgPool) {
+    let root = std::env::var_os("BULWARK_SAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples"));
+    if !root.is_dir() {
+        eprintln!("skipped: no samples at {}", root.display());
+        return;
+    }
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("intel", None).await;
+    let auth = format!("Bearer {token}");
+    for feed in ["kev", "epss"] {
+        let Ok(entries) = std::fs::read_dir(root.join(feed)) else {
+            continue;
+        };
+        for file in entries {
+            let file = file.unwrap().path();
+            let body = std::fs::read(&file).unwrap();
+            let response = app
+                .request(
+                    "POST",
+                    &format!("/api/v1/intel/{feed}"),
+                    &[("authorization", &auth)],
+                    body,
+                )
+                .await;
+            assert!(
+                response.status.is_success(),
+                "{}: {} {}",
+                file.display(),
+                response.status,
+                response.text()
+            );
+            let outcome = response.json();
+            assert!(
+                outcome["entries"].as_u64().unwrap_or(0) > 0,
+                "{}: {outcome}",
+                file.display()
+            );
+        }
+    }
+}
