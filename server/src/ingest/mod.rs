@@ -315,10 +315,9 @@ pub fn check_nesting(body: &[u8], max: usize) -> Result<(), ParseError> {
 /// U+FFFD. Copies the body only when there is something to replace.
 pub fn sanitize(body: Bytes) -> (Bytes, usize) {
     const ESCAPE: &[u8] = b"\\u0000";
-    let has_escape = body
-        .windows(ESCAPE.len())
-        .any(|w| w.eq_ignore_ascii_case(ESCAPE));
-    if !has_escape && !body.contains(&0) {
+    // JSON spells the escape with a lower-case `u` only; `\U0000` is not JSON.
+    let has_escape = memchr::memmem::find(&body, ESCAPE).is_some();
+    if !has_escape && memchr::memchr(0, &body).is_none() {
         return (body, 0);
     }
     let mut out = Vec::with_capacity(body.len());
