@@ -1200,7 +1200,9 @@ mod tests {
     #[test]
     fn large_shared_samples_parse_to_the_expected_counts_when_present() {
         for expected in LARGE_SAMPLES {
-            let path = std::path::Path::new("/work/shared/samples/clair").join(expected.0);
+            let path = crate::ingest::model::shared_samples()
+                .join("clair")
+                .join(expected.0);
             if let Ok(body) = std::fs::read(path) {
                 check(expected.0, &body, expected);
             }

@@ -429,9 +429,9 @@ mod tests {
     /// when it is there, never vendored. Counts from a Python script over its JSON lines.
     #[test]
     fn shared_elastic_sample_when_present() {
-        let path =
-            std::path::Path::new("/work/shared/samples/falco/elastic-integrations__test-falco.log");
-        let Ok(body) = std::fs::read(path) else {
+        let path = crate::ingest::model::shared_samples()
+            .join("falco/elastic-integrations__test-falco.log");
+        let Ok(body) = std::fs::read(&path) else {
             eprintln!("skipped: {} is not present", path.display());
             return;
         };

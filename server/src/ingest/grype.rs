@@ -966,7 +966,9 @@ mod tests {
             ),
         ];
         for expected in large {
-            let path = std::path::Path::new("/work/shared/samples/grype").join(expected.0);
+            let path = crate::ingest::model::shared_samples()
+                .join("grype")
+                .join(expected.0);
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };

@@ -1170,8 +1170,8 @@ mod tests {
     #[test]
     fn shared_many_findings_when_present() {
         let path =
-            std::path::Path::new("/work/shared/samples/kubescape/defectdojo__many_findings.json");
-        let Ok(body) = std::fs::read(path) else {
+            crate::ingest::model::shared_samples().join("kubescape/defectdojo__many_findings.json");
+        let Ok(body) = std::fs::read(&path) else {
             eprintln!("skipped: {} is not present", path.display());
             return;
         };

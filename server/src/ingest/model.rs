@@ -684,6 +684,17 @@ impl ReportBuilder {
     }
 }
 
+/// Where the team's published scanner outputs live for tests that read them when present:
+/// `BULWARK_SAMPLES`, else `shared/samples` beside the repository.
+#[cfg(test)]
+pub fn shared_samples() -> std::path::PathBuf {
+    std::env::var_os("BULWARK_SAMPLES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
