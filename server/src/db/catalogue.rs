@@ -42,14 +42,32 @@ pub async fn upsert_vulnerabilities(
     .into_iter()
     .map(|k| (k.id.clone(), k))
     .collect();
-    let rows: Vec<serde_json::Value> = vulnerabilities
+    let pending: Vec<(&VulnerabilityInfo, &Option<Scored>)> = vulnerabilities
         .iter()
         .zip(best_cvss)
         .filter(|(v, best)| match known.get(&v.id) {
             None => true,
             Some(k) => k.brings_news(v, best.is_some()),
         })
-        .map(|(v, best)| {
+        .collect();
+    // In batches: the JSON of 30,000 vulnerabilities with their descriptions is tens of MB,
+    // and the server should not hold it (twice, as a tree and as text) next to the report.
+    for batch in pending.chunks(UPSERT_BATCH) {
+        upsert_vulnerability_batch(&mut *conn, batch).await?;
+    }
+    Ok(())
+}
+
+/// Vulnerabilities per statement in [`upsert_vulnerabilities`].
+const UPSERT_BATCH: usize = 2_000;
+
+async fn upsert_vulnerability_batch(
+    conn: &mut PgConnection,
+    batch: &[(&VulnerabilityInfo, &Option<Scored>)],
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<serde_json::Value> = batch
+        .iter()
+        .map(|&(v, best)| {
             let mut by_source = serde_json::Map::new();
             for (source, vector) in &v.cvss_vectors {
                 let entry = by_source.entry(source.clone()).or_insert_with(|| json!([]));
@@ -73,9 +91,6 @@ pub async fn upsert_vulnerabilities(
             })
         })
         .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
     sqlx::query!(
         r#"insert into vulnerability as v (id, aliases, title, description, severity, cvss_vector,
                                            cvss_score, cvss, cwe, published_at, modified_at,
