@@ -51,6 +51,7 @@
 //! Skipped: scores (`nvdCvssBaseScore`, `base_score`), the policy bundle itself
 //! (`detail.policy`), `evaluation_problems`, whitelist and mapping details.
 
+use crate::ingest::model::insert_some;
 use std::collections::BTreeMap;
 
 use app::model::Severity;
@@ -1054,12 +1055,6 @@ fn push_unique(list: &mut Vec<String>, item: &str) {
 
 fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
-    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 //! Skipped: passed and skipped checks (records only), `code_block`, `evaluations`,
 //! `breadcrumbs`, `fixed_definition`.
 
+use crate::ingest::model::insert_some;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
@@ -295,12 +296,6 @@ fn failed_check(
         scope,
         details,
     });
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
-    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@
 //! and `distributions` beyond the image's OS, the free text of descriptions (CVE ids in prose
 //! are not used as identities). A Clair v4 `IndexReport` (no vulnerabilities) is refused.
 
+use crate::ingest::model::insert_some;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
@@ -908,12 +909,6 @@ fn cve_ids(text: &str) -> Vec<String> {
 /// RFC 6901 escaping of one pointer segment.
 fn escape_pointer(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
-    }
 }
 
 #[cfg(test)]

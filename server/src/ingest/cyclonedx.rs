@@ -39,6 +39,7 @@
 //! write an empty `vulnerabilities` list without having looked for any) must not mark
 //! vulnerabilities of the same image fixed.
 
+use crate::ingest::model::insert_some;
 use std::collections::HashMap;
 use std::str::FromStr;
 
@@ -969,12 +970,6 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
-    }
 }
 
 /// CycloneDX XML read into the JSON form of the same BOM.

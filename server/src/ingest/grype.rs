@@ -40,6 +40,7 @@
 //! them), EPSS and Grype's `risk` (the pipeline has its own intelligence), CPEs, licenses and
 //! the artifact's metadata.
 
+use crate::ingest::model::insert_some;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -586,12 +587,6 @@ fn push_unique(list: &mut Vec<String>, item: &str) {
     let item = item.trim();
     if !item.is_empty() && !list.iter().any(|known| known == item) {
         list.push(item.to_owned());
-    }
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
     }
 }
 

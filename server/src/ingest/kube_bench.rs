@@ -26,12 +26,13 @@
 //! `test_info` (a copy of the remediation), `AuditEnv` / `AuditConfig` (the commands, not
 //! their output).
 
+use crate::ingest::model::{insert_some, nonempty};
 use std::collections::BTreeMap;
 
 use app::model::Severity;
 use serde::Deserialize;
+use serde_json::json;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 
 use crate::domain::fingerprint::Fingerprint;
 use crate::ingest::model::{
@@ -349,10 +350,6 @@ fn read_check(b: &mut ReportBuilder, at: &str, check: Check, cx: &Context<'_>) {
     });
 }
 
-fn nonempty(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
-}
-
 /// The trimmed text, cut to [`MAX_TEXT`] characters; `None` when empty.
 fn clipped(value: Option<&str>) -> Option<String> {
     let value = nonempty(value)?;
@@ -360,12 +357,6 @@ fn clipped(value: Option<&str>) -> Option<String> {
         Some((cut, _)) => format!("{}…", value.get(..cut).unwrap_or_default()),
         None => value.to_owned(),
     })
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
-    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 //!
 //! Skipped: `nodes` and `services` (discovery results, not findings).
 
+use crate::ingest::model::insert_some;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -146,12 +147,6 @@ fn stable_location(location: &str) -> &str {
     match location.split_once(" (") {
         Some((head, _)) if head.eq_ignore_ascii_case("local to pod") => head,
         _ => location,
-    }
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
     }
 }
 

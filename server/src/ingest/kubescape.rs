@@ -36,6 +36,7 @@
 //! resource objects beyond their identity, `attributes`, `paginationInfo`. The kubescape v1 JSON
 //! layout (a list of framework reports with `controlReports`) is refused as unsupported.
 
+use crate::ingest::model::{insert_some, nonempty, pointer_token};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use app::model::Severity;
@@ -796,21 +797,6 @@ fn slug(text: &str) -> String {
         }
     }
     out.trim_end_matches('-').to_owned()
-}
-
-/// A JSON pointer token (RFC 6901): `~` → `~0`, `/` → `~1`.
-fn pointer_token(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-fn nonempty(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
-    }
 }
 
 #[cfg(test)]

@@ -684,6 +684,27 @@ impl ReportBuilder {
     }
 }
 
+/// Sets `key` in the `details` object when there is a value.
+pub fn insert_some<T: Into<serde_json::Value>>(
+    details: &mut serde_json::Value,
+    key: &str,
+    value: Option<T>,
+) {
+    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
+        map.insert(key.to_owned(), value.into());
+    }
+}
+
+/// The trimmed text, unless it is empty.
+pub fn nonempty(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A JSON pointer token (RFC 6901): `~` → `~0`, `/` → `~1`.
+pub fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
 /// Where the team's published scanner outputs live for tests that read them when present:
 /// `BULWARK_SAMPLES`, else `shared/samples` beside the repository.
 #[cfg(test)]

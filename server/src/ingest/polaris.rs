@@ -24,6 +24,7 @@
 //! Skipped: `Score` and `ClusterInfo` (summaries), `Mutations` (suggested patches),
 //! `CreatedTime`.
 
+use crate::ingest::model::{insert_some, nonempty, pointer_token};
 use std::collections::BTreeMap;
 
 use app::model::Severity;
@@ -289,21 +290,6 @@ fn read_check(
         scope: target.scope,
         details,
     });
-}
-
-/// A JSON pointer token (RFC 6901): `~` → `~0`, `/` → `~1`.
-fn pointer_token(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-fn nonempty(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
-    }
 }
 
 #[cfg(test)]

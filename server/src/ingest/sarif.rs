@@ -38,6 +38,7 @@
 //! `baselineState: absent`, and license results (rules tagged `license`). Code flows, fixes,
 //! graphs, artifacts' contents and taxonomies are ignored.
 
+use crate::ingest::model::insert_some;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -767,12 +768,6 @@ fn lockfile_ecosystem(uri: &str) -> &'static str {
         f if f.ends_with(".deps.json") => "nuget",
         f if f.ends_with(".gemspec") => "gem",
         _ => "generic",
-    }
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
     }
 }
 

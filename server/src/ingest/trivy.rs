@@ -10,11 +10,12 @@
 //! Schema reference: Trivy's `pkg/types/report.go` and `pkg/k8s/report` (JSON field names are
 //! the Go field names).
 
+use crate::ingest::model::insert_some;
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use serde_json::json;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 
 use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
@@ -794,12 +795,6 @@ fn scope_kind(artifact_type: &str) -> &str {
         "" => "artifact",
         "container_image" => "image",
         other => other,
-    }
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
     }
 }
 

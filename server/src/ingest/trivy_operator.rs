@@ -31,6 +31,7 @@
 //! Schema reference: trivy-operator `pkg/apis/aquasecurity/v1alpha1/*_types.go` and
 //! `pkg/webhook/webhookreporter.go`.
 
+use crate::ingest::model::insert_some;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
@@ -1374,12 +1375,6 @@ fn redacted(matched: &str) -> String {
         out.push('…');
     }
     out
-}
-
-fn insert_some<T: Into<Value>>(details: &mut Value, key: &str, value: Option<T>) {
-    if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
-        map.insert(key.to_owned(), value.into());
-    }
 }
 
 #[cfg(test)]
