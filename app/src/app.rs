@@ -6,11 +6,16 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::components::layout::Layout;
+use crate::pages::account::Account;
+use crate::pages::audit::Audit;
+use crate::pages::login::Login;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
 
 /// The document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -50,8 +55,38 @@ pub fn App() -> impl IntoView {
                     // Async: the server answers with the complete page, so every page works with
                     // JavaScript off and the status code can depend on the data.
                     <Route path=path!("/") view=Overview ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=Login ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=Account ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=Audit ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>
+    }
+}
+
+/// The Content-Security-Policy of a page: scripts only from this origin or carrying this
+/// response's nonce (Leptos puts it on its hydration scripts), WebAssembly compilation allowed,
+/// no plugins, no framing, forms only to this origin.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Puts the policy with this response's nonce on the page being rendered.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use http::HeaderValue;
+    use http::header::CONTENT_SECURITY_POLICY;
+    let Some(nonce) = leptos::nonce::use_nonce() else {
+        return;
+    };
+    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+        response.insert_header(CONTENT_SECURITY_POLICY, value);
     }
 }

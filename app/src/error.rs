@@ -15,6 +15,12 @@ pub enum AppError {
     /// The request itself was wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// Nobody is signed in (or the session ended).
+    #[error("please sign in again: your session has ended")]
+    Unauthorized,
+    /// The signed-in user's role does not allow this.
+    #[error("your role does not allow this")]
+    Forbidden,
     /// The database could not be reached; retrying later may help.
     #[error("the service is temporarily unavailable; please try again in a moment")]
     Unavailable,

@@ -1,6 +1,9 @@
 //! The port through which pages reach data on the server. `app` declares it, the server
 //! implements it over PostgreSQL and provides it as Leptos context; server functions pull it
 //! out with [`use_store`] and delegate. Only available with `ssr`.
+//!
+//! Every method takes the [`Viewer`]: the store filters by the clusters they may see, so a
+//! scope-limited user never receives another cluster's rows, counts or names.
 
 use std::sync::Arc;
 
@@ -8,19 +11,23 @@ use async_trait::async_trait;
 use leptos::prelude::use_context;
 
 use crate::error::AppError;
-use crate::model::{FleetOverview, SeverityBreakdown};
+use crate::model::{AuditFilter, AuditPage, FleetOverview, SeverityBreakdown, Viewer};
 
 /// Read and write access to Bulwark's data, as the user interface needs it.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Fleet-wide numbers, the clusters and the latest reports for the overview page.
-    async fn fleet_overview(&self) -> Result<FleetOverview, AppError>;
+    async fn fleet_overview(&self, viewer: &Viewer) -> Result<FleetOverview, AppError>;
 
     /// Open findings by severity, for the whole fleet or for the cluster with this name.
     async fn severity_breakdown(
         &self,
+        viewer: &Viewer,
         cluster: Option<String>,
     ) -> Result<SeverityBreakdown, AppError>;
+
+    /// The newest audit log entries matching `filter`.
+    async fn audit_log(&self, viewer: &Viewer, filter: AuditFilter) -> Result<AuditPage, AppError>;
 }
 
 /// The store as it travels in Leptos context.
@@ -32,4 +39,16 @@ pub fn use_store() -> Result<Arc<dyn Store>, AppError> {
     use_context::<StoreHandle>()
         .map(|handle| handle.0)
         .ok_or_else(|| AppError::Internal("store-missing".to_owned()))
+}
+
+/// The signed-in user of this request, as the server's authentication put it on the request.
+pub fn current_viewer() -> Option<Viewer> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Viewer>().cloned())
+}
+
+/// The signed-in user, or [`AppError::Unauthorized`]. The server's access policy already
+/// refuses anonymous calls; this is the second lock on the same door.
+pub fn require_viewer() -> Result<Viewer, AppError> {
+    current_viewer().ok_or(AppError::Unauthorized)
 }

@@ -8,10 +8,13 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use crate::auth::{AuthSettings, password};
 use crate::config::{
-    Cli, Command, DatabaseUrl, IntelCommand, IntelFeedArg, ServeArgs, TokenCommand, TokenCreateArgs,
+    Cli, Command, DatabaseUrl, IntelCommand, IntelFeedArg, ServeArgs, TokenCommand,
+    TokenCreateArgs, UserCommand,
 };
 use crate::db;
+use crate::db::audit::{Actor, Event};
 use crate::db::estate::ClusterSpec;
 use crate::domain::token::TokenSecret;
 use crate::{AppState, Limits, MIGRATOR, connect, demo, serve};
@@ -36,6 +39,62 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let pool = open_migrated(&url, 2).await?;
             token_create(&pool, &args).await
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { id },
+        } => {
+            let pool = open_migrated(&url, 2).await?;
+            let mut tx = pool.begin().await?;
+            if !db::tokens::revoke(&mut tx, id).await? {
+                bail!("there is no live token with id {id} (see 'bulwark token list')");
+            }
+            audit_cli(
+                &mut tx,
+                "token.revoke",
+                ("token", id.to_string()),
+                serde_json::json!({}),
+            )
+            .await?;
+            tx.commit().await?;
+            writeln!(std::io::stdout().lock(), "Revoked token {id}.")?;
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::List,
+        } => {
+            let pool = open_migrated(&url, 2).await?;
+            let mut conn = pool.acquire().await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "id\tname\tprefix\tscopes\tsource\tcluster\tlast used\tstate"
+            )?;
+            for t in db::tokens::list(&mut conn).await? {
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(at), _) => format!("revoked {}", at.format("%Y-%m-%d")),
+                    (None, Some(at)) if at <= chrono::Utc::now() => "expired".to_owned(),
+                    _ => "live".to_owned(),
+                };
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.name,
+                    t.token_prefix,
+                    t.scopes.join(","),
+                    t.source.unwrap_or_default(),
+                    t.cluster.unwrap_or_default(),
+                    t.last_used_at
+                        .map(|a| a.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_else(|| "never".to_owned()),
+                    state
+                )?;
+            }
+            Ok(())
+        }
+        Command::User { command } => {
+            let pool = open_migrated(&url, 2).await?;
+            user_command(&pool, command).await
         }
         Command::Intel {
             command: IntelCommand::Import { feed, file },
@@ -70,6 +129,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo => {
             let pool = open_migrated(&url, 4).await?;
+            let mut conn = pool.acquire().await?;
+            if db::users::count(&mut conn).await? == 0 {
+                let email = "admin@bulwark.local";
+                let secret = password::generate()?;
+                create_user(
+                    &pool,
+                    email,
+                    "Demo administrator",
+                    app::model::Role::Admin,
+                    &secret,
+                )
+                .await?;
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "Created the first administrator. Sign in with:")?;
+                writeln!(out, "  e-mail:   {email}")?;
+                writeln!(out, "  password: {secret}")?;
+                writeln!(
+                    out,
+                    "The password is shown only this once; change it under Account."
+                )?;
+            }
+            drop(conn);
             match demo::load(&pool).await? {
                 Some(summary) => tracing::info!(
                     clusters = summary.clusters,
@@ -114,16 +195,54 @@ async fn run_serve(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.addr))?;
     tracing::info!(addr = %args.addr, "serving the dashboard on http://{}/", args.addr);
     tokio::spawn(sweep_expired_acceptances(pool.clone()));
-    let state = AppState {
+    let public_origin = args
+        .public_url
+        .as_deref()
+        .map(|u| u.trim().trim_end_matches('/').to_owned())
+        .filter(|u| !u.is_empty());
+    if let Some(origin) = &public_origin
+        && !(origin.starts_with("https://") || origin.starts_with("http://"))
+    {
+        bail!("BULWARK_PUBLIC_URL must start with https:// or http://, got '{origin}'");
+    }
+    let auth = AuthSettings {
+        secure_cookies: public_origin
+            .as_deref()
+            .is_some_and(|o| o.starts_with("https://")),
+        public_origin,
+        session_idle: std::time::Duration::from_secs(args.session_idle_minutes.max(1) * 60),
+        session_absolute: std::time::Duration::from_secs(args.session_hours.max(1) * 3600),
+        login_attempts_per_minute: args.login_attempts_per_minute,
+        ingest_reports_per_minute: args.ingest_reports_per_minute,
+        ..AuthSettings::default()
+    };
+    let state = AppState::new(
         pool,
         leptos,
-        limits: Limits {
+        Limits {
             max_report_bytes: args.max_report_bytes,
         },
-    };
+        auth,
+    );
+    tokio::spawn(housekeeping(state.clone()));
     serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Background task of `serve`: drops expired sessions and idle rate-limit keys every minute.
+async fn housekeeping(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        state.limiters.shrink();
+        if let Ok(mut conn) = state.pool.acquire().await
+            && let Err(error) = db::users::delete_expired_sessions(&mut conn).await
+        {
+            tracing::warn!(%error, "removing expired sessions failed; retrying later");
+        }
+    }
 }
 
 /// How often `serve` reopens findings whose risk acceptance has expired.
@@ -258,13 +377,20 @@ pub async fn issue_ingest_token(
         })?;
     let secret = TokenSecret::generate().context("reading the system's random generator")?;
     let name = args.name.as_deref().unwrap_or(source);
-    db::tokens::create_ingest_token(
+    let token_id = db::tokens::create_ingest_token(
         &mut tx,
         name,
         &secret.hash(),
         secret.display_prefix(),
         source_id,
         cluster_id,
+    )
+    .await?;
+    audit_cli(
+        &mut tx,
+        "token.create",
+        ("token", token_id.to_string()),
+        serde_json::json!({ "name": name, "source": source, "cluster": args.cluster, "scopes": ["ingest"] }),
     )
     .await?;
     tx.commit().await?;
@@ -278,4 +404,187 @@ pub async fn issue_ingest_token(
         name: name.to_owned(),
         scope,
     })
+}
+
+async fn audit_cli(
+    conn: &mut sqlx::PgConnection,
+    action: &str,
+    target: (&str, String),
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    db::audit::record(
+        conn,
+        Event {
+            actor: Actor::Cli,
+            action,
+            target: Some(target),
+            cluster_id: None,
+            ip: None,
+            details,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates a local user with this password (checked against the policy), audited as done at
+/// the command line. Returns the user's id.
+pub async fn create_user(
+    pool: &PgPool,
+    email: &str,
+    name: &str,
+    role: app::model::Role,
+    secret: &str,
+) -> anyhow::Result<i64> {
+    let email = email.trim();
+    if !valid_email(email) {
+        bail!("'{email}' is not an e-mail address");
+    }
+    password::check_new(secret, email)?;
+    let hash = password::hash(secret.to_owned()).await?;
+    let mut tx = pool.begin().await?;
+    if db::users::find_by_email(&mut tx, email).await?.is_some() {
+        bail!("a user with the e-mail address '{email}' already exists");
+    }
+    let id = db::users::create(&mut tx, email, name.trim(), role, &hash).await?;
+    audit_cli(
+        &mut tx,
+        "user.create",
+        ("user", id.to_string()),
+        serde_json::json!({ "email": email, "role": role.as_str() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+fn valid_email(email: &str) -> bool {
+    email.len() <= 320
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn user_id(pool: &PgPool, email: &str) -> anyhow::Result<i64> {
+    let mut conn = pool.acquire().await?;
+    Ok(db::users::find_by_email(&mut conn, email)
+        .await?
+        .with_context(|| format!("there is no user '{email}'"))?
+        .id)
+}
+
+async fn user_command(pool: &PgPool, command: UserCommand) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        UserCommand::Create {
+            email,
+            role,
+            name,
+            password_stdin,
+        } => {
+            let secret = if password_stdin {
+                read_password_line()?
+            } else {
+                password::generate()?
+            };
+            let id = create_user(pool, &email, &name, role.role(), &secret).await?;
+            writeln!(
+                out,
+                "Created user {id} '{}' ({}).",
+                email.trim(),
+                role.role().as_str()
+            )?;
+            if !password_stdin {
+                writeln!(out, "Password (shown only this once):")?;
+                writeln!(out, "{secret}")?;
+            }
+        }
+        UserCommand::SetRole { email, role } => {
+            let id = user_id(pool, &email).await?;
+            let mut tx = pool.begin().await?;
+            let old = db::users::set_role(&mut tx, id, role.role())
+                .await?
+                .with_context(|| format!("there is no user '{email}'"))?;
+            db::users::delete_sessions_of(&mut tx, id).await?;
+            audit_cli(
+                &mut tx,
+                "user.role_change",
+                ("user", id.to_string()),
+                serde_json::json!({ "from": old, "to": role.role().as_str() }),
+            )
+            .await?;
+            tx.commit().await?;
+            writeln!(
+                out,
+                "'{email}' is now {} (was {old}).",
+                role.role().as_str()
+            )?;
+        }
+        UserCommand::ResetPassword {
+            email,
+            password_stdin,
+        } => {
+            let id = user_id(pool, &email).await?;
+            let secret = if password_stdin {
+                read_password_line()?
+            } else {
+                password::generate()?
+            };
+            password::check_new(&secret, &email)?;
+            let hash = password::hash(secret.clone()).await?;
+            let mut tx = pool.begin().await?;
+            db::users::set_password_hash(&mut tx, id, &hash).await?;
+            let ended = db::users::delete_sessions_of(&mut tx, id).await?;
+            audit_cli(
+                &mut tx,
+                "user.password_reset",
+                ("user", id.to_string()),
+                serde_json::json!({ "sessions_ended": ended }),
+            )
+            .await?;
+            tx.commit().await?;
+            writeln!(
+                out,
+                "New password set for '{email}'; {ended} session(s) ended."
+            )?;
+            if !password_stdin {
+                writeln!(out, "Password (shown only this once):")?;
+                writeln!(out, "{secret}")?;
+            }
+        }
+        UserCommand::SetScope {
+            email,
+            clusters,
+            providers,
+            environments,
+        } => {
+            let id = user_id(pool, &email).await?;
+            let providers: Vec<String> = providers.iter().map(|p| p.as_str().to_owned()).collect();
+            let environments: Vec<String> =
+                environments.iter().map(|e| e.as_str().to_owned()).collect();
+            let mut tx = pool.begin().await?;
+            db::users::set_scope(&mut tx, id, &providers, &environments, &clusters).await?;
+            audit_cli(
+                &mut tx,
+                "user.scope_change",
+                ("user", id.to_string()),
+                serde_json::json!({
+                    "clusters": clusters, "providers": providers, "environments": environments
+                }),
+            )
+            .await?;
+            tx.commit().await?;
+            writeln!(out, "Scope of '{email}' updated.")?;
+        }
+    }
+    Ok(())
 }

@@ -48,7 +48,14 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
-    /// Load a realistic demo fleet into an empty database (does nothing if data exists).
+    /// Manage users.
+    User {
+        /// User action.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Load a realistic demo fleet into an empty database (does nothing if data exists), and
+    /// create the first administrator when there is no user (credentials printed once).
     Demo,
     /// Threat intelligence: CISA KEV and FIRST EPSS.
     Intel {
@@ -86,6 +93,93 @@ pub enum TokenCommand {
     /// Create an ingest token for a source (and optionally a cluster). The token is printed
     /// once, alone on the last line of the output; only its hash is stored.
     Create(TokenCreateArgs),
+    /// Revoke a token by its id: it stops working at once.
+    Revoke {
+        /// The token's id (shown by `bulwark token list`).
+        id: i64,
+    },
+    /// List tokens (never their secrets).
+    List,
+}
+
+/// A role, as given on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Everything, users and settings included.
+    Admin,
+    /// All views, triage, approving acceptances, tokens, the audit log.
+    Manager,
+    /// All views, triage and incidents.
+    Analyst,
+    /// Read-only views and reports.
+    Executive,
+}
+
+impl RoleArg {
+    /// The role.
+    pub fn role(self) -> app::model::Role {
+        match self {
+            RoleArg::Admin => app::model::Role::Admin,
+            RoleArg::Manager => app::model::Role::Manager,
+            RoleArg::Analyst => app::model::Role::Analyst,
+            RoleArg::Executive => app::model::Role::Executive,
+        }
+    }
+}
+
+/// `bulwark user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a local user. Without --password-stdin a password is generated and printed once.
+    Create {
+        /// The login name.
+        #[arg(long)]
+        email: String,
+        /// What they may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The name shown in the interface.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role (their sessions end).
+    SetRole {
+        /// The login name.
+        #[arg(long)]
+        email: String,
+        /// The new role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Set a new password (generated and printed once unless --password-stdin); every session
+    /// of the user ends.
+    ResetPassword {
+        /// The login name.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Limit what a user sees to some clusters, providers or environments (repeat a flag for
+    /// several; values of one kind add up, different kinds narrow). No flags: unlimited.
+    SetScope {
+        /// The login name.
+        #[arg(long)]
+        email: String,
+        /// A cluster name.
+        #[arg(long = "cluster")]
+        clusters: Vec<String>,
+        /// A provider.
+        #[arg(long = "provider", value_enum)]
+        providers: Vec<Provider>,
+        /// An environment.
+        #[arg(long = "environment", value_enum)]
+        environments: Vec<Environment>,
+    },
 }
 
 /// `bulwark token create`.
@@ -126,6 +220,22 @@ pub struct ServeArgs {
     #[arg(long, env = "BULWARK_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
+    /// The address browsers use, e.g. https://bulwark.example.com, when Bulwark runs behind a
+    /// proxy. An https address makes session cookies Secure and turns on HSTS.
+    #[arg(long, env = "BULWARK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Minutes of inactivity after which a session ends.
+    #[arg(long, env = "BULWARK_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u64,
+    /// Hours after sign-in at which a session ends, used or not.
+    #[arg(long, env = "BULWARK_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u64,
+    /// Sign-in attempts allowed per client address per minute.
+    #[arg(long, env = "BULWARK_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
+    pub login_attempts_per_minute: u32,
+    /// Reports allowed per ingest token per minute.
+    #[arg(long, env = "BULWARK_INGEST_REPORTS_PER_MINUTE", default_value_t = 120)]
+    pub ingest_reports_per_minute: u32,
     /// Directory with the built site (the `pkg/` bundle and public files), relative to the
     /// working directory.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]

@@ -36,6 +36,14 @@ pub enum ApiError {
     /// The body is encoded in a way we do not read.
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// Too many requests from this client or for this account; retry after the given seconds.
+    #[error("rate limited: {detail}")]
+    TooManyRequests {
+        /// What was limited.
+        detail: String,
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
     /// No such resource.
     #[error("not found: {0}")]
     NotFound(String),
@@ -65,6 +73,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -78,6 +87,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::NotFound(_) => "not-found",
+            ApiError::TooManyRequests { .. } => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -91,6 +101,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "Report too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::NotFound(_) => "Not found",
+            ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
@@ -102,7 +113,9 @@ impl ApiError {
             | ApiError::Forbidden(d)
             | ApiError::UnsupportedMediaType(d)
             | ApiError::NotFound(d) => d.clone(),
-            ApiError::BadRequest { detail, .. } => detail.clone(),
+            ApiError::BadRequest { detail, .. } | ApiError::TooManyRequests { detail, .. } => {
+                detail.clone()
+            }
             ApiError::PayloadTooLarge { limit } => format!(
                 "the report is larger than the limit of {limit} bytes (after decompression); \
                  split it or raise BULWARK_MAX_REPORT_BYTES"
@@ -179,6 +192,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"bulwark\""),
             );
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = &self
+            && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response

@@ -11,6 +11,7 @@
 //! - [`store`]: the UI's [`app::store::Store`] implemented over [`db`].
 //! - [`demo`]: the demo fleet.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -23,6 +24,8 @@ pub mod store;
 pub mod telemetry;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
@@ -58,6 +61,32 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// Input limits.
     pub limits: Limits,
+    /// Sessions, cookies and rate limits.
+    pub auth: Arc<auth::AuthSettings>,
+    /// The rate limiters (shared by every request of this process).
+    pub limiters: Arc<auth::rate::Limiters>,
+}
+
+impl AppState {
+    /// The state for a server over `pool`.
+    pub fn new(
+        pool: PgPool,
+        leptos: LeptosOptions,
+        limits: Limits,
+        auth: auth::AuthSettings,
+    ) -> Self {
+        let limiters = auth::rate::Limiters::new(
+            auth.login_attempts_per_minute,
+            auth.ingest_reports_per_minute,
+        );
+        AppState {
+            pool,
+            leptos,
+            limits,
+            auth: Arc::new(auth),
+            limiters: Arc::new(limiters),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -90,7 +119,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = routes::router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -3,7 +3,7 @@
 //! [`AppError::Internal`] or [`AppError::Unavailable`], never with their details.
 
 use app::error::AppError;
-use app::model::{FleetOverview, SeverityBreakdown};
+use app::model::{AuditFilter, AuditPage, FleetOverview, SeverityBreakdown, Viewer};
 use app::store::Store;
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -49,18 +49,19 @@ pub fn to_app_error(error: sqlx::Error) -> AppError {
 
 #[async_trait]
 impl Store for PgStore {
-    async fn fleet_overview(&self) -> Result<FleetOverview, AppError> {
+    async fn fleet_overview(&self, viewer: &Viewer) -> Result<FleetOverview, AppError> {
+        let scope = viewer.clusters.as_deref();
         let mut conn = self.conn().await?;
-        let open = db::overview::fleet_open_by_severity(&mut conn)
+        let open = db::overview::fleet_open_by_severity(&mut conn, scope)
             .await
             .map_err(to_app_error)?;
-        let images = db::overview::image_count(&mut conn)
+        let images = db::overview::image_count(&mut conn, scope)
             .await
             .map_err(to_app_error)?;
-        let clusters = db::overview::clusters(&mut conn)
+        let clusters = db::overview::clusters(&mut conn, scope)
             .await
             .map_err(to_app_error)?;
-        let reports = db::overview::latest_reports(&mut conn, 10)
+        let reports = db::overview::latest_reports(&mut conn, scope, 10)
             .await
             .map_err(to_app_error)?;
         Ok(FleetOverview {
@@ -73,20 +74,42 @@ impl Store for PgStore {
 
     async fn severity_breakdown(
         &self,
+        viewer: &Viewer,
         cluster: Option<String>,
     ) -> Result<SeverityBreakdown, AppError> {
         let mut conn = self.conn().await?;
         let open = match &cluster {
-            None => db::overview::fleet_open_by_severity(&mut conn).await,
+            None => {
+                db::overview::fleet_open_by_severity(&mut conn, viewer.clusters.as_deref()).await
+            }
             Some(name) => {
+                // a cluster outside the viewer's scope does not exist for them
                 let id = db::overview::cluster_id_by_name(&mut conn, name)
                     .await
                     .map_err(to_app_error)?
+                    .filter(|id| viewer.sees_cluster(*id))
                     .ok_or_else(|| AppError::NotFound(format!("Cluster '{name}'")))?;
                 db::overview::cluster_open_by_severity(&mut conn, id).await
             }
         }
         .map_err(to_app_error)?;
         Ok(SeverityBreakdown { cluster, open })
+    }
+
+    async fn audit_log(&self, viewer: &Viewer, filter: AuditFilter) -> Result<AuditPage, AppError> {
+        const PAGE: i64 = 200;
+        let query = db::audit::Query::new(&filter).map_err(AppError::BadRequest)?;
+        let mut conn = self.conn().await?;
+        let mut entries = db::audit::list(&mut conn, &query, viewer.clusters.as_deref(), PAGE + 1)
+            .await
+            .map_err(to_app_error)?;
+        let truncated = entries.len() > PAGE as usize;
+        entries.truncate(PAGE as usize);
+        let actions = db::audit::actions(&mut conn).await.map_err(to_app_error)?;
+        Ok(AuditPage {
+            entries,
+            truncated,
+            actions,
+        })
     }
 }

@@ -2,4 +2,6 @@
 //! delegate. They live under `/rpc`; their URLs are an implementation detail of the UI, not an
 //! API contract (that is `/api/v1`, served by the server crate).
 
+pub mod audit;
 pub mod overview;
+pub mod session;

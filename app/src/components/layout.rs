@@ -1,10 +1,15 @@
-//! The frame around every page: skip link, header with navigation, main region.
+//! The frame around every page: skip link, header with navigation and the signed-in user, main
+//! region. Signing out is a plain form POST, so it works without JavaScript.
 
 use leptos::prelude::*;
+
+use crate::api::session::get_viewer;
+use crate::model::Viewer;
 
 /// Page frame. `children` is the routed page.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let viewer = Resource::new(|| (), |_| get_viewer());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
@@ -14,12 +19,37 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </svg>
                 <span>"Bulwark"</span>
             </a>
-            <nav aria-label="Main">
-                <ul>
-                    <li><a href="/">"Overview"</a></li>
-                </ul>
-            </nav>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    viewer.await.ok().flatten().map(|v| view! { <SignedIn viewer=v /> })
+                })}
+            </Transition>
         </header>
         <main id="main" tabindex="-1">{children()}</main>
+    }
+}
+
+#[component]
+fn SignedIn(viewer: Viewer) -> impl IntoView {
+    let audit = viewer
+        .role
+        .can_read_audit_log()
+        .then(|| view! { <li><a href="/audit">"Audit log"</a></li> });
+    view! {
+        <nav aria-label="Main">
+            <ul>
+                <li><a href="/">"Overview"</a></li>
+                {audit}
+            </ul>
+        </nav>
+        <div class="user-menu">
+            <a href="/account" data-testid="current-user">
+                {viewer.name.clone()}
+                <span class="muted">{format!(" · {}", viewer.role.label())}</span>
+            </a>
+            <form method="post" action="/logout">
+                <button type="submit" class="link-button">"Sign out"</button>
+            </form>
+        </div>
     }
 }

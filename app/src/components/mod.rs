@@ -1,5 +1,5 @@
 //! Prop-driven pieces of the interface. Components render what they are given; they never call
-//! server functions (pages do).
+//! server functions (pages do), except the layout, which asks who is signed in.
 
 pub mod format;
 pub mod layout;

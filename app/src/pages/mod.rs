@@ -1,5 +1,8 @@
 //! One file per page. A page owns its resources and actions; what it renders comes from
 //! `components`.
 
+pub mod account;
+pub mod audit;
+pub mod login;
 pub mod not_found;
 pub mod overview;

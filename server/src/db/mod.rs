@@ -5,6 +5,7 @@
 //! statements on per-transaction temporary staging tables, which the compile-time checker cannot
 //! see; they use runtime queries with bound parameters only.
 
+pub mod audit;
 pub mod catalogue;
 pub mod controls;
 pub mod copy;
@@ -16,6 +17,7 @@ pub mod reports;
 pub mod risk;
 pub mod runtime;
 pub mod tokens;
+pub mod users;
 pub mod vex;
 
 /// PostgreSQL's error code for a detected deadlock.

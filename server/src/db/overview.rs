@@ -3,15 +3,23 @@
 use app::model::{ClusterSummary, ReportSummary, Severity, SeverityCounts};
 use sqlx::PgConnection;
 
-/// Open findings by severity across the fleet.
+/// Open findings by severity across the fleet, or across the clusters in `scope` (their own
+/// findings and those on images running in them) when the viewer is limited.
 #[tracing::instrument(skip_all, err)]
 pub async fn fleet_open_by_severity(
     conn: &mut PgConnection,
+    scope: Option<&[i64]>,
 ) -> Result<SeverityCounts, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select severity, count(*) as "n!" from finding
+        r#"select severity, count(*) as "n!" from finding f
            where status in ('open', 'reopened')
-           group by severity"#
+             and ($1::bigint[] is null
+                  or f.cluster_id = any($1)
+                  or (f.cluster_id = 0 and exists (
+                        select 1 from cluster_image ci
+                        where ci.image_id = f.image_id and ci.cluster_id = any($1))))
+           group by severity"#,
+        scope as Option<&[i64]>
     )
     .fetch_all(conn)
     .await?;
@@ -59,11 +67,17 @@ pub async fn cluster_open_by_severity(
         .collect())
 }
 
-/// Every cluster with its open findings by severity, worst first.
+/// Every cluster (in `scope`, when limited) with its open findings by severity, worst first.
 #[tracing::instrument(skip_all, err)]
-pub async fn clusters(conn: &mut PgConnection) -> Result<Vec<ClusterSummary>, sqlx::Error> {
+pub async fn clusters(
+    conn: &mut PgConnection,
+    scope: Option<&[i64]>,
+) -> Result<Vec<ClusterSummary>, sqlx::Error> {
     let clusters = sqlx::query!(
-        "select id, name, provider, environment, region, last_report_at from cluster order by name"
+        "select id, name, provider, environment, region, last_report_at from cluster
+         where $1::bigint[] is null or id = any($1)
+         order by name",
+        scope as Option<&[i64]>
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -116,10 +130,11 @@ pub async fn clusters(conn: &mut PgConnection) -> Result<Vec<ClusterSummary>, sq
     Ok(summaries)
 }
 
-/// The newest reports.
+/// The newest reports (of the clusters in `scope`, when limited).
 #[tracing::instrument(skip_all, err)]
 pub async fn latest_reports(
     conn: &mut PgConnection,
+    scope: Option<&[i64]>,
     limit: i64,
 ) -> Result<Vec<ReportSummary>, sqlx::Error> {
     sqlx::query_as!(
@@ -131,18 +146,28 @@ pub async fn latest_reports(
            from report r
            join source s on s.id = r.source_id
            left join cluster c on c.id = r.cluster_id
+           where $2::bigint[] is null or r.cluster_id = any($2)
            order by r.received_at desc, r.id desc
            limit $1"#,
-        limit
+        limit,
+        scope as Option<&[i64]>
     )
     .fetch_all(conn)
     .await
 }
 
-/// How many images are known.
+/// How many images are known (running in the clusters in `scope`, when limited).
 #[tracing::instrument(skip_all, err)]
-pub async fn image_count(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(r#"select count(*) as "n!" from image"#)
-        .fetch_one(conn)
+pub async fn image_count(
+    conn: &mut PgConnection,
+    scope: Option<&[i64]>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from image i
+           where $1::bigint[] is null or exists (
+               select 1 from cluster_image ci where ci.image_id = i.id and ci.cluster_id = any($1))"#,
+        scope as Option<&[i64]>
+    )
+    .fetch_one(conn)
         .await
 }

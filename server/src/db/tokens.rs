@@ -111,3 +111,55 @@ pub async fn create_ingest_token(
     .fetch_one(conn)
     .await
 }
+
+/// A token as listed (never its secret).
+#[derive(Clone, Debug)]
+pub struct TokenRow {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// First characters of the secret.
+    pub token_prefix: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Source name, for ingest tokens.
+    pub source: Option<String>,
+    /// Cluster name, when bound to one.
+    pub cluster: Option<String>,
+    /// When it was last used.
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it expires.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Every token, newest first.
+#[tracing::instrument(skip_all, err)]
+pub async fn list(conn: &mut PgConnection) -> Result<Vec<TokenRow>, sqlx::Error> {
+    sqlx::query_as!(
+        TokenRow,
+        r#"select t.id, t.name, t.token_prefix, t.scopes, s.name as "source?", c.name as "cluster?",
+                  t.last_used_at, t.expires_at, t.revoked_at
+           from api_token t
+           left join source s on s.id = t.source_id
+           left join cluster c on c.id = t.cluster_id
+           order by t.id desc"#
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Revokes a token; `false` when there is no live token with this id.
+#[tracing::instrument(skip_all, fields(id), err)]
+pub async fn revoke(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query!(
+        "update api_token set revoked_at = now() where id = $1 and revoked_at is null",
+        id
+    )
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}

@@ -51,6 +51,15 @@ impl FromRequestParts<AppState> for IngestToken {
                 "this token may not send reports (it lacks the ingest scope)".to_owned(),
             ));
         }
+        if let Err(retry_after) = state.limiters.ingest(identity.token_id) {
+            return Err(ApiError::TooManyRequests {
+                detail: format!(
+                    "this token sent more than {} reports in a minute; retry in {retry_after} s",
+                    state.auth.ingest_reports_per_minute
+                ),
+                retry_after,
+            });
+        }
         tokens::touch(&mut conn, identity.token_id).await?;
         Ok(IngestToken(identity))
     }

@@ -4,8 +4,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use app::model::Role;
 use http::{HeaderMap, StatusCode};
 use leptos::config::LeptosOptions;
+use server::auth::AuthSettings;
 use server::config::TokenCreateArgs;
 use server::{AppState, Limits};
 use sqlx::PgPool;
@@ -48,6 +50,14 @@ impl TestApp {
     }
 
     pub async fn spawn_with(pool: PgPool, limits: Limits) -> TestApp {
+        Self::spawn_full(pool, limits, AuthSettings::default()).await
+    }
+
+    pub async fn spawn_with_auth(pool: PgPool, auth: AuthSettings) -> TestApp {
+        Self::spawn_full(pool, Limits::default(), auth).await
+    }
+
+    pub async fn spawn_full(pool: PgPool, limits: Limits, auth: AuthSettings) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let leptos = LeptosOptions::builder()
@@ -56,11 +66,7 @@ impl TestApp {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let state = AppState {
-            pool: pool.clone(),
-            leptos,
-            limits,
-        };
+        let state = AppState::new(pool.clone(), leptos, limits, auth);
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             server::serve(listener, state, async {
@@ -71,6 +77,7 @@ impl TestApp {
         });
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .build()
             .into();
         TestApp {
@@ -156,6 +163,101 @@ impl TestApp {
         issued.secret.expose().to_owned()
     }
 
+    /// Every route the application serves (from the router builder itself).
+    pub fn route_table(&self) -> Vec<server::routes::RouteEntry> {
+        let leptos = LeptosOptions::builder()
+            .output_name("bulwark")
+            .site_root("target/site")
+            .site_pkg_dir("pkg")
+            .site_addr(self.addr)
+            .build();
+        let state = AppState::new(
+            self.pool.clone(),
+            leptos,
+            Limits::default(),
+            AuthSettings::default(),
+        );
+        server::routes::router_with_table(state).1
+    }
+
+    /// The origin of this server, as a browser would name it.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Creates a local user and returns their password.
+    pub async fn user(&self, email: &str, role: Role) -> String {
+        let password = format!("pw-{email}-long-enough");
+        server::cli::create_user(&self.pool, email, "", role, &password)
+            .await
+            .unwrap();
+        password
+    }
+
+    /// Posts the sign-in form; returns the response.
+    pub async fn login_response(
+        &self,
+        email: &str,
+        password: &str,
+        cookie: Option<&str>,
+    ) -> Response {
+        let body = format!(
+            "email={}&password={}&next=%2F",
+            urlencode(email),
+            urlencode(password)
+        );
+        let origin = self.origin();
+        let mut headers = vec![
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("origin", origin.as_str()),
+        ];
+        if let Some(c) = cookie {
+            headers.push(("cookie", c));
+        }
+        self.request("POST", "/login", &headers, body).await
+    }
+
+    /// Signs in and returns the `Cookie` header value of the new session.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self.login_response(email, password, None).await;
+        assert_eq!(
+            response.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            response.text()
+        );
+        session_cookie(&response).expect("a session cookie")
+    }
+
+    /// A user with this role, signed in: the cookie.
+    pub async fn session(&self, role: Role) -> String {
+        let email = format!("{}@example.com", role.as_str());
+        let password = self.user(&email, role).await;
+        self.login(&email, &password).await
+    }
+
+    /// A GET with a session cookie.
+    pub async fn get_as(&self, cookie: &str, path: &str) -> Response {
+        self.request("GET", path, &[("cookie", cookie)], Vec::new())
+            .await
+    }
+
+    /// A same-origin form POST with a session cookie.
+    pub async fn post_form_as(&self, cookie: &str, path: &str, body: &str) -> Response {
+        let origin = self.origin();
+        self.request(
+            "POST",
+            path,
+            &[
+                ("cookie", cookie),
+                ("origin", origin.as_str()),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            body.to_owned(),
+        )
+        .await
+    }
+
     /// Rows in each table that a report writes to.
     pub async fn row_counts(&self) -> RowCounts {
         let count = |table: &'static str| {
@@ -230,4 +332,29 @@ pub fn trivy_image_report(image: &str, created_at: &str, vulns: &[(&str, &str, &
                      "Vulnerabilities": vulns}],
     })
     .to_string()
+}
+
+/// `name=value` of the session cookie a response sets, if it sets one (not a removal).
+pub fn session_cookie(response: &Response) -> Option<String> {
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| v.starts_with("bulwark_session=") && !v.contains("Max-Age=0"))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .next()
+}
+
+/// Percent-encodes a form value.
+pub fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+mod access;
 mod cli;
 mod cross_scanner;
 mod helpers;

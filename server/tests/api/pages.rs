@@ -1,13 +1,14 @@
 //! Server-rendered pages, server functions and health endpoints.
 
+use app::model::Role;
 use http::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::helpers::{TestApp, trivy_image_report};
 
-async fn page(app: &TestApp, path: &str) -> (StatusCode, String) {
-    let response = app.get(path).await;
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+    let response = app.get_as(cookie, path).await;
     (response.status, response.text())
 }
 
@@ -25,7 +26,8 @@ fn tile(html: &str, slug: &str) -> i64 {
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn overview_renders_clusters_reports_and_counts_on_the_server(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let (status, html) = page(&app, "/").await;
+    let cookie = app.session(Role::Analyst).await;
+    let (status, html) = page(&app, &cookie, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Fleet overview"));
     assert!(html.contains("No reports received yet"));
@@ -45,7 +47,7 @@ async fn overview_renders_clusters_reports_and_counts_on_the_server(pool: PgPool
         StatusCode::CREATED
     );
 
-    let (_, html) = page(&app, "/").await;
+    let (_, html) = page(&app, &cookie, "/").await;
     assert_eq!(tile(&html, "high"), 2);
     assert!(html.contains("prod-eu-1"));
     assert!(html.contains("trivy-operator"));
@@ -54,7 +56,7 @@ async fn overview_renders_clusters_reports_and_counts_on_the_server(pool: PgPool
     assert!(html.contains("/pkg/bulwark"));
 
     // the breakdown for one cluster, by query string (works without JavaScript)
-    let (status, html) = page(&app, "/?cluster=prod-eu-1").await;
+    let (status, html) = page(&app, &cookie, "/?cluster=prod-eu-1").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Open findings in prod-eu-1"));
     assert_eq!(tile(&html, "high"), 2);
@@ -63,6 +65,7 @@ async fn overview_renders_clusters_reports_and_counts_on_the_server(pool: PgPool
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn cluster_breakdown_counts_only_what_concerns_the_cluster(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
+    let cookie = app.session(Role::Analyst).await;
     let eu = app.token("op-eu", Some("prod-eu-1")).await;
     let us = app.token("op-us", Some("prod-us-1")).await;
     let one = [("CVE-2024-1", "openssl", "3.0.1")];
@@ -84,13 +87,13 @@ async fn cluster_breakdown_counts_only_what_concerns_the_cluster(pool: PgPool) {
     )
     .await;
 
-    let (_, html) = page(&app, "/?cluster=prod-eu-1").await;
+    let (_, html) = page(&app, &cookie, "/?cluster=prod-eu-1").await;
     assert_eq!(tile(&html, "high"), 1);
-    let (_, html) = page(&app, "/?cluster=prod-us-1").await;
+    let (_, html) = page(&app, &cookie, "/?cluster=prod-us-1").await;
     assert_eq!(tile(&html, "high"), 3);
-    let (_, html) = page(&app, "/").await;
+    let (_, html) = page(&app, &cookie, "/").await;
     assert_eq!(tile(&html, "high"), 4);
-    let (_, html) = page(&app, "/?cluster=nope").await;
+    let (_, html) = page(&app, &cookie, "/?cluster=nope").await;
     assert!(
         html.contains("Cluster &#x27;nope&#x27; was not found")
             || html.contains("Cluster 'nope' was not found"),
@@ -101,6 +104,7 @@ async fn cluster_breakdown_counts_only_what_concerns_the_cluster(pool: PgPool) {
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn severity_server_function_answers_json(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
+    let cookie = app.session(Role::Analyst).await;
     let token = app.token("op", Some("prod-eu-1")).await;
     let report = trivy_image_report(
         "acme/a:1",
@@ -112,7 +116,11 @@ async fn severity_server_function_answers_json(pool: PgPool) {
         .request(
             "POST",
             "/rpc/overview/severity",
-            &[("content-type", "application/x-www-form-urlencoded")],
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", &cookie),
+                ("origin", &app.origin()),
+            ],
             "cluster=prod-eu-1",
         )
         .await;
@@ -125,7 +133,8 @@ async fn severity_server_function_answers_json(pool: PgPool) {
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn unknown_pages_are_404(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let (status, html) = page(&app, "/no/such/page").await;
+    let cookie = app.session(Role::Analyst).await;
+    let (status, html) = page(&app, &cookie, "/no/such/page").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Page not found"));
 }

@@ -1,0 +1,12 @@
+//! Who is signed in, for the page frame.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::Viewer;
+
+/// The signed-in user, or `None` for an anonymous visitor (the sign-in page).
+#[server(prefix = "/rpc", endpoint = "session/viewer")]
+pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
+    Ok(crate::store::current_viewer())
+}

@@ -1,0 +1,78 @@
+//! The signed-in user's account: who they are, and changing their password (a plain form
+//! posted to `/account/password`; the server redirects back with `?changed` or `?error=`).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::session::get_viewer;
+use crate::error::AppError;
+
+/// The account page.
+#[component]
+pub fn Account() -> impl IntoView {
+    let query = use_query_map();
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    let message = move || {
+        let q = query.read();
+        if q.get("changed").is_some() {
+            return Some((
+                "notice",
+                "Your password was changed. Other sessions were signed out.",
+            ));
+        }
+        q.get("error").map(|e| {
+            let text = match e.as_str() {
+                "current" => "The current password is wrong.",
+                "mismatch" => "The new password and its confirmation differ.",
+                "weak" => {
+                    "Choose a password of at least 12 characters that is not your e-mail address."
+                }
+                "long" => "Passwords may be at most 256 characters long.",
+                "throttled" => "Too many failed attempts. Wait a few minutes before trying again.",
+                _ => "The password could not be changed. Please try again.",
+            };
+            ("alert", text)
+        })
+    };
+    view! {
+        <Title text="Account" />
+        <h1>"Your account"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let viewer = viewer.await?.ok_or(AppError::Unauthorized)?;
+                Ok::<_, AppError>(view! {
+                    <section class="card" aria-labelledby="who-heading">
+                        <h2 id="who-heading">"Signed in as"</h2>
+                        <dl class="facts">
+                            <dt>"Name"</dt><dd>{viewer.name.clone()}</dd>
+                            <dt>"E-mail"</dt><dd data-testid="account-email">{viewer.email.clone()}</dd>
+                            <dt>"Role"</dt><dd data-testid="account-role">{viewer.role.label()}</dd>
+                            <dt>"Clusters"</dt>
+                            <dd>{match &viewer.clusters {
+                                None => "all".to_owned(),
+                                Some(c) => format!("limited to {} cluster(s)", c.len()),
+                            }}</dd>
+                        </dl>
+                    </section>
+                })
+            })}
+        </Transition>
+        <section class="card auth-card" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Change password"</h2>
+            {move || message().map(|(class, text)| {
+                let role = if class == "alert" { "alert" } else { "status" };
+                view! { <p class=class role=role>{text}</p> }
+            })}
+            <form method="post" action="/account/password" class="stack">
+                <label for="pw-current">"Current password"</label>
+                <input id="pw-current" name="current" type="password" autocomplete="current-password" required />
+                <label for="pw-new">"New password (at least 12 characters)"</label>
+                <input id="pw-new" name="new" type="password" autocomplete="new-password" minlength="12" required />
+                <label for="pw-confirm">"Repeat the new password"</label>
+                <input id="pw-confirm" name="confirm" type="password" autocomplete="new-password" minlength="12" required />
+                <button type="submit">"Change password"</button>
+            </form>
+        </section>
+    }
+}

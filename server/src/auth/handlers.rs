@@ -1,0 +1,379 @@
+//! The form endpoints of signing in and out and of changing one's password, and the audit
+//! log's CSV export. Forms answer with `303 See Other` (to the next page, or back to the form
+//! with `?error=`), so they work without JavaScript.
+
+use app::model::{AuditFilter, Viewer};
+use axum::Form;
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::middleware::{SessionHash, client_ip, html_escape};
+use super::password;
+use super::session::{self, SessionSecret};
+use crate::AppState;
+use crate::db;
+use crate::db::audit::{Actor, Event};
+use crate::error::ApiError;
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+fn safe_next(next: &str) -> &str {
+    if app::pages::login::safe_next(next) && !next.starts_with("/login") {
+        next
+    } else {
+        "/"
+    }
+}
+
+fn back_to_login(error: &str, next: &str) -> Response {
+    let next = app::components::format::query_value(safe_next(next));
+    Redirect::to(&format!("/login?error={error}&next={next}")).into_response()
+}
+
+fn too_many(retry_after: u64, back: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many attempts · \
+         Bulwark</title></head><body><main><h1>Too many attempts</h1><p>Wait {retry_after} \
+         seconds before trying again.</p><p><a href=\"{}\">Back</a></p></main></body></html>",
+        html_escape(back)
+    );
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// How long the per-account failure window is, in minutes.
+const FAILURE_WINDOW_MINUTES: i32 = 15;
+
+/// `POST /login`.
+pub async fn login(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let ip = client_ip(request.extensions());
+    let presented = session::presented(request.headers(), &state.auth);
+    let Form(form) = match Form::<LoginForm>::from_request(request, &()).await {
+        Ok(form) => form,
+        Err(_) => return Ok(back_to_login("missing", "/")),
+    };
+    if let Some(ip) = ip
+        && let Err(wait) = state.limiters.login(ip)
+    {
+        return Ok(too_many(wait, "/login"));
+    }
+    let email = form.email.trim();
+    if email.is_empty() || form.password.is_empty() || email.len() > 320 {
+        return Ok(back_to_login("missing", &form.next));
+    }
+    let mut conn = state.pool.acquire().await?;
+    let failures =
+        db::audit::recent_failed_logins(&mut conn, email, FAILURE_WINDOW_MINUTES).await?;
+    if failures >= i64::from(state.auth.login_failures_per_account) {
+        db::audit::record(
+            &mut conn,
+            Event {
+                actor: Actor::Anonymous,
+                action: "login_throttled",
+                target: Some(("login", email.to_lowercase())),
+                cluster_id: None,
+                ip,
+                details: serde_json::json!({}),
+            },
+        )
+        .await?;
+        return Ok(too_many(
+            60 * u64::from(FAILURE_WINDOW_MINUTES.unsigned_abs()),
+            "/login",
+        ));
+    }
+    let user = db::users::find_by_email(&mut conn, email)
+        .await?
+        .filter(|u| u.disabled_at.is_none());
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = password::verify(form.password, hash).await;
+    let Some(user) = user.filter(|_| ok) else {
+        db::audit::record(
+            &mut conn,
+            Event {
+                actor: Actor::Anonymous,
+                action: "login_failed",
+                target: Some(("login", email.to_lowercase())),
+                cluster_id: None,
+                ip,
+                details: serde_json::json!({}),
+            },
+        )
+        .await?;
+        return Ok(back_to_login("invalid", &form.next));
+    };
+
+    let secret = SessionSecret::generate()?;
+    let mut tx = state.pool.begin().await?;
+    // never promote a session id the browser brought along (session fixation)
+    if let Some(old) = presented {
+        db::users::delete_session(&mut tx, &session::hash(&old)).await?;
+    }
+    let absolute = i64::try_from(state.auth.session_absolute.as_secs()).unwrap_or(i64::MAX);
+    db::users::create_session(&mut tx, &secret.hash(), user.id, absolute).await?;
+    db::users::touch_login(&mut tx, user.id).await?;
+    db::audit::record(
+        &mut tx,
+        Event {
+            actor: Actor::User {
+                id: user.id,
+                email: user.email.clone(),
+            },
+            action: "login",
+            target: Some(("user", user.id.to_string())),
+            cluster_id: None,
+            ip,
+            details: serde_json::json!({ "method": "password" }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let mut response = Redirect::to(safe_next(&form.next)).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session::set_cookie(&secret, &state.auth),
+    );
+    Ok(response)
+}
+
+use axum::extract::FromRequest;
+
+/// `POST /logout`.
+pub async fn logout(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let ip = client_ip(request.extensions());
+    if let (Some(SessionHash(hash)), Some(viewer)) = (
+        request.extensions().get::<SessionHash>(),
+        request.extensions().get::<Viewer>(),
+    ) {
+        let mut tx = state.pool.begin().await?;
+        db::users::delete_session(&mut tx, hash).await?;
+        db::audit::record(
+            &mut tx,
+            Event {
+                actor: Actor::User {
+                    id: viewer.user_id,
+                    email: viewer.email.clone(),
+                },
+                action: "logout",
+                target: Some(("user", viewer.user_id.to_string())),
+                cluster_id: None,
+                ip,
+                details: serde_json::json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    let mut response = Redirect::to("/login?signed_out=1").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session::clear_cookie(&state.auth));
+    Ok(response)
+}
+
+/// The password change form.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /account/password`: checks the current password, stores the new one, signs out every
+/// other session and issues a new one for this browser.
+pub async fn change_password(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let ip = client_ip(request.extensions());
+    let viewer = request
+        .extensions()
+        .get::<Viewer>()
+        .cloned()
+        .ok_or_else(|| ApiError::Unauthorized("sign in first".to_owned()))?;
+    let back = |error: &str| Ok(Redirect::to(&format!("/account?error={error}")).into_response());
+    let Ok(Form(form)) = Form::<PasswordForm>::from_request(request, &()).await else {
+        return back("missing");
+    };
+    let mut conn = state.pool.acquire().await?;
+    let failures =
+        db::audit::recent_failed_logins(&mut conn, &viewer.email, FAILURE_WINDOW_MINUTES).await?;
+    if failures >= i64::from(state.auth.login_failures_per_account) {
+        return Ok(too_many(
+            60 * u64::from(FAILURE_WINDOW_MINUTES.unsigned_abs()),
+            "/account",
+        ));
+    }
+    let user = db::users::find_by_id(&mut conn, viewer.user_id)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
+    if !password::verify(form.current, user.password_hash.clone()).await {
+        // counts towards the account's failure limit, like a failed sign-in
+        db::audit::record(
+            &mut conn,
+            Event {
+                actor: Actor::User {
+                    id: viewer.user_id,
+                    email: viewer.email.clone(),
+                },
+                action: "login_failed",
+                target: Some(("login", viewer.email.to_lowercase())),
+                cluster_id: None,
+                ip,
+                details: serde_json::json!({ "during": "password change" }),
+            },
+        )
+        .await?;
+        return back("current");
+    }
+    if form.new != form.confirm {
+        return back("mismatch");
+    }
+    if let Err(problem) = password::check_new(&form.new, &user.email) {
+        return back(problem.code());
+    }
+    let hash = password::hash(form.new).await?;
+    let secret = SessionSecret::generate()?;
+    let mut tx = state.pool.begin().await?;
+    db::users::set_password_hash(&mut tx, user.id, &hash).await?;
+    let ended = db::users::delete_sessions_of(&mut tx, user.id).await?;
+    let absolute = i64::try_from(state.auth.session_absolute.as_secs()).unwrap_or(i64::MAX);
+    db::users::create_session(&mut tx, &secret.hash(), user.id, absolute).await?;
+    db::audit::record(
+        &mut tx,
+        Event {
+            actor: Actor::User {
+                id: viewer.user_id,
+                email: viewer.email.clone(),
+            },
+            action: "password.change",
+            target: Some(("user", user.id.to_string())),
+            cluster_id: None,
+            ip,
+            details: serde_json::json!({ "sessions_ended": ended }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let mut response = Redirect::to("/account?changed=1").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session::set_cookie(&secret, &state.auth),
+    );
+    Ok(response)
+}
+
+/// Most rows one CSV export holds.
+const CSV_LIMIT: i64 = 100_000;
+
+/// `GET /audit.csv`: the entries matching the page's filters, newest first.
+pub async fn audit_csv(
+    State(state): State<AppState>,
+    Query(filter): Query<AuditFilter>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let viewer = request
+        .extensions()
+        .get::<Viewer>()
+        .cloned()
+        .ok_or_else(|| ApiError::Unauthorized("sign in first".to_owned()))?;
+    if !viewer.role.can_read_audit_log() {
+        return Err(ApiError::Forbidden(
+            "the audit log is for managers".to_owned(),
+        ));
+    }
+    let query = db::audit::Query::new(&filter)
+        .map_err(|detail| ApiError::bad_request("invalid-filter", "Invalid filter", detail))?;
+    let mut conn = state.pool.acquire().await?;
+    let entries = db::audit::list(&mut conn, &query, viewer.clusters.as_deref(), CSV_LIMIT).await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let row = |w: &mut csv::Writer<Vec<u8>>, cells: [&str; 7]| -> Result<(), ApiError> {
+        w.write_record(cells.map(|c| spreadsheet_safe(c).into_owned()))
+            .map_err(|e| ApiError::Internal(e.into()))
+    };
+    row(
+        &mut writer,
+        ["id", "at", "actor", "action", "target", "ip", "details"],
+    )?;
+    for e in &entries {
+        let id = e.id.to_string();
+        let at = e.at.to_rfc3339();
+        row(
+            &mut writer,
+            [
+                &id,
+                &at,
+                &e.actor,
+                &e.action,
+                e.target.as_deref().unwrap_or(""),
+                e.ip.as_deref().unwrap_or(""),
+                &e.details,
+            ],
+        )?;
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("csv: {e}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"bulwark-audit.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A cell a spreadsheet will not run as a formula (CSV injection): text starting with `=`, `+`,
+/// `-`, `@`, tab or carriage return gets a leading apostrophe.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_defused_in_csv_cells() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("alice@example.com"), "alice@example.com");
+        assert_eq!(spreadsheet_safe(""), "");
+    }
+
+    #[test]
+    fn sign_in_never_redirects_off_site_or_back_to_itself() {
+        assert_eq!(safe_next("//evil.example"), "/");
+        assert_eq!(safe_next("/login?next=/"), "/");
+        assert_eq!(safe_next("/audit?action=login"), "/audit?action=login");
+    }
+}

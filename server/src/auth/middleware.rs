@@ -1,0 +1,290 @@
+//! The request pipeline's guards: who is asking ([`guard`]: session → [`Viewer`], access
+//! policy, CSRF) and what every response carries ([`security_headers`]).
+
+use std::net::{IpAddr, SocketAddr};
+
+use app::model::Viewer;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::policy::{self, Access};
+use super::session;
+use crate::AppState;
+use crate::db;
+use crate::error::ApiError;
+
+/// The client's address (the TCP peer; proxies' headers are not trusted).
+pub fn client_ip(request_extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    request_extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// The signed-in user's session, as the guard found it.
+#[derive(Clone, Debug)]
+pub struct SessionHash(pub String);
+
+/// Authenticates the session, enforces the access policy and refuses cross-site writes.
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let Some(access) = policy::access(&method, route.as_deref()) else {
+        tracing::error!(route, %method, "route without an access rule refused");
+        return ApiError::Forbidden("this route has no access rule".to_owned()).into_response();
+    };
+
+    // cookie-authenticated writes, and the sign-in form itself (login CSRF)
+    let needs_csrf = match access {
+        Access::Roles(_) => true,
+        Access::Public => route.as_deref().is_some_and(policy::is_page),
+        Access::Token => false,
+    };
+    if is_unsafe(&method)
+        && needs_csrf
+        && let Err(reason) = same_origin(request.headers(), &state.auth.public_origin)
+    {
+        tracing::warn!(route, reason, "cross-site request refused");
+        return ApiError::Forbidden(format!("cross-site request refused: {reason}"))
+            .into_response();
+    }
+
+    let mut stale_cookie = false;
+    if access != Access::Token
+        && let Some(secret) = session::presented(request.headers(), &state.auth)
+    {
+        let hash = session::hash(&secret);
+        match lookup(&state, &hash).await {
+            Ok(Some(viewer)) => {
+                request.extensions_mut().insert(viewer);
+                request.extensions_mut().insert(SessionHash(hash));
+            }
+            Ok(None) => stale_cookie = true,
+            Err(error) => return error.into_response(),
+        }
+    }
+
+    let refusal = match access {
+        Access::Public | Access::Token => None,
+        Access::Roles(roles) => match request.extensions().get::<Viewer>() {
+            None => Some(unauthenticated(&request, route.as_deref(), stale_cookie)),
+            Some(viewer) if !roles.contains(&viewer.role) => {
+                Some(forbidden(route.as_deref(), viewer))
+            }
+            Some(_) => None,
+        },
+    };
+    let mut response = match refusal {
+        Some(response) => response,
+        None => next.run(request).await,
+    };
+    if stale_cookie && !response.headers().contains_key(header::SET_COOKIE) {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, session::clear_cookie(&state.auth));
+    }
+    response
+}
+
+async fn lookup(state: &AppState, hash: &str) -> Result<Option<Viewer>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let idle = i64::try_from(state.auth.session_idle.as_secs()).unwrap_or(i64::MAX);
+    let Some((viewer, last_seen)) = db::users::session_viewer(&mut conn, hash, idle).await? else {
+        return Ok(None);
+    };
+    // one write a minute per session keeps the idle clock without a write per request
+    if chrono::Utc::now() - last_seen > chrono::Duration::seconds(60) {
+        db::users::touch_session(&mut conn, hash).await?;
+    }
+    Ok(Some(viewer))
+}
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// CSRF defence for state-changing requests: the browser must say the request comes from this
+/// site (`Sec-Fetch-Site`), or name this origin (`Origin`). Requests that carry neither are
+/// refused too: every browser sends `Origin` on a POST.
+pub fn same_origin(headers: &HeaderMap, public_origin: &Option<String>) -> Result<(), String> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = get("sec-fetch-site") {
+        return match site {
+            "same-origin" | "none" => Ok(()),
+            other => Err(format!("Sec-Fetch-Site is '{other}'")),
+        };
+    }
+    let Some(origin) = get("origin") else {
+        return Err("the request names no Origin".to_owned());
+    };
+    let expected = match public_origin {
+        Some(o) => o.trim_end_matches('/').to_owned(),
+        None => match get("host") {
+            Some(host) => format!("http://{host}"),
+            None => return Err("the request names no Host".to_owned()),
+        },
+    };
+    if origin.eq_ignore_ascii_case(&expected)
+        || (public_origin.is_none()
+            && get("host").is_some_and(|h| origin.eq_ignore_ascii_case(&format!("https://{h}"))))
+    {
+        Ok(())
+    } else {
+        Err(format!("Origin '{origin}' is not this site"))
+    }
+}
+
+fn unauthenticated(request: &Request, route: Option<&str>, stale: bool) -> Response {
+    let page = route.is_none_or(policy::is_page);
+    if page && (request.method() == Method::GET || request.method() == Method::HEAD) {
+        let target = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let mut to = format!(
+            "/login?next={}",
+            app::components::format::query_value(target)
+        );
+        if stale {
+            to.push_str("&error=expired");
+        }
+        return Redirect::to(&to).into_response();
+    }
+    ApiError::Unauthorized("sign in first: this needs a session".to_owned()).into_response()
+}
+
+fn forbidden(route: Option<&str>, viewer: &Viewer) -> Response {
+    let message = format!(
+        "your role ({}) may not use {}",
+        viewer.role.as_str(),
+        route.unwrap_or("this route")
+    );
+    if route.is_none_or(policy::is_page) {
+        let body = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not allowed · \
+             Bulwark</title><link rel=\"stylesheet\" href=\"/pkg/bulwark.css\"></head><body><main \
+             class=\"card\"><h1>Not allowed</h1><p>{}</p><p><a href=\"/\">Back to the \
+             overview</a></p></main></body></html>",
+            html_escape(&message)
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response();
+    }
+    ApiError::Forbidden(message).into_response()
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Headers every response carries. Pages set their own Content-Security-Policy (with the
+/// render's nonce); everything else gets one that allows nothing.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let static_file = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name: &'static str, value: &'static str| {
+        if !headers.contains_key(name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    };
+    set(headers, "x-content-type-options", "nosniff");
+    set(headers, "x-frame-options", "DENY");
+    set(headers, "referrer-policy", "same-origin");
+    set(headers, "cross-origin-opener-policy", "same-origin");
+    set(headers, "cross-origin-resource-policy", "same-origin");
+    set(
+        headers,
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    );
+    set(
+        headers,
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    );
+    if !static_file {
+        set(headers, "cache-control", "no-store");
+    }
+    if state.auth.secure_cookies {
+        set(
+            headers,
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn same_site_requests_pass_and_cross_site_ones_do_not() {
+        let none = None;
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")]), &none).is_ok());
+        assert!(same_origin(&headers(&[("sec-fetch-site", "cross-site")]), &none).is_err());
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-site")]), &none).is_err());
+        let local = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000"),
+        ]);
+        assert!(same_origin(&local, &none).is_ok());
+        let evil = headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert!(same_origin(&evil, &none).is_err());
+        assert!(same_origin(&headers(&[("host", "a"), ("origin", "null")]), &none).is_err());
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:3000")]), &none).is_err());
+        let public = Some("https://bulwark.example.com".to_owned());
+        let proxied = headers(&[
+            ("host", "10.0.0.5:3000"),
+            ("origin", "https://bulwark.example.com"),
+        ]);
+        assert!(same_origin(&proxied, &public).is_ok());
+        assert!(same_origin(&local, &public).is_err());
+    }
+
+    #[test]
+    fn html_escape_neutralises_markup() {
+        assert_eq!(
+            html_escape("<a href=\"x\">'&"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;"
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! Access control: who is asking and what they may do.
+//!
+//! - [`session`]: session cookies (random secrets; the database stores their hashes).
+//! - [`password`]: Argon2id hashes and the policy for new passwords.
+//! - [`policy`]: the one table of which route needs what.
+//! - [`middleware`]: the guard every request passes (session, policy, CSRF) and the security
+//!   headers every response carries.
+//! - [`handlers`]: sign-in, sign-out, password change, the audit CSV.
+//! - [`rate`]: in-memory rate limits.
+
+pub mod handlers;
+pub mod middleware;
+pub mod password;
+pub mod policy;
+pub mod rate;
+pub mod session;
+
+use std::time::Duration;
+
+/// How sessions and limits behave.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// Served over HTTPS: cookies get `Secure` and the `__Host-` prefix, responses HSTS.
+    pub secure_cookies: bool,
+    /// The origin browsers use to reach Bulwark (`https://bulwark.example.com`) when it sits
+    /// behind a proxy; `None` trusts the `Host` header.
+    pub public_origin: Option<String>,
+    /// A session unused this long ends.
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, used or not.
+    pub session_absolute: Duration,
+    /// Sign-in attempts per client address per minute.
+    pub login_attempts_per_minute: u32,
+    /// Failed sign-ins per account within 15 minutes before further attempts are refused.
+    pub login_failures_per_account: u32,
+    /// Reports per ingest token per minute.
+    pub ingest_reports_per_minute: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            secure_cookies: false,
+            public_origin: None,
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 60 * 60),
+            login_attempts_per_minute: 10,
+            login_failures_per_account: 10,
+            ingest_reports_per_minute: 120,
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Session cookies. The cookie carries 32 random bytes; the database keeps only their SHA-256,
+//! so a leaked `user_session` table opens no session. A new secret is issued at every sign-in
+//! and password change (an id planted before sign-in is never promoted).
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use sha2::{Digest, Sha256};
+
+use super::AuthSettings;
+
+/// The cookie's name over plain HTTP.
+pub const COOKIE: &str = "bulwark_session";
+/// The cookie's name over HTTPS: the `__Host-` prefix pins it to this host, path `/`, Secure.
+pub const SECURE_COOKIE: &str = "__Host-bulwark_session";
+
+/// A session secret as handed to the browser.
+pub struct SessionSecret(String);
+
+impl SessionSecret {
+    /// 32 fresh random bytes, hex-encoded.
+    pub fn generate() -> anyhow::Result<Self> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("system random generator: {e}"))?;
+        Ok(SessionSecret(hex::encode(bytes)))
+    }
+
+    /// What the database stores for it.
+    pub fn hash(&self) -> String {
+        hash(&self.0)
+    }
+}
+
+/// The stored form of a presented secret.
+pub fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn name(settings: &AuthSettings) -> &'static str {
+    if settings.secure_cookies {
+        SECURE_COOKIE
+    } else {
+        COOKIE
+    }
+}
+
+/// The session secret presented in the request's cookies, if it is well-formed.
+pub fn presented(headers: &HeaderMap, settings: &AuthSettings) -> Option<String> {
+    let wanted = name(settings);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == wanted)
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `Set-Cookie` for a new session.
+pub fn set_cookie(secret: &SessionSecret, settings: &AuthSettings) -> HeaderValue {
+    let secure = if settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        name(settings),
+        secret.0,
+        settings.session_absolute.as_secs()
+    );
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn clear_cookie(settings: &AuthSettings) -> HeaderValue {
+    let secure = if settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+        name(settings)
+    );
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_read_back_and_malformed_ones_are_ignored() {
+        let settings = AuthSettings::default();
+        let secret = SessionSecret::generate().expect("random");
+        let mut headers = HeaderMap::new();
+        let cookie = format!("theme=dark; {COOKIE}={}; other=1", secret.0);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&cookie).expect("header"),
+        );
+        assert_eq!(
+            presented(&headers, &settings).as_deref(),
+            Some(secret.0.as_str())
+        );
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("bulwark_session=abc"),
+        );
+        assert_eq!(presented(&headers, &settings), None);
+        assert_ne!(secret.hash(), secret.0);
+    }
+
+    #[test]
+    fn cookies_are_http_only_lax_and_secure_over_tls() {
+        let mut settings = AuthSettings::default();
+        let secret = SessionSecret::generate().expect("random");
+        let plain = set_cookie(&secret, &settings);
+        let plain = plain.to_str().expect("ascii");
+        assert!(plain.starts_with("bulwark_session="));
+        assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax"));
+        assert!(!plain.contains("Secure"));
+        settings.secure_cookies = true;
+        let tls = set_cookie(&secret, &settings);
+        let tls = tls.to_str().expect("ascii");
+        assert!(tls.starts_with("__Host-bulwark_session=") && tls.contains("; Secure"));
+    }
+}

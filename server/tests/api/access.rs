@@ -1,0 +1,834 @@
+//! Access control: the authorization matrix over every route, scopes, sessions, CSRF, rate
+//! limits, security headers and the audit log.
+
+use app::model::Role;
+use http::StatusCode;
+use sqlx::PgPool;
+
+use crate::helpers::{Response, TestApp, session_cookie, trivy_image_report, urlencode};
+use server::auth::AuthSettings;
+
+/// What the matrix expects of a route, written independently of `auth::policy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    Public,
+    /// Bearer tokens only: every session-holder and anonymous caller is refused.
+    Token,
+    Roles(&'static [Role]),
+}
+
+const EVERYONE: &[Role] = &Role::ALL;
+const MANAGERS: &[Role] = &[Role::Admin, Role::Manager];
+
+fn expectation(method: &str, path: &str) -> Option<Expect> {
+    Some(match (method, path) {
+        ("GET", "/healthz" | "/readyz" | "/login") => Expect::Public,
+        ("POST", "/login") => Expect::Public,
+        ("POST", "/rpc/session/viewer") => Expect::Public,
+        (_, "/api/{*rest}" | "/api") => Expect::Public,
+        ("POST", "/api/v1/ingest/{format}" | "/api/v1/ingest" | "/api/v1/intel/{feed}") => {
+            Expect::Token
+        }
+        ("GET", "/" | "/account") => Expect::Roles(EVERYONE),
+        ("POST", "/logout" | "/account/password") => Expect::Roles(EVERYONE),
+        ("POST", "/rpc/overview/fleet" | "/rpc/overview/severity") => Expect::Roles(EVERYONE),
+        ("GET", "/audit" | "/audit.csv") => Expect::Roles(MANAGERS),
+        ("POST", "/rpc/audit/list") => Expect::Roles(MANAGERS),
+        _ => return None,
+    })
+}
+
+fn concrete(path: &str) -> String {
+    path.replace("{format}", "trivy")
+        .replace("{feed}", "kev")
+        .replace("{*rest}", "v1/nothing")
+}
+
+/// Whether a response refuses the caller (as opposed to serving or rejecting the input).
+fn refused(response: &Response) -> bool {
+    match response.status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => true,
+        StatusCode::SEE_OTHER => response
+            .header("location")
+            .is_some_and(|l| l.starts_with("/login?next=")),
+        _ => false,
+    }
+}
+
+fn generous() -> AuthSettings {
+    AuthSettings {
+        login_attempts_per_minute: 10_000,
+        login_failures_per_account: 10_000,
+        ..AuthSettings::default()
+    }
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn authorization_matrix_covers_every_route_role_and_anonymous(pool: PgPool) {
+    let app = TestApp::spawn_with_auth(pool, generous()).await;
+    let mut routes = app.route_table();
+    assert!(routes.len() >= 15, "{routes:?}");
+    // signing out ends the session the next rows would use: keep it last
+    routes.sort_by_key(|r| (r.path == "/logout", r.path.clone(), r.method.to_string()));
+    let mut cookies = Vec::new();
+    for role in Role::ALL {
+        cookies.push((Some(role), app.session(role).await));
+    }
+    let origin = app.origin();
+    let mut checked = 0;
+    for route in &routes {
+        let method = route.method.as_str();
+        let expect = expectation(method, &route.path).unwrap_or_else(|| {
+            panic!(
+                "{method} {} has no row in the authorization matrix: decide who may use it",
+                route.path
+            )
+        });
+        let path = concrete(&route.path);
+        let principals: Vec<(Option<Role>, Option<&str>)> = std::iter::once((None, None))
+            .chain(cookies.iter().map(|(r, c)| (*r, Some(c.as_str()))))
+            .collect();
+        for (role, cookie) in principals {
+            let mut headers = vec![
+                ("origin", origin.as_str()),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ];
+            if let Some(c) = cookie {
+                headers.push(("cookie", c));
+            }
+            let response = app.request(method, &path, &headers, Vec::new()).await;
+            let allowed = match expect {
+                Expect::Public => true,
+                Expect::Token => false,
+                Expect::Roles(roles) => role.is_some_and(|r| roles.contains(&r)),
+            };
+            assert_eq!(
+                !refused(&response),
+                allowed,
+                "{method} {path} as {role:?}: {} {:?} {}",
+                response.status,
+                response.header("location"),
+                response.text()
+            );
+            if !allowed && response.status == StatusCode::SEE_OTHER {
+                assert!(
+                    policy_page(&route.path),
+                    "{path} redirected but is not a page"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, routes.len() * 5);
+}
+
+fn policy_page(path: &str) -> bool {
+    server::auth::policy::is_page(path)
+}
+
+#[test]
+fn a_route_without_a_rule_is_refused_for_everyone() {
+    use server::auth::policy::access;
+    assert_eq!(access(&http::Method::GET, Some("/admin/secret")), None);
+    assert_eq!(access(&http::Method::DELETE, Some("/")), None);
+    assert_eq!(access(&http::Method::POST, Some("/audit")), None);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn anonymous_visitors_are_sent_to_sign_in_and_back(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let response = app.get("/audit?action=login").await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.header("location"),
+        Some("/login?next=%2Faudit%3Faction%3Dlogin")
+    );
+    let login = app.get("/login?next=%2Faudit").await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(login.text().contains("name=\"password\""));
+
+    let password = app.user("m@example.com", Role::Manager).await;
+    let body = format!(
+        "email=m%40example.com&password={}&next=%2Faudit%3Faction%3Dlogin",
+        urlencode(&password)
+    );
+    let origin = app.origin();
+    let response = app
+        .request(
+            "POST",
+            "/login",
+            &[
+                ("origin", &origin),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.header("location"), Some("/audit?action=login"));
+    let cookie = response
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain HTTP here: {cookie}");
+
+    // off-site `next` values are ignored
+    let body = format!(
+        "email=m%40example.com&password={}&next=%2F%2Fevil.example%2F",
+        urlencode(&password)
+    );
+    let response = app
+        .request(
+            "POST",
+            "/login",
+            &[
+                ("origin", &origin),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(response.header("location"), Some("/"));
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn wrong_passwords_and_unknown_users_fail_alike_and_are_audited(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.user("a@example.com", Role::Analyst).await;
+    let wrong = app
+        .login_response("a@example.com", "not the password!", None)
+        .await;
+    let unknown = app
+        .login_response("nobody@example.com", "whatever-123456", None)
+        .await;
+    for response in [&wrong, &unknown] {
+        assert_eq!(response.status, StatusCode::SEE_OTHER);
+        assert!(
+            response
+                .header("location")
+                .unwrap()
+                .starts_with("/login?error=invalid"),
+            "{:?}",
+            response.header("location")
+        );
+        assert!(session_cookie(response).is_none());
+    }
+    let failed: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action = 'login_failed' and ip = '127.0.0.1'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(failed, 2);
+    // the log never holds a password
+    let details: Vec<String> = sqlx::query_scalar(
+        "select details::text || actor || coalesce(target_id, '') from audit_log",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        details.iter().all(|d| !d.contains("not the password")),
+        "{details:?}"
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn cross_site_writes_are_refused(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let cookie = app.session(Role::Admin).await;
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![("origin", "http://evil.example"), form],
+        vec![("origin", "null"), form],
+        vec![
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://evil.example"),
+            form,
+        ],
+        vec![("sec-fetch-site", "same-site"), form],
+        vec![form],
+    ];
+    for headers in &cases {
+        let mut with_cookie = headers.clone();
+        with_cookie.push(("cookie", &cookie));
+        for path in ["/logout", "/account/password", "/rpc/overview/fleet"] {
+            let response = app.request("POST", path, &with_cookie, "current=x").await;
+            assert_eq!(response.status, StatusCode::FORBIDDEN, "{path} {headers:?}");
+            assert_eq!(
+                response.header("content-type"),
+                Some("application/problem+json")
+            );
+            assert!(response.text().contains("cross-site request refused"));
+        }
+        // login CSRF: a foreign site cannot sign a browser in either
+        let response = app
+            .request("POST", "/login", headers, "email=a%40b.c&password=x")
+            .await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "login {headers:?}");
+    }
+    // the session survived every attempt
+    assert_eq!(app.get_as(&cookie, "/").await.status, StatusCode::OK);
+    // a same-origin fetch (as the hydrated app sends) passes
+    let response = app
+        .request(
+            "POST",
+            "/rpc/overview/fleet",
+            &[("sec-fetch-site", "same-origin"), ("cookie", &cookie), form],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn session_fixation_fails(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let password = app.user("v@example.com", Role::Analyst).await;
+
+    // a made-up id planted in the victim's browser is never promoted
+    let planted = format!("bulwark_session={}", "ab".repeat(32));
+    let response = app
+        .login_response("v@example.com", &password, Some(&planted))
+        .await;
+    let issued = session_cookie(&response).unwrap();
+    assert_ne!(issued, planted);
+    assert_eq!(
+        app.get_as(&planted, "/").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.get_as(&issued, "/").await.status, StatusCode::OK);
+
+    // an attacker's own live session planted in the victim's browser ends at sign-in
+    let attacker_password = app.user("x@example.com", Role::Executive).await;
+    let attacker = app.login("x@example.com", &attacker_password).await;
+    let response = app
+        .login_response("v@example.com", &password, Some(&attacker))
+        .await;
+    let victim = session_cookie(&response).unwrap();
+    assert_ne!(victim, attacker);
+    assert_eq!(
+        app.get_as(&attacker, "/").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.get_as(&victim, "/").await.status, StatusCode::OK);
+
+    // a stale cookie is cleared and the visitor told why
+    let response = app.get_as(&planted, "/").await;
+    assert!(
+        response
+            .header("location")
+            .unwrap()
+            .contains("error=expired")
+    );
+    let cleared = response.header("set-cookie").unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn signing_out_and_changing_the_password_end_sessions(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let password = app.user("p@example.com", Role::Analyst).await;
+    let first = app.login("p@example.com", &password).await;
+    let second = app.login("p@example.com", &password).await;
+    assert_ne!(first, second);
+
+    // wrong current password: nothing changes
+    let body = "current=wrong-password-1&new=a-brand-new-secret&confirm=a-brand-new-secret";
+    let response = app.post_form_as(&first, "/account/password", body).await;
+    assert_eq!(response.header("location"), Some("/account?error=current"));
+    // too short
+    let body = format!("current={}&new=short&confirm=short", urlencode(&password));
+    let response = app.post_form_as(&first, "/account/password", &body).await;
+    assert_eq!(response.header("location"), Some("/account?error=weak"));
+    // mismatch
+    let body = format!(
+        "current={}&new=a-brand-new-secret&confirm=another-new-secret",
+        urlencode(&password)
+    );
+    let response = app.post_form_as(&first, "/account/password", &body).await;
+    assert_eq!(response.header("location"), Some("/account?error=mismatch"));
+
+    let body = format!(
+        "current={}&new=a-brand-new-secret&confirm=a-brand-new-secret",
+        urlencode(&password)
+    );
+    let response = app.post_form_as(&first, "/account/password", &body).await;
+    assert_eq!(response.header("location"), Some("/account?changed=1"));
+    let rotated = session_cookie(&response).unwrap();
+    assert_ne!(rotated, first);
+    // every earlier session ended, the rotated one works
+    assert_eq!(app.get_as(&first, "/").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get_as(&second, "/").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get_as(&rotated, "/account").await.status,
+        StatusCode::OK
+    );
+    // the old password no longer signs in; the new one does
+    let old = app.login_response("p@example.com", &password, None).await;
+    assert!(session_cookie(&old).is_none());
+    let new = app.login("p@example.com", "a-brand-new-secret").await;
+
+    let response = app.post_form_as(&new, "/logout", "").await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert!(response.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(app.get_as(&new, "/").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get_as(&rotated, "/").await.status, StatusCode::OK);
+
+    let actions: Vec<String> = sqlx::query_scalar("select action from audit_log order by id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    for wanted in [
+        "user.create",
+        "login",
+        "login_failed",
+        "password.change",
+        "logout",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == wanted),
+            "{wanted} missing from {actions:?}"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn idle_sessions_expire(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let cookie = app.session(Role::Analyst).await;
+    assert_eq!(app.get_as(&cookie, "/").await.status, StatusCode::OK);
+    sqlx::query("update user_session set last_seen_at = now() - interval '31 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.get_as(&cookie, "/").await.status, StatusCode::SEE_OTHER);
+    let cookie = app
+        .login("analyst@example.com", "pw-analyst@example.com-long-enough")
+        .await;
+    sqlx::query("update user_session set expires_at = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.get_as(&cookie, "/").await.status, StatusCode::SEE_OTHER);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_revoked_token_is_refused_and_a_cluster_token_writes_only_its_cluster(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", Some("cluster-a")).await;
+    let report = trivy_image_report(
+        "acme/a:1",
+        "2026-11-01T00:00:00Z",
+        &[("CVE-2024-1", "openssl", "3.0.1")],
+    );
+    assert_eq!(
+        app.ingest("trivy", &token, report.clone()).await.status,
+        StatusCode::CREATED
+    );
+    let cluster: Option<String> =
+        sqlx::query_scalar("select c.name from report r join cluster c on c.id = r.cluster_id")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(cluster.as_deref(), Some("cluster-a"));
+
+    let id: i64 = sqlx::query_scalar("select id from api_token")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    assert!(server::db::tokens::revoke(&mut conn, id).await.unwrap());
+    let again = trivy_image_report(
+        "acme/a:2",
+        "2026-11-02T00:00:00Z",
+        &[("CVE-2024-2", "zlib", "1.0")],
+    );
+    let response = app.ingest("trivy", &token, again).await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/problem+json")
+    );
+    // a session cookie is no ingest credential
+    let cookie = app.session(Role::Admin).await;
+    let origin = app.origin();
+    let response = app
+        .request(
+            "POST",
+            "/api/v1/ingest/trivy",
+            &[("cookie", &cookie), ("origin", &origin)],
+            report,
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn sign_in_attempts_are_limited_per_address(pool: PgPool) {
+    let auth = AuthSettings {
+        login_attempts_per_minute: 3,
+        ..AuthSettings::default()
+    };
+    let app = TestApp::spawn_with_auth(pool, auth).await;
+    let password = app.user("r@example.com", Role::Analyst).await;
+    for _ in 0..3 {
+        let r = app
+            .login_response("r@example.com", "wrong-wrong-wrong", None)
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+    }
+    let limited = app.login_response("r@example.com", &password, None).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.header("retry-after").is_some());
+    assert!(session_cookie(&limited).is_none());
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn failed_sign_ins_lock_the_account_for_a_while(pool: PgPool) {
+    let auth = AuthSettings {
+        login_failures_per_account: 3,
+        ..AuthSettings::default()
+    };
+    let app = TestApp::spawn_with_auth(pool, auth).await;
+    let password = app.user("l@example.com", Role::Analyst).await;
+    for _ in 0..3 {
+        app.login_response("L@example.com", "wrong-wrong-wrong", None)
+            .await;
+    }
+    // even the right password waits: the attacker learns nothing from it
+    let limited = app.login_response("l@example.com", &password, None).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    // other accounts are unaffected
+    let other = app.user("o@example.com", Role::Analyst).await;
+    app.login("o@example.com", &other).await;
+    let throttled: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'login_throttled'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(throttled, 1);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn ingest_is_limited_per_token(pool: PgPool) {
+    let auth = AuthSettings {
+        ingest_reports_per_minute: 2,
+        ..AuthSettings::default()
+    };
+    let app = TestApp::spawn_with_auth(pool, auth).await;
+    let token = app.token("ci", None).await;
+    for i in 0..2 {
+        let report = trivy_image_report(&format!("acme/a:{i}"), "2026-11-01T00:00:00Z", &[]);
+        assert_eq!(
+            app.ingest("trivy", &token, report).await.status,
+            StatusCode::CREATED
+        );
+    }
+    let report = trivy_image_report("acme/a:9", "2026-11-01T00:00:00Z", &[]);
+    let response = app.ingest("trivy", &token, report).await;
+    assert_eq!(response.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(response.header("retry-after").is_some());
+    // another token has its own allowance
+    let other = app.token("ci-2", None).await;
+    let report = trivy_image_report("acme/b:1", "2026-11-01T00:00:00Z", &[]);
+    assert_eq!(
+        app.ingest("trivy", &other, report).await.status,
+        StatusCode::CREATED
+    );
+}
+
+/// Open findings and names an overview shows.
+async fn ingest_two_clusters(app: &TestApp) {
+    let a = app.token("op-a", Some("alpha-prod")).await;
+    let b = app.token("op-b", Some("bravo-prod")).await;
+    let report_a = trivy_image_report(
+        "acme/alpha:1",
+        "2026-11-01T00:00:00Z",
+        &[("CVE-2024-1", "openssl", "3.0.1")],
+    );
+    let report_b = trivy_image_report(
+        "acme/bravo:1",
+        "2026-11-01T00:00:00Z",
+        &[
+            ("CVE-2024-2", "zlib", "1.0"),
+            ("CVE-2024-3", "curl", "8.0"),
+            ("CVE-2024-4", "glibc", "2.36"),
+        ],
+    );
+    assert_eq!(
+        app.ingest("trivy", &a, report_a).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.ingest("trivy", &b, report_b).await.status,
+        StatusCode::CREATED
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_scope_limited_user_sees_only_their_clusters(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    ingest_two_clusters(&app).await;
+    let password = app.user("scoped@example.com", Role::Manager).await;
+    let id: i64 = sqlx::query_scalar("select id from app_user where email = 'scoped@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    server::db::users::set_scope(&mut conn, id, &[], &[], &["alpha-prod".to_owned()])
+        .await
+        .unwrap();
+    let scoped = app.login("scoped@example.com", &password).await;
+    let everyone = app.session(Role::Analyst).await;
+
+    let full = app.get_as(&everyone, "/").await.text();
+    assert!(full.contains("alpha-prod") && full.contains("bravo-prod"));
+    assert!(
+        full.contains("data-testid=\"open-total\">4<"),
+        "fleet total 4"
+    );
+
+    let html = app.get_as(&scoped, "/").await.text();
+    assert!(html.contains("alpha-prod"));
+    assert!(
+        !html.contains("bravo-prod"),
+        "another cluster's name leaked"
+    );
+    assert!(
+        !html.contains("acme/bravo"),
+        "another cluster's report leaked"
+    );
+    assert!(
+        html.contains("data-testid=\"open-total\">1<"),
+        "count only alpha: {html}"
+    );
+
+    // naming the other cluster gives what a non-existent one gives
+    let other = app.get_as(&scoped, "/?cluster=bravo-prod").await.text();
+    let none = app
+        .get_as(&scoped, "/?cluster=no-such-cluster")
+        .await
+        .text();
+    assert!(other.contains("was not found"), "{other}");
+    assert!(none.contains("was not found"));
+    assert!(!other.contains("data-severity"));
+
+    // the server functions behind the page obey the same scope
+    let origin = app.origin();
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let fleet = app
+        .request(
+            "POST",
+            "/rpc/overview/fleet",
+            &[("cookie", &scoped), ("origin", &origin), form],
+            Vec::new(),
+        )
+        .await
+        .text();
+    assert!(!fleet.contains("bravo"), "{fleet}");
+    let breakdown = app
+        .request(
+            "POST",
+            "/rpc/overview/severity",
+            &[("cookie", &scoped), ("origin", &origin), form],
+            "cluster=bravo-prod",
+        )
+        .await;
+    assert!(
+        !breakdown.text().contains("\"counts\""),
+        "{}",
+        breakdown.text()
+    );
+
+    // a scope by provider and environment narrows the same way
+    sqlx::query("update cluster set environment = 'dev' where name = 'bravo-prod'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    server::db::users::set_scope(
+        &mut conn,
+        id,
+        &["aws".to_owned()],
+        &["prod".to_owned()],
+        &[],
+    )
+    .await
+    .unwrap();
+    let html = app.get_as(&scoped, "/").await.text();
+    assert!(html.contains("alpha-prod") && !html.contains("bravo-prod"));
+
+    // and the audit CSV hides entries about clusters outside the scope
+    let bravo: i64 = sqlx::query_scalar("select id from cluster where name = 'bravo-prod'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into audit_log (actor, action, cluster_id) values ('x', 'finding.accept', $1)",
+    )
+    .bind(bravo)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let csv = app.get_as(&scoped, "/audit.csv").await.text();
+    assert!(!csv.contains("finding.accept"), "{csv}");
+    let admin = app.session(Role::Admin).await;
+    let csv = app.get_as(&admin, "/audit.csv").await.text();
+    assert!(csv.contains("finding.accept"), "{csv}");
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn sql_metacharacters_in_filters_are_harmless(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    ingest_two_clusters(&app).await;
+    let cookie = app.session(Role::Admin).await;
+    let nasty = [
+        "' OR '1'='1",
+        "'; drop table finding; --",
+        "%' --",
+        "\\\"; select pg_sleep(5); --",
+        "$1",
+        "alpha-prod' union select * from app_user --",
+    ];
+    for value in nasty {
+        let q = urlencode(value);
+        for path in [
+            format!("/?cluster={q}"),
+            format!("/audit?action={q}"),
+            format!("/audit?actor={q}"),
+            format!("/audit.csv?actor={q}&action={q}"),
+        ] {
+            let response = app.get_as(&cookie, &path).await;
+            assert_eq!(
+                response.status,
+                StatusCode::OK,
+                "{path}: {}",
+                response.text()
+            );
+            let text = response.text();
+            assert!(
+                !text.contains("pw-") && !text.contains("argon2"),
+                "{path} leaked"
+            );
+        }
+        let response = app.get_as(&cookie, &format!("/audit.csv?since={q}")).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{value}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/problem+json")
+        );
+    }
+    let findings: i64 = sqlx::query_scalar("select count(*) from finding")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(findings, 4, "the findings table is intact");
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn every_response_carries_security_headers_and_pages_a_nonce_csp(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let cookie = app.session(Role::Admin).await;
+    for path in ["/", "/account", "/audit", "/login", "/no/such/page"] {
+        let response = app.get_as(&cookie, path).await;
+        let csp = response
+            .header("content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: no CSP"));
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("{path}: no nonce in {csp}"));
+        assert!(nonce.len() >= 16, "{nonce}");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"));
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"),
+            "{csp}"
+        );
+        let html = response.text();
+        // every inline script carries this response's nonce
+        for script in html.split("<script").skip(1) {
+            let tag = &script[..script.find('>').unwrap()];
+            if !tag.contains("src=") {
+                assert!(
+                    tag.contains(&format!("nonce=\"{nonce}\"")),
+                    "{path}: <script{tag}>"
+                );
+            }
+        }
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(response.header("x-frame-options"), Some("DENY"));
+        assert_eq!(response.header("referrer-policy"), Some("same-origin"));
+        assert_eq!(response.header("cache-control"), Some("no-store"));
+    }
+    // nonces differ per response
+    let a = app.get_as(&cookie, "/").await;
+    let b = app.get_as(&cookie, "/").await;
+    assert_ne!(
+        a.header("content-security-policy"),
+        b.header("content-security-policy")
+    );
+    // non-pages get a policy that allows nothing
+    let health = app.get("/healthz").await;
+    assert!(
+        health
+            .header("content-security-policy")
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    assert_eq!(health.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn managers_read_filter_and_export_the_audit_log(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let manager = app.session(Role::Manager).await;
+    app.login_response("manager@example.com", "=cmd|' /C calc'!A0", None)
+        .await;
+    let page = app.get_as(&manager, "/audit?action=login_failed").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(
+        html.contains("login_failed") && html.contains("manager@example.com"),
+        "{html}"
+    );
+    assert!(html.contains("data-testid=\"audit-table\""));
+
+    let csv = app.get_as(&manager, "/audit.csv?action=login").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(
+        csv.header("content-disposition")
+            .unwrap()
+            .contains("attachment")
+    );
+    let text = csv.text();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("id,at,actor,action,target,ip,details"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 1, "one sign-in: {text}");
+    assert!(
+        rows[0].contains(",manager@example.com,login,user "),
+        "{}",
+        rows[0]
+    );
+
+    // the log is append-only, even for the database owner
+    let update = sqlx::query("update audit_log set action = 'nothing'")
+        .execute(&app.pool)
+        .await;
+    assert!(update.is_err());
+    let delete = sqlx::query("delete from audit_log")
+        .execute(&app.pool)
+        .await;
+    assert!(delete.is_err());
+}
