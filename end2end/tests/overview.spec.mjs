@@ -2,6 +2,7 @@
 // (hydrated: switching the breakdown fetches data without reloading the page).
 import { test, expect } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
+import { signIn, watch } from "./session.mjs";
 
 const tileValue = async (page, slug) =>
   Number((await page.locator(`[data-severity="${slug}"]`).textContent()).replace(/,/g, ""));
@@ -10,6 +11,7 @@ const scopeSwitch = (page) => page.getByRole("navigation", { name: "Show the bre
 
 test.describe("with JavaScript off", () => {
   test.use({ javaScriptEnabled: false });
+  test.beforeEach(async ({ page }) => signIn(page));
 
   test("the server-rendered overview shows the fleet and its links work", async ({ page }) => {
     await page.goto("/");
@@ -35,10 +37,10 @@ test.describe("with JavaScript off", () => {
 });
 
 test.describe("with JavaScript on", () => {
+  test.beforeEach(async ({ page }) => signIn(page));
+
   test("the breakdown switches clusters without reloading the page", async ({ page }) => {
-    const problems = [];
-    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-    page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+    const problems = watch(page);
 
     await page.goto("/");
     await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
