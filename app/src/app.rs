@@ -8,9 +8,11 @@ use leptos_router::{SsrMode, path};
 use crate::components::layout::Layout;
 use crate::pages::account::Account;
 use crate::pages::audit::Audit;
+use crate::pages::findings::{Events, Findings};
 use crate::pages::login::Login;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
+use crate::pages::tokens::Tokens;
 
 /// The document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -58,6 +60,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=Login ssr=SsrMode::Async />
                     <Route path=path!("/account") view=Account ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=Audit ssr=SsrMode::Async />
+                    <Route path=path!("/findings") view=Findings ssr=SsrMode::Async />
+                    <Route path=path!("/events") view=Events ssr=SsrMode::Async />
+                    <Route path=path!("/settings/tokens") view=Tokens ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -11,7 +11,10 @@ use async_trait::async_trait;
 use leptos::prelude::use_context;
 
 use crate::error::AppError;
-use crate::model::{AuditFilter, AuditPage, FleetOverview, SeverityBreakdown, Viewer};
+use crate::model::{
+    AuditFilter, AuditPage, EventList, FindingList, FleetOverview, ListFilter, SeverityBreakdown,
+    TokenSummary, Viewer,
+};
 
 /// Read and write access to Bulwark's data, as the user interface needs it.
 #[async_trait]
@@ -25,6 +28,19 @@ pub trait Store: Send + Sync + 'static {
         viewer: &Viewer,
         cluster: Option<String>,
     ) -> Result<SeverityBreakdown, AppError>;
+
+    /// Open findings matching `filter`, riskiest first.
+    async fn findings(&self, viewer: &Viewer, filter: ListFilter) -> Result<FindingList, AppError>;
+
+    /// The newest runtime events matching `filter`.
+    async fn runtime_events(
+        &self,
+        viewer: &Viewer,
+        filter: ListFilter,
+    ) -> Result<EventList, AppError>;
+
+    /// The API tokens the viewer may manage.
+    async fn tokens(&self, viewer: &Viewer) -> Result<Vec<TokenSummary>, AppError>;
 
     /// The newest audit log entries matching `filter`.
     async fn audit_log(&self, viewer: &Viewer, filter: AuditFilter) -> Result<AuditPage, AppError>;

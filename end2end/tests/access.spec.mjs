@@ -85,9 +85,36 @@ test("markup in ingested text is shown as text and never runs", async ({ page, r
     data: report,
   });
   expect(response.status()).toBe(201);
+  const event = {
+    time: new Date().toISOString(),
+    rule: "Terminal shell in container",
+    priority: "Warning",
+    output: `shell spawned ${payload}`,
+    output_fields: { "k8s.ns.name": "shop", "k8s.pod.name": "web-1", "container.name": "web" },
+  };
+  const sent = await request.post("/api/v1/ingest/falco", {
+    headers: { Authorization: `Bearer ${token}` },
+    data: event,
+  });
+  expect(sent.status()).toBe(201);
+
   await signIn(page);
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
   await expect(page.getByRole("region", { name: "Reports table" })).toContainText(payload);
+
+  // titles, descriptions and package names on the findings list
+  await page.goto("/findings?q=CVE-2024-99999");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  const findings = page.getByRole("region", { name: "Findings table" });
+  await expect(findings).toContainText(`title ${payload}`);
+  await expect(findings).toContainText(`description ${payload}`);
+  await expect(findings).toContainText(`pkg${payload}`);
+
+  // the agent's output on the runtime events list
+  await page.goto("/events?q=shell+spawned");
+  await expect(page.getByRole("region", { name: "Runtime events table" })).toContainText(
+    `shell spawned ${payload}`,
+  );
   expect(await page.locator('img[src="x"]').count()).toBe(0);
   expect(problems).toEqual([]);
 });
@@ -117,4 +144,69 @@ test("administrators filter the audit log and download it as CSV", async ({ page
   await page.getByRole("link", { name: "Download CSV" }).click();
   const file = await download;
   expect(file.suggestedFilename()).toBe("bulwark-audit.csv");
+});
+
+test("single sign-on through the in-suite identity provider", async ({ page }) => {
+  const problems = watch(page);
+  await page.goto("/login?next=%2Faudit");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await page.getByRole("link", { name: "Sign in with single sign-on" }).click();
+  await expect(page.getByRole("heading", { name: "Fake identity provider" })).toBeVisible();
+  await page.getByRole("button", { name: /Sign in as Olivia Ops/ }).click();
+  // back at Bulwark, signed in as a manager (secops), where the visitor was going
+  await expect(page).toHaveURL(/\/audit$/);
+  await expect(page.getByTestId("current-user")).toContainText("Olivia Ops");
+  await expect(page.getByTestId("current-user")).toContainText("Security manager");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await page.getByRole("button", { name: "Sign out" }).click();
+
+  // a provider user without a mapped group is refused with a reason
+  await page.getByRole("link", { name: "Sign in with single sign-on" }).click();
+  await page.getByRole("button", { name: /Sign in as Nora Nobody/ }).click();
+  await expect(page).toHaveURL(/\/login\?error=sso_role/);
+  await expect(page.getByRole("alert")).toContainText("has no role in Bulwark");
+  await expect(page.getByTestId("current-user")).toHaveCount(0);
+  expect(problems).toEqual([]);
+});
+
+test("the sign-in, account and audit pages have no detectable accessibility violations", async ({ page }) => {
+  const { default: AxeBuilder } = await import("@axe-core/playwright");
+  await page.goto("/login");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  let results = await new AxeBuilder({ page }).analyze();
+  expect(results.violations.map((v) => `/login ${v.id}: ${v.help}`)).toEqual([]);
+  await signIn(page);
+  for (const path of ["/account", "/audit"]) {
+    await page.goto(path);
+    await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+    results = await new AxeBuilder({ page }).analyze();
+    expect(results.violations.map((v) => `${path} ${v.id}: ${v.help}`)).toEqual([]);
+  }
+});
+
+test("a manager creates a token in settings, sees it once, and revokes it", async ({ page, request }) => {
+  const problems = watch(page);
+  await signIn(page, admin(), "/settings/tokens");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Name").fill("e2e pipeline");
+  await page.getByLabel("Source (ingest)").fill("e2e-pipeline");
+  await page.getByLabel("Cluster (optional)").fill("edge-retail-0417");
+  await page.getByRole("button", { name: "Create token" }).click();
+  const secret = (await page.getByTestId("new-token").textContent()).trim();
+  expect(secret.length).toBeGreaterThan(20);
+  const report = { SchemaVersion: 2, ArtifactName: "registry.example/e2e:1", ArtifactType: "container_image", Results: [] };
+  const ok = await request.post("/api/v1/ingest/trivy", { headers: { Authorization: `Bearer ${secret}` }, data: report });
+  expect(ok.status()).toBe(201);
+
+  await page.getByRole("link", { name: "Back to tokens" }).click();
+  await expect(page.getByTestId("tokens-table")).toContainText("e2e pipeline");
+  await expect(page.getByTestId("tokens-table")).not.toContainText(secret);
+  await page.getByRole("button", { name: "Revoke token e2e pipeline" }).click();
+  await expect(page.getByRole("status")).toContainText("revoked");
+  const refused = await request.post("/api/v1/ingest/trivy", {
+    headers: { Authorization: `Bearer ${secret}` },
+    data: { ...report, ArtifactName: "registry.example/e2e:2" },
+  });
+  expect(refused.status()).toBe(401);
+  expect(problems).toEqual([]);
 });

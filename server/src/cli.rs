@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use crate::auth::oidc::{Oidc, OidcSettings};
 use crate::auth::{AuthSettings, password};
 use crate::config::{
     Cli, Command, DatabaseUrl, IntelCommand, IntelFeedArg, ServeArgs, TokenCommand,
@@ -69,7 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 out,
                 "id\tname\tprefix\tscopes\tsource\tcluster\tlast used\tstate"
             )?;
-            for t in db::tokens::list(&mut conn).await? {
+            for t in db::tokens::list(&mut conn, None).await? {
                 let state = match (t.revoked_at, t.expires_at) {
                     (Some(at), _) => format!("revoked {}", at.format("%Y-%m-%d")),
                     (None, Some(at)) if at <= chrono::Utc::now() => "expired".to_owned(),
@@ -216,7 +217,11 @@ async fn run_serve(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
         ingest_reports_per_minute: args.ingest_reports_per_minute,
         ..AuthSettings::default()
     };
-    let state = AppState::new(
+    let callback_base = auth
+        .public_origin
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.addr));
+    let mut state = AppState::new(
         pool,
         leptos,
         Limits {
@@ -224,6 +229,34 @@ async fn run_serve(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
         },
         auth,
     );
+    if let Some(issuer) = &args.oidc_issuer {
+        let client_id = args
+            .oidc_client_id
+            .clone()
+            .context("BULWARK_OIDC_ISSUER is set: set BULWARK_OIDC_CLIENT_ID too")?;
+        let role_map = OidcSettings::parse_role_map(&args.oidc_role_map)
+            .map_err(|e| anyhow::anyhow!("BULWARK_OIDC_ROLE_MAP: {e}"))?;
+        if role_map.is_empty() && args.oidc_default_role.is_none() {
+            tracing::warn!(
+                "single sign-on has no BULWARK_OIDC_ROLE_MAP and no default role: \
+                 every provider user will be refused"
+            );
+        }
+        let settings = OidcSettings {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            client_id,
+            client_secret: args
+                .oidc_client_secret
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+            redirect_url: format!("{callback_base}/auth/oidc/callback"),
+            roles_claim: args.oidc_roles_claim.clone(),
+            role_map,
+            default_role: args.oidc_default_role.map(|r| r.role()),
+        };
+        tracing::info!(issuer = %settings.issuer, redirect = %settings.redirect_url, "single sign-on enabled");
+        state = state.with_oidc(Oidc::new(settings)?);
+    }
     tokio::spawn(housekeeping(state.clone()));
     serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");

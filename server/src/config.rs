@@ -236,6 +236,24 @@ pub struct ServeArgs {
     /// Reports allowed per ingest token per minute.
     #[arg(long, env = "BULWARK_INGEST_REPORTS_PER_MINUTE", default_value_t = 120)]
     pub ingest_reports_per_minute: u32,
+    /// OpenID Connect issuer URL of the identity provider; enables single sign-on.
+    #[arg(long, env = "BULWARK_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// Bulwark's client id at the identity provider.
+    #[arg(long, env = "BULWARK_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// The client secret (confidential clients).
+    #[arg(long, env = "BULWARK_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<Secret>,
+    /// The ID token claim with the user's groups or roles (dots reach into objects).
+    #[arg(long, env = "BULWARK_OIDC_ROLES_CLAIM", default_value = "groups")]
+    pub oidc_roles_claim: String,
+    /// Claim values to roles: `bulwark-admins=admin,secops=manager,soc=analyst,board=executive`.
+    #[arg(long, env = "BULWARK_OIDC_ROLE_MAP", default_value = "")]
+    pub oidc_role_map: String,
+    /// The role of provider users none of whose claim values is mapped; unset refuses them.
+    #[arg(long, env = "BULWARK_OIDC_DEFAULT_ROLE", value_enum)]
+    pub oidc_default_role: Option<RoleArg>,
     /// Directory with the built site (the `pkg/` bundle and public files), relative to the
     /// working directory.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
@@ -298,6 +316,31 @@ impl Environment {
             Environment::Staging => "staging",
             Environment::Dev => "dev",
         }
+    }
+}
+
+/// A secret from the command line or environment; `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself: pass it on, never to a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Secret {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
     }
 }
 

@@ -65,6 +65,8 @@ pub struct AppState {
     pub auth: Arc<auth::AuthSettings>,
     /// The rate limiters (shared by every request of this process).
     pub limiters: Arc<auth::rate::Limiters>,
+    /// Single sign-on, when configured.
+    pub oidc: Option<Arc<auth::oidc::Oidc>>,
 }
 
 impl AppState {
@@ -85,7 +87,14 @@ impl AppState {
             limits,
             auth: Arc::new(auth),
             limiters: Arc::new(limiters),
+            oidc: None,
         }
+    }
+
+    /// The same state with single sign-on through `oidc`.
+    pub fn with_oidc(mut self, oidc: auth::oidc::Oidc) -> Self {
+        self.oidc = Some(Arc::new(oidc));
+        self
     }
 }
 

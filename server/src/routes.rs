@@ -5,8 +5,11 @@
 //! | `GET /healthz`                 | the process is up                                |
 //! | `GET /readyz`                  | the database answers                             |
 //! | `POST /login`, `POST /logout`  | sign in (form), sign out                         |
+//! | `GET /auth/oidc/login`, `GET /auth/oidc/callback` | single sign-on (OpenID Connect) |
 //! | `POST /account/password`       | change one's password (form)                     |
 //! | `GET /audit.csv`               | the audit log as CSV (managers)                  |
+//! | `POST /settings/tokens/new`, `/settings/tokens/revoke` | API tokens (managers) |
+//! | `GET /api/v1/findings`         | open findings, with a `read` token               |
 //! | `POST /api/v1/ingest/{format}` | a scanner report, with an ingest token           |
 //! | `POST /api/v1/ingest`          | the same, format detected from the content        |
 //! | `POST /api/v1/intel/{feed}`    | CISA KEV (JSON/CSV) or FIRST EPSS (CSV) file      |
@@ -82,6 +85,9 @@ fn add(
 pub fn router_with_table(state: AppState) -> (Router, Vec<RouteEntry>) {
     let store = StoreHandle(Arc::new(PgStore::new(state.pool.clone())));
     let leptos_options = state.leptos.clone();
+    let sign_in = app::model::SignInOptions {
+        single_sign_on: state.oidc.is_some(),
+    };
     let routes = generate_route_list(App);
     let mut table = Vec::new();
     let t = &mut table;
@@ -113,6 +119,20 @@ pub fn router_with_table(state: AppState) -> (Router, Vec<RouteEntry>) {
     router = add(
         router,
         t,
+        "/auth/oidc/login",
+        &[Method::GET],
+        get(auth::oidc::start),
+    );
+    router = add(
+        router,
+        t,
+        "/auth/oidc/callback",
+        &[Method::GET],
+        get(auth::oidc::callback),
+    );
+    router = add(
+        router,
+        t,
         "/account/password",
         &[Method::POST],
         post(auth::handlers::change_password),
@@ -123,6 +143,27 @@ pub fn router_with_table(state: AppState) -> (Router, Vec<RouteEntry>) {
         "/audit.csv",
         &[Method::GET],
         get(auth::handlers::audit_csv),
+    );
+    router = add(
+        router,
+        t,
+        "/settings/tokens/new",
+        &[Method::POST],
+        post(auth::tokens::create),
+    );
+    router = add(
+        router,
+        t,
+        "/settings/tokens/revoke",
+        &[Method::POST],
+        post(auth::tokens::revoke),
+    );
+    router = add(
+        router,
+        t,
+        "/api/v1/findings",
+        &[Method::GET],
+        get(auth::tokens::read_findings),
     );
     // these handlers enforce their own limit, after gzip decompression
     router = add(
@@ -172,7 +213,10 @@ pub fn router_with_table(state: AppState) -> (Router, Vec<RouteEntry>) {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(store.clone()),
+            move || {
+                provide_context(store.clone());
+                provide_context(sign_in);
+            },
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -3,7 +3,10 @@
 //! [`AppError::Internal`] or [`AppError::Unavailable`], never with their details.
 
 use app::error::AppError;
-use app::model::{AuditFilter, AuditPage, FleetOverview, SeverityBreakdown, Viewer};
+use app::model::{
+    AuditFilter, AuditPage, EventList, FindingList, FleetOverview, ListFilter, SeverityBreakdown,
+    TokenSummary, Viewer,
+};
 use app::store::Store;
 use async_trait::async_trait;
 use sqlx::PgPool;
@@ -111,5 +114,69 @@ impl Store for PgStore {
             truncated,
             actions,
         })
+    }
+
+    async fn findings(&self, viewer: &Viewer, filter: ListFilter) -> Result<FindingList, AppError> {
+        let scope = viewer.clusters.as_deref();
+        let mut conn = self.conn().await?;
+        let query = match db::lists::lookup(&mut conn, scope, &filter)
+            .await
+            .map_err(to_app_error)?
+        {
+            db::lists::Lookup::Ready(q) => q,
+            db::lists::Lookup::NoSuchCluster(name) => {
+                return Err(AppError::NotFound(format!("Cluster '{name}'")));
+            }
+            db::lists::Lookup::BadSeverity(detail) => return Err(AppError::BadRequest(detail)),
+        };
+        let (rows, total) = db::lists::open_findings(&mut conn, scope, &query, 100)
+            .await
+            .map_err(to_app_error)?;
+        Ok(FindingList { rows, total })
+    }
+
+    async fn runtime_events(
+        &self,
+        viewer: &Viewer,
+        filter: ListFilter,
+    ) -> Result<EventList, AppError> {
+        let scope = viewer.clusters.as_deref();
+        let mut conn = self.conn().await?;
+        let query = match db::lists::lookup(&mut conn, scope, &filter)
+            .await
+            .map_err(to_app_error)?
+        {
+            db::lists::Lookup::Ready(q) => q,
+            db::lists::Lookup::NoSuchCluster(name) => {
+                return Err(AppError::NotFound(format!("Cluster '{name}'")));
+            }
+            db::lists::Lookup::BadSeverity(detail) => return Err(AppError::BadRequest(detail)),
+        };
+        let rows = db::lists::newest_events(&mut conn, scope, &query, 100)
+            .await
+            .map_err(to_app_error)?;
+        Ok(EventList { rows })
+    }
+
+    async fn tokens(&self, viewer: &Viewer) -> Result<Vec<TokenSummary>, AppError> {
+        let mut conn = self.conn().await?;
+        let rows = db::tokens::list(&mut conn, viewer.clusters.as_deref())
+            .await
+            .map_err(to_app_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|t| TokenSummary {
+                id: t.id,
+                name: t.name,
+                prefix: t.token_prefix,
+                scopes: t.scopes,
+                source: t.source,
+                cluster: t.cluster,
+                created_at: t.created_at,
+                last_used_at: t.last_used_at,
+                expires_at: t.expires_at,
+                revoked_at: t.revoked_at,
+            })
+            .collect())
     }
 }

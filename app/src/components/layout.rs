@@ -35,11 +35,18 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
         .role
         .can_read_audit_log()
         .then(|| view! { <li><a href="/audit">"Audit log"</a></li> });
+    let tokens = viewer
+        .role
+        .can_manage_tokens()
+        .then(|| view! { <li><a href="/settings/tokens">"Tokens"</a></li> });
     view! {
         <nav aria-label="Main">
             <ul>
                 <li><a href="/">"Overview"</a></li>
+                <li><a href="/findings">"Findings"</a></li>
+                <li><a href="/events">"Runtime events"</a></li>
                 {audit}
+                {tokens}
             </ul>
         </nav>
         <div class="user-menu">

@@ -2,11 +2,15 @@
 //! return. Plain data with serde; no behaviour that needs the server.
 
 mod audit;
+mod lists;
 mod overview;
 mod severity;
+mod tokens;
 mod viewer;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
+pub use lists::{EventList, EventRow, FindingList, FindingRow, ListFilter};
 pub use overview::{ClusterSummary, FleetOverview, ReportSummary, SeverityBreakdown};
 pub use severity::{Severity, SeverityCounts};
-pub use viewer::{Role, Viewer};
+pub use tokens::TokenSummary;
+pub use viewer::{Role, SignInOptions, Viewer};

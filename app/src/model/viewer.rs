@@ -44,10 +44,22 @@ impl Role {
         }
     }
 
+    /// May create and revoke API tokens.
+    pub fn can_manage_tokens(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
+
     /// May read the audit log.
     pub fn can_read_audit_log(self) -> bool {
         matches!(self, Role::Admin | Role::Manager)
     }
+}
+
+/// How people can sign in here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOptions {
+    /// An OpenID Connect identity provider is configured.
+    pub single_sign_on: bool,
 }
 
 /// The signed-in user as pages and server functions see them.

@@ -5,6 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::session::get_sign_in_options;
+use crate::components::format;
+
 /// The sign-in page.
 #[component]
 pub fn Login() -> impl IntoView {
@@ -22,10 +25,25 @@ pub fn Login() -> impl IntoView {
             "throttled" => "Too many failed attempts. Wait a few minutes before trying again.",
             "missing" => "Enter your e-mail address and your password.",
             "expired" => "Your session has ended. Please sign in again.",
+            "sso_unavailable" => {
+                "Single sign-on is unavailable right now. Try again, or sign in with a local account."
+            }
+            "sso_denied" => "The identity provider did not confirm who you are.",
+            "sso_state" => "That single sign-on attempt expired or was already used. Start again.",
+            "sso_role" => {
+                "Your account at the identity provider has no role in Bulwark. Ask an administrator."
+            }
+            "sso_email" => "The identity provider did not share your e-mail address.",
+            "sso_conflict" => {
+                "A local account already uses your e-mail address. Ask an administrator to link them."
+            }
+            "sso_disabled" => "Your account is disabled.",
             _ => "Signing in failed. Please try again.",
         })
     };
     let signed_out = move || query.read().get("signed_out").is_some();
+    let options = Resource::new(|| (), |_| get_sign_in_options());
+    let sso_href = move || format!("/auth/oidc/login?next={}", format::query_value(&next()));
     view! {
         <Title text="Sign in" />
         <section class="card auth-card" aria-labelledby="login-heading">
@@ -54,6 +72,19 @@ pub fn Login() -> impl IntoView {
                 />
                 <button type="submit">"Sign in"</button>
             </form>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let sso = options.await.map(|o| o.single_sign_on).unwrap_or(false);
+                    sso.then(|| view! {
+                        <p class="sso">
+                            // a server route, not a page: the router must not handle it
+                            <a class="button-link" href=sso_href rel="external">
+                                "Sign in with single sign-on"
+                            </a>
+                        </p>
+                    })
+                })}
+            </Transition>
         </section>
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod audit;
+pub mod findings;
 pub mod login;
 pub mod not_found;
 pub mod overview;
+pub mod tokens;

@@ -226,7 +226,9 @@ pub async fn security_headers(
     set(
         headers,
         "content-security-policy",
-        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        // plain server-made pages (403, a new token) may use the stylesheet; nothing runs
+        "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; \
+         base-uri 'none'; form-action 'self'",
     );
     if !static_file {
         set(headers, "cache-control", "no-store");

@@ -6,14 +6,17 @@
 //! - [`middleware`]: the guard every request passes (session, policy, CSRF) and the security
 //!   headers every response carries.
 //! - [`handlers`]: sign-in, sign-out, password change, the audit CSV.
+//! - [`oidc`]: OpenID Connect single sign-on.
 //! - [`rate`]: in-memory rate limits.
 
 pub mod handlers;
 pub mod middleware;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod rate;
 pub mod session;
+pub mod tokens;
 
 use std::time::Duration;
 

@@ -23,6 +23,11 @@ impl SessionSecret {
         Ok(SessionSecret(hex::encode(bytes)))
     }
 
+    /// The secret itself, for the cookie.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// What the database stores for it.
     pub fn hash(&self) -> String {
         hash(&self.0)

@@ -12,6 +12,7 @@ pub mod copy;
 pub mod estate;
 pub mod findings;
 pub mod intel;
+pub mod lists;
 pub mod overview;
 pub mod reports;
 pub mod risk;

@@ -2,14 +2,14 @@
 
 use sqlx::PgConnection;
 
-/// Who is sending a report: resolved from a presented ingest token.
+/// Who is calling: resolved from a presented API token.
 #[derive(Clone, Debug)]
 pub struct IngestIdentity {
     /// The token's id.
     pub token_id: i64,
-    /// The source the token sends for.
+    /// The source the token sends for (ingest tokens; 0 for read tokens).
     pub source_id: i64,
-    /// The source's name.
+    /// The source's name (empty for read tokens).
     pub source: String,
     /// The cluster the token is bound to, if any.
     pub cluster_id: Option<i64>,
@@ -24,8 +24,9 @@ pub async fn find_live_by_hash(
     hash: &[u8],
 ) -> Result<Option<IngestIdentity>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"select t.id, t.source_id as "source_id!", s.name as source, t.cluster_id, t.scopes
-           from api_token t join source s on s.id = t.source_id
+        r#"select t.id, coalesce(t.source_id, 0) as "source_id!",
+                  coalesce(s.name, '') as "source!", t.cluster_id, t.scopes
+           from api_token t left join source s on s.id = t.source_id
            where t.token_hash = $1
              and t.revoked_at is null
              and (t.expires_at is null or t.expires_at > now())"#,
@@ -127,6 +128,8 @@ pub struct TokenRow {
     pub source: Option<String>,
     /// Cluster name, when bound to one.
     pub cluster: Option<String>,
+    /// When it was created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// When it was last used.
     pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When it expires.
@@ -135,17 +138,22 @@ pub struct TokenRow {
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Every token, newest first.
+/// Every token (bound to a cluster in `scope`, when limited), newest first.
 #[tracing::instrument(skip_all, err)]
-pub async fn list(conn: &mut PgConnection) -> Result<Vec<TokenRow>, sqlx::Error> {
+pub async fn list(
+    conn: &mut PgConnection,
+    scope: Option<&[i64]>,
+) -> Result<Vec<TokenRow>, sqlx::Error> {
     sqlx::query_as!(
         TokenRow,
         r#"select t.id, t.name, t.token_prefix, t.scopes, s.name as "source?", c.name as "cluster?",
-                  t.last_used_at, t.expires_at, t.revoked_at
+                  t.created_at, t.last_used_at, t.expires_at, t.revoked_at
            from api_token t
            left join source s on s.id = t.source_id
            left join cluster c on c.id = t.cluster_id
-           order by t.id desc"#
+           where $1::bigint[] is null or t.cluster_id = any($1)
+           order by t.id desc"#,
+        scope as Option<&[i64]>
     )
     .fetch_all(conn)
     .await
@@ -162,4 +170,49 @@ pub async fn revoke(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Erro
     .await?
     .rows_affected()
         == 1)
+}
+
+/// A token to store.
+#[derive(Debug)]
+pub struct NewToken<'a> {
+    /// Name.
+    pub name: &'a str,
+    /// SHA-256 of the secret.
+    pub hash: &'a [u8],
+    /// The secret's first characters.
+    pub prefix: &'a str,
+    /// `ingest` or `read`.
+    pub scope: &'a str,
+    /// The source (required for ingest).
+    pub source_id: Option<i64>,
+    /// The cluster it is bound to.
+    pub cluster_id: Option<i64>,
+    /// Who created it.
+    pub created_by: Option<i64>,
+    /// Days until it expires.
+    pub expires_in_days: Option<i64>,
+}
+
+/// Stores a token (its hash only) and returns its id.
+#[tracing::instrument(skip_all, err)]
+pub async fn create(conn: &mut PgConnection, token: &NewToken<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into api_token (name, token_hash, token_prefix, scopes, source_id, cluster_id,
+                                created_by, expires_at)
+         values ($1, $2, $3, array[$4::text], $5, $6, $7,
+                 now() + make_interval(days => $8::integer))
+         returning id",
+        token.name,
+        token.hash,
+        token.prefix,
+        token.scope,
+        token.source_id,
+        token.cluster_id,
+        token.created_by,
+        token
+            .expires_in_days
+            .map(|d| i32::try_from(d).unwrap_or(i32::MAX))
+    )
+    .fetch_one(conn)
+    .await
 }

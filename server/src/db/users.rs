@@ -284,3 +284,79 @@ pub async fn delete_expired_sessions(conn: &mut PgConnection) -> Result<u64, sql
             .rows_affected(),
     )
 }
+
+/// The user signed in through this identity provider as this subject.
+#[tracing::instrument(skip_all, err)]
+pub async fn find_by_oidc(
+    conn: &mut PgConnection,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as!(
+        UserRow,
+        "select id, email, display_name, password_hash, role, disabled_at
+         from app_user where oidc_issuer = $1 and oidc_subject = $2",
+        issuer,
+        subject
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Creates a user known through single sign-on (no local password) and returns their id.
+#[tracing::instrument(skip_all, err)]
+pub async fn create_oidc(
+    conn: &mut PgConnection,
+    email: &str,
+    display_name: &str,
+    role: Role,
+    issuer: &str,
+    subject: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into app_user (email, display_name, role, oidc_issuer, oidc_subject)
+         values ($1, $2, $3, $4, $5) returning id",
+        email,
+        display_name,
+        role.as_str(),
+        issuer,
+        subject
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Stores a sign-in in progress (no user yet): its secret's hash and what the callback needs.
+#[tracing::instrument(skip_all, err)]
+pub async fn create_pending_flow(
+    conn: &mut PgConnection,
+    hash: &str,
+    data: &serde_json::Value,
+    seconds: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into user_session (id, user_id, data, expires_at)
+         values ($1, null, $2, now() + make_interval(secs => $3))",
+        hash,
+        data,
+        seconds as f64
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes (reads and deletes) a live sign-in in progress.
+#[tracing::instrument(skip_all, err)]
+pub async fn take_pending_flow(
+    conn: &mut PgConnection,
+    hash: &str,
+) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "delete from user_session where id = $1 and user_id is null and expires_at > now()
+         returning data",
+        hash
+    )
+    .fetch_optional(conn)
+    .await
+}

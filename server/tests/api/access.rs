@@ -24,12 +24,19 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
     Some(match (method, path) {
         ("GET", "/healthz" | "/readyz" | "/login") => Expect::Public,
         ("POST", "/login") => Expect::Public,
-        ("POST", "/rpc/session/viewer") => Expect::Public,
+        ("POST", "/rpc/session/viewer" | "/rpc/session/options") => Expect::Public,
+        ("GET", "/auth/oidc/login" | "/auth/oidc/callback") => Expect::Public,
         (_, "/api/{*rest}" | "/api") => Expect::Public,
         ("POST", "/api/v1/ingest/{format}" | "/api/v1/ingest" | "/api/v1/intel/{feed}") => {
             Expect::Token
         }
-        ("GET", "/" | "/account") => Expect::Roles(EVERYONE),
+        ("GET", "/" | "/account" | "/findings" | "/events") => Expect::Roles(EVERYONE),
+        ("POST", "/rpc/findings/list" | "/rpc/events/list") => Expect::Roles(EVERYONE),
+        ("GET", "/settings/tokens") => Expect::Roles(MANAGERS),
+        ("POST", "/settings/tokens/new" | "/settings/tokens/revoke" | "/rpc/tokens/list") => {
+            Expect::Roles(MANAGERS)
+        }
+        ("GET", "/api/v1/findings") => Expect::Token,
         ("POST", "/logout" | "/account/password") => Expect::Roles(EVERYONE),
         ("POST", "/rpc/overview/fleet" | "/rpc/overview/severity") => Expect::Roles(EVERYONE),
         ("GET", "/audit" | "/audit.csv") => Expect::Roles(MANAGERS),
@@ -702,6 +709,10 @@ async fn sql_metacharacters_in_filters_are_harmless(pool: PgPool) {
     for value in nasty {
         let q = urlencode(value);
         for path in [
+            format!("/findings?q={q}"),
+            format!("/findings?cluster={q}"),
+            format!("/findings?severity={q}"),
+            format!("/events?q={q}&cluster={q}"),
             format!("/?cluster={q}"),
             format!("/audit?action={q}"),
             format!("/audit?actor={q}"),
@@ -831,4 +842,282 @@ async fn managers_read_filter_and_export_the_audit_log(pool: PgPool) {
         .execute(&app.pool)
         .await;
     assert!(delete.is_err());
+}
+
+fn new_token_in(html: &str) -> String {
+    let marker = "data-testid=\"new-token\" class=\"secret\">";
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no token in {html}"))
+        + marker.len();
+    html[at..at + html[at..].find('<').unwrap()].to_owned()
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn managers_create_use_and_revoke_tokens_in_settings(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    ingest_two_clusters(&app).await;
+    let manager = app.session(Role::Manager).await;
+
+    // refused input says why, and creates nothing
+    for (body, error) in [
+        ("name=&scope=ingest&source=x", "name"),
+        ("name=x&scope=root&source=x", "scope"),
+        ("name=x&scope=ingest&source=", "source"),
+        ("name=x&scope=ingest&source=bad%20name", "source"),
+        ("name=x&scope=read&expires_days=0", "expiry"),
+        ("name=x&scope=read&cluster=no-such-cluster", "cluster"),
+    ] {
+        let r = app
+            .post_form_as(&manager, "/settings/tokens/new", body)
+            .await;
+        assert_eq!(
+            r.header("location"),
+            Some(format!("/settings/tokens?error={error}").as_str()),
+            "{body}"
+        );
+    }
+
+    let created = app
+        .post_form_as(
+            &manager,
+            "/settings/tokens/new",
+            "name=ci+pipeline&scope=ingest&source=ci-a&cluster=alpha-prod&expires_days=30",
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK);
+    assert_eq!(created.header("cache-control"), Some("no-store"));
+    let secret = new_token_in(&created.text());
+    let report = trivy_image_report(
+        "acme/new:1",
+        "2026-11-05T00:00:00Z",
+        &[("CVE-2024-9", "zlib", "1.0")],
+    );
+    assert_eq!(
+        app.ingest("trivy", &secret, report.clone()).await.status,
+        StatusCode::CREATED
+    );
+    // only the hash is stored
+    let stored: Vec<u8> =
+        sqlx::query_scalar("select token_hash from api_token where name = 'ci pipeline'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_ne!(stored, secret.as_bytes());
+    let page = app.get_as(&manager, "/settings/tokens").await.text();
+    assert!(
+        page.contains("ci pipeline") && !page.contains(&secret),
+        "{page}"
+    );
+
+    // a read token bound to alpha reads alpha only, and cannot send reports
+    let created = app
+        .post_form_as(
+            &manager,
+            "/settings/tokens/new",
+            "name=reader&scope=read&cluster=alpha-prod",
+        )
+        .await;
+    let reader = new_token_in(&created.text());
+    let bearer = format!("Bearer {reader}");
+    let read = app
+        .request(
+            "GET",
+            "/api/v1/findings",
+            &[("authorization", &bearer)],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.text());
+    let body = read.json();
+    let text = body.to_string();
+    assert!(
+        text.contains("CVE-2024-1") && !text.contains("CVE-2024-2"),
+        "{text}"
+    );
+    let other = app
+        .request(
+            "GET",
+            "/api/v1/findings?cluster=bravo-prod",
+            &[("authorization", &bearer)],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.ingest("trivy", &reader, report).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let ingest_bearer = format!("Bearer {secret}");
+    let wrong = app
+        .request(
+            "GET",
+            "/api/v1/findings",
+            &[("authorization", &ingest_bearer)],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+
+    // revoking stops it at once
+    let id: i64 = sqlx::query_scalar("select id from api_token where name = 'ci pipeline'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let revoked = app
+        .post_form_as(&manager, "/settings/tokens/revoke", &format!("id={id}"))
+        .await;
+    assert_eq!(
+        revoked.header("location"),
+        Some("/settings/tokens?revoked=1")
+    );
+    let again = trivy_image_report("acme/new:2", "2026-11-06T00:00:00Z", &[]);
+    assert_eq!(
+        app.ingest("trivy", &secret, again).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_log where actor = 'manager@example.com' and action like 'token.%'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actions, ["token.create", "token.create", "token.revoke"]);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_limited_manager_mints_tokens_only_for_their_clusters(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    ingest_two_clusters(&app).await;
+    let password = app.user("lm@example.com", Role::Manager).await;
+    let id: i64 = sqlx::query_scalar("select id from app_user where email = 'lm@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    server::db::users::set_scope(&mut conn, id, &[], &[], &["alpha-prod".to_owned()])
+        .await
+        .unwrap();
+    let cookie = app.login("lm@example.com", &password).await;
+    for body in ["name=x&scope=read", "name=x&scope=read&cluster=bravo-prod"] {
+        let r = app
+            .post_form_as(&cookie, "/settings/tokens/new", body)
+            .await;
+        assert_eq!(
+            r.header("location"),
+            Some("/settings/tokens?error=cluster"),
+            "{body}"
+        );
+    }
+    let ok = app
+        .post_form_as(
+            &cookie,
+            "/settings/tokens/new",
+            "name=mine&scope=read&cluster=alpha-prod",
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    // tokens of other clusters (the ones ingest_two_clusters made) are neither listed nor revocable
+    let page = app.get_as(&cookie, "/settings/tokens").await.text();
+    assert!(page.contains("mine") && !page.contains("op-b"), "{page}");
+    let bravo_token: i64 = sqlx::query_scalar("select id from api_token where name = 'op-b'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = app
+        .post_form_as(
+            &cookie,
+            "/settings/tokens/revoke",
+            &format!("id={bravo_token}"),
+        )
+        .await;
+    assert_eq!(r.header("location"), Some("/settings/tokens?error=unknown"));
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn findings_and_events_lists_obey_scope_and_render_markup_as_text(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    ingest_two_clusters(&app).await;
+    let token = app.token("op-x", Some("alpha-prod")).await;
+    let xss = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let report = serde_json::json!({
+        "SchemaVersion": 2, "ArtifactName": "acme/xss:1", "ArtifactType": "container_image",
+        "Results": [{"Target": "acme/xss:1 (debian 12)", "Type": "debian", "Vulnerabilities": [{
+            "VulnerabilityID": "CVE-2024-77777", "PkgName": format!("pkg{xss}"),
+            "InstalledVersion": "1.0", "Severity": "CRITICAL",
+            "Title": format!("title {xss}"), "Description": format!("description {xss}")
+        }]}]
+    });
+    assert_eq!(
+        app.ingest("trivy", &token, report.to_string()).await.status,
+        StatusCode::CREATED
+    );
+    let falco = serde_json::json!({
+        "time": "2026-11-20T10:00:00.000000000Z", "rule": "Terminal shell in container",
+        "priority": "Warning", "output": format!("shell spawned {xss}"),
+        "output_fields": {"k8s.ns.name": "shop", "k8s.pod.name": "web-1", "container.name": "web"}
+    });
+    assert_eq!(
+        app.ingest("falco", &token, falco.to_string()).await.status,
+        StatusCode::CREATED
+    );
+
+    let admin = app.session(Role::Admin).await;
+    let html = app
+        .get_as(&admin, "/findings?q=CVE-2024-77777")
+        .await
+        .text();
+    assert!(html.contains("CVE-2024-77777"), "{html}");
+    assert!(
+        !html.contains("<script>alert(1)") && !html.contains("<img src=x"),
+        "markup leaked"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "escaped text shown"
+    );
+    let events = app.get_as(&admin, "/events").await.text();
+    assert!(events.contains("Terminal shell in container") && events.contains("shop/web-1 (web)"));
+    assert!(
+        !events.contains("<img src=x") && events.contains("&lt;img src=x"),
+        "{events}"
+    );
+
+    let all = app.get_as(&admin, "/findings").await.text();
+    assert!(all.contains("CVE-2024-1") && all.contains("CVE-2024-2"));
+    let critical = app
+        .get_as(&admin, "/findings?severity=critical")
+        .await
+        .text();
+    assert!(critical.contains("CVE-2024-77777") && !critical.contains("CVE-2024-2<"));
+
+    let password = app.user("s@example.com", Role::Analyst).await;
+    let id: i64 = sqlx::query_scalar("select id from app_user where email = 's@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    server::db::users::set_scope(&mut conn, id, &[], &[], &["bravo-prod".to_owned()])
+        .await
+        .unwrap();
+    let scoped = app.login("s@example.com", &password).await;
+    let mine = app.get_as(&scoped, "/findings").await.text();
+    assert!(
+        mine.contains("CVE-2024-2")
+            && !mine.contains("CVE-2024-1<")
+            && !mine.contains("CVE-2024-77777")
+    );
+    let theirs = app
+        .get_as(&scoped, "/findings?cluster=alpha-prod")
+        .await
+        .text();
+    assert!(
+        theirs.contains("was not found") && !theirs.contains("CVE-2024-1<"),
+        "{theirs}"
+    );
+    let events = app.get_as(&scoped, "/events").await.text();
+    assert!(
+        !events.contains("Terminal shell"),
+        "another cluster's events leaked"
+    );
 }

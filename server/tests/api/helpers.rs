@@ -8,6 +8,7 @@ use app::model::Role;
 use http::{HeaderMap, StatusCode};
 use leptos::config::LeptosOptions;
 use server::auth::AuthSettings;
+use server::auth::oidc::{Oidc, OidcSettings};
 use server::config::TokenCreateArgs;
 use server::{AppState, Limits};
 use sqlx::PgPool;
@@ -58,6 +59,29 @@ impl TestApp {
     }
 
     pub async fn spawn_full(pool: PgPool, limits: Limits, auth: AuthSettings) -> TestApp {
+        Self::spawn_custom(pool, limits, auth, None).await
+    }
+
+    /// A server with single sign-on: `oidc` gets the server's address (for the callback URL).
+    pub async fn spawn_with_oidc(
+        pool: PgPool,
+        oidc: impl FnOnce(SocketAddr) -> OidcSettings + Send + 'static,
+    ) -> TestApp {
+        Self::spawn_custom(
+            pool,
+            Limits::default(),
+            AuthSettings::default(),
+            Some(Box::new(oidc)),
+        )
+        .await
+    }
+
+    async fn spawn_custom(
+        pool: PgPool,
+        limits: Limits,
+        auth: AuthSettings,
+        oidc: Option<Box<dyn FnOnce(SocketAddr) -> OidcSettings + Send>>,
+    ) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let leptos = LeptosOptions::builder()
@@ -66,7 +90,10 @@ impl TestApp {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let state = AppState::new(pool.clone(), leptos, limits, auth);
+        let mut state = AppState::new(pool.clone(), leptos, limits, auth);
+        if let Some(oidc) = oidc {
+            state = state.with_oidc(Oidc::new(oidc(addr)).unwrap());
+        }
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             server::serve(listener, state, async {
@@ -100,7 +127,18 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: impl Into<Vec<u8>>,
     ) -> Response {
-        let mut request = http::Request::builder().method(method).uri(self.url(path));
+        self.fetch(method, &self.url(path), headers, body).await
+    }
+
+    /// Like [`Self::request`], to any URL (another server in the test).
+    pub async fn fetch(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Response {
+        let mut request = http::Request::builder().method(method).uri(url);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }

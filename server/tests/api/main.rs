@@ -9,10 +9,12 @@
 mod access;
 mod cli;
 mod cross_scanner;
+mod fake_idp;
 mod helpers;
 mod ingest;
 mod intel;
 mod lifecycle;
+mod oidc;
 mod pages;
 mod samples;
 mod vex_runtime;
