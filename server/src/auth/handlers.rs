@@ -44,7 +44,7 @@ fn back_to_login(error: &str, next: &str) -> Response {
 fn too_many(retry_after: u64, back: &str) -> Response {
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many attempts · \
-         Bulwark</title></head><body><main><h1>Too many attempts</h1><p>Wait {retry_after} \
+         Bulwark</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"></head><body><main><h1>Too many attempts</h1><p>Wait {retry_after} \
          seconds before trying again.</p><p><a href=\"{}\">Back</a></p></main></body></html>",
         html_escape(back)
     );

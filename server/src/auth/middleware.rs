@@ -167,7 +167,7 @@ fn forbidden(route: Option<&str>, viewer: &Viewer) -> Response {
     if route.is_none_or(policy::is_page) {
         let body = format!(
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not allowed · \
-             Bulwark</title><link rel=\"stylesheet\" href=\"/pkg/bulwark.css\"></head><body><main \
+             Bulwark</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"><link rel=\"stylesheet\" href=\"/pkg/bulwark.css\"></head><body><main \
              class=\"card\"><h1>Not allowed</h1><p>{}</p><p><a href=\"/\">Back to the \
              overview</a></p></main></body></html>",
             html_escape(&message)

@@ -140,6 +140,7 @@ pub async fn create(State(state): State<AppState>, request: Request) -> Result<R
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width, initial-scale=1\"><title>Token created · Bulwark</title>\
+         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\">\
          <link rel=\"stylesheet\" href=\"/pkg/bulwark.css\"></head><body><main id=\"main\">\
          <section class=\"card auth-card\"><h1>Token created</h1><p>Copy the token <strong>{}\
          </strong> now: it is shown only this once and cannot be recovered.</p>\

@@ -214,7 +214,7 @@ async fn authorize_page(
         .collect();
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Fake identity \
-         provider</title></head><body><main><h1>Fake identity provider</h1><ul>{buttons}</ul>\
+         provider</title><link rel=\"icon\" href=\"data:,\"></head><body><main><h1>Fake identity provider</h1><ul>{buttons}</ul>\
          </main></body></html>"
     ))
     .into_response()
