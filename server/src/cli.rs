@@ -410,13 +410,18 @@ pub async fn issue_ingest_token(
         })?;
     let secret = TokenSecret::generate().context("reading the system's random generator")?;
     let name = args.name.as_deref().unwrap_or(source);
-    let token_id = db::tokens::create_ingest_token(
+    let token_id = db::tokens::create(
         &mut tx,
-        name,
-        &secret.hash(),
-        secret.display_prefix(),
-        source_id,
-        cluster_id,
+        &db::tokens::NewToken {
+            name,
+            hash: &secret.hash(),
+            prefix: secret.display_prefix(),
+            scope: "ingest",
+            source_id: Some(source_id),
+            cluster_id,
+            created_by: None,
+            expires_in_days: args.expires_in_days.map(i64::from),
+        },
     )
     .await?;
     audit_cli(

@@ -203,6 +203,9 @@ pub struct TokenCreateArgs {
     /// A name for the token, to recognise it later; defaults to the source name.
     #[arg(long)]
     pub name: Option<String>,
+    /// Days until the token expires (1 to 3650); never when omitted.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=3650))]
+    pub expires_in_days: Option<u16>,
 }
 
 /// `bulwark serve`.

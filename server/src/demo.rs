@@ -789,13 +789,18 @@ async fn demo_identity(
     let mut tx = pool.begin().await?;
     let source_id = db::tokens::ensure_source(&mut tx, source, cluster_id).await?;
     let secret = TokenSecret::generate()?;
-    let token_id = db::tokens::create_ingest_token(
+    let token_id = db::tokens::create(
         &mut tx,
-        &format!("{source} (demo)"),
-        &secret.hash(),
-        secret.display_prefix(),
-        source_id,
-        cluster_id,
+        &db::tokens::NewToken {
+            name: &format!("{source} (demo)"),
+            hash: &secret.hash(),
+            prefix: secret.display_prefix(),
+            scope: "ingest",
+            source_id: Some(source_id),
+            cluster_id,
+            created_by: None,
+            expires_in_days: None,
+        },
     )
     .await?;
     tx.commit().await?;

@@ -90,29 +90,6 @@ pub async fn ensure_source(
     Ok(row.id)
 }
 
-/// Stores a new ingest token (its hash only) and returns its id.
-#[tracing::instrument(skip_all, err)]
-pub async fn create_ingest_token(
-    conn: &mut PgConnection,
-    name: &str,
-    hash: &[u8],
-    prefix: &str,
-    source_id: i64,
-    cluster_id: Option<i64>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        "insert into api_token (name, token_hash, token_prefix, scopes, source_id, cluster_id)
-         values ($1, $2, $3, '{ingest}', $4, $5) returning id",
-        name,
-        hash,
-        prefix,
-        source_id,
-        cluster_id
-    )
-    .fetch_one(conn)
-    .await
-}
-
 /// A token as listed (never its secret).
 #[derive(Clone, Debug)]
 pub struct TokenRow {

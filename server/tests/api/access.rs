@@ -1121,3 +1121,38 @@ async fn findings_and_events_lists_obey_scope_and_render_markup_as_text(pool: Pg
         "another cluster's events leaked"
     );
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn an_expired_token_is_refused(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let args = server::config::TokenCreateArgs {
+        source: "ci".to_owned(),
+        expires_in_days: Some(7),
+        ..server::config::TokenCreateArgs::default()
+    };
+    let issued = server::cli::issue_ingest_token(&app.pool, &args)
+        .await
+        .unwrap();
+    let token = issued.secret.expose().to_owned();
+    let days: f64 = sqlx::query_scalar(
+        "select extract(epoch from expires_at - now())::float8 / 86400 from api_token",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!((6.9..=7.0).contains(&days), "{days}");
+    let report = trivy_image_report("acme/a:1", "2026-11-01T00:00:00Z", &[]);
+    assert_eq!(
+        app.ingest("trivy", &token, report.clone()).await.status,
+        StatusCode::CREATED
+    );
+    sqlx::query("update api_token set expires_at = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let report = trivy_image_report("acme/a:2", "2026-11-02T00:00:00Z", &[]);
+    assert_eq!(
+        app.ingest("trivy", &token, report).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
