@@ -2,7 +2,7 @@
 // (hydrated: switching the breakdown fetches data without reloading the page).
 import { test, expect } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
-import { signIn, watch } from "./session.mjs";
+import { hydrated, signIn, watch } from "./session.mjs";
 
 const tileValue = async (page, slug) =>
   Number((await page.locator(`[data-severity="${slug}"]`).textContent()).replace(/,/g, ""));
@@ -43,7 +43,7 @@ test.describe("with JavaScript on", () => {
     const problems = watch(page);
 
     await page.goto("/");
-    await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+    await hydrated(page, problems);
     const fleetHigh = await tileValue(page, "high");
     // survives only if the page is not reloaded
     await page.evaluate(() => (window.__sameDocument = "yes"));

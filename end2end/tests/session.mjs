@@ -27,3 +27,12 @@ export function watch(page) {
   });
   return problems;
 }
+
+// Waits for hydration; if it does not come, fails with what the browser reported meanwhile.
+export async function hydrated(page, problems = []) {
+  try {
+    await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  } catch (e) {
+    throw new Error(`the page did not hydrate; the browser reported: ${JSON.stringify(problems)}\n${e.message}`);
+  }
+}

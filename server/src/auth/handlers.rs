@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::middleware::{SessionHash, client_ip, html_escape};
+use super::middleware::{SessionHash, client_ip, html_escape, plain_page};
 use super::password;
 use super::session::{self, SessionSecret};
 use crate::AppState;
@@ -43,17 +43,10 @@ fn back_to_login(error: &str, next: &str) -> Response {
 
 fn too_many(retry_after: u64, back: &str) -> Response {
     let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many attempts · \
-         Bulwark</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"></head><body><main><h1>Too many attempts</h1><p>Wait {retry_after} \
-         seconds before trying again.</p><p><a href=\"{}\">Back</a></p></main></body></html>",
+        "<p>Wait {retry_after} seconds before trying again.</p><p><a href=\"{}\">Back</a></p>",
         html_escape(back)
     );
-    let mut response = (
-        StatusCode::TOO_MANY_REQUESTS,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body,
-    )
-        .into_response();
+    let mut response = plain_page(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", &body);
     if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }

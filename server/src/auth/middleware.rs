@@ -166,20 +166,34 @@ fn forbidden(route: Option<&str>, viewer: &Viewer) -> Response {
     );
     if route.is_none_or(policy::is_page) {
         let body = format!(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not allowed · \
-             Bulwark</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"><link rel=\"stylesheet\" href=\"/pkg/bulwark.css\"></head><body><main \
-             class=\"card\"><h1>Not allowed</h1><p>{}</p><p><a href=\"/\">Back to the \
-             overview</a></p></main></body></html>",
+            "<p>{}</p><p><a href=\"/\">Back to the overview</a></p>",
             html_escape(&message)
         );
-        return (
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            body,
-        )
-            .into_response();
+        return plain_page(StatusCode::FORBIDDEN, "Not allowed", &body);
     }
     ApiError::Forbidden(message).into_response()
+}
+
+/// A small page made by the server itself (refusals, a new token's secret): the site's
+/// stylesheet and icon, a heading and `body_html` (already escaped by the caller), never cached.
+pub fn plain_page(status: StatusCode, title: &str, body_html: &str) -> Response {
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\"><title>{title} · Bulwark</title>\
+         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\"><link \
+         rel=\"stylesheet\" href=\"/pkg/bulwark.css\"></head><body><main id=\"main\"><section \
+         class=\"card auth-card\"><h1>{title}</h1>{body_html}</section></main></body></html>",
+        title = html_escape(title)
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
 }
 
 /// Escapes text for HTML element content and attribute values.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use app::model::Role;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
@@ -225,18 +225,6 @@ pub struct Callback {
     error: Option<String>,
 }
 
-fn flow_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.trim().to_owned())
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 /// `GET /auth/oidc/callback`: verifies the answer, signs the user in.
 pub async fn callback(
     State(state): State<AppState>,
@@ -248,7 +236,7 @@ pub async fn callback(
     };
     let ip = client_ip(request.extensions());
     let presented = session::presented(request.headers(), &state.auth);
-    let flow = flow_cookie(request.headers());
+    let flow = session::secret_cookie(request.headers(), COOKIE);
     let outcome = finish(&state, &oidc, answer, flow, presented, ip).await;
     let clear = format!("{COOKIE}=; Path=/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=0");
     let mut response = match outcome {

@@ -49,7 +49,11 @@ fn name(settings: &AuthSettings) -> &'static str {
 
 /// The session secret presented in the request's cookies, if it is well-formed.
 pub fn presented(headers: &HeaderMap, settings: &AuthSettings) -> Option<String> {
-    let wanted = name(settings);
+    secret_cookie(headers, name(settings))
+}
+
+/// The value of cookie `wanted` if it is one of our secrets (64 hex digits).
+pub fn secret_cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

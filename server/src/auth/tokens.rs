@@ -5,11 +5,10 @@
 use app::model::Viewer;
 use axum::Form;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::middleware::{client_ip, html_escape};
+use super::middleware::{client_ip, html_escape, plain_page};
 use crate::AppState;
 use crate::db;
 use crate::db::audit::{Actor, Event};
@@ -138,18 +137,17 @@ pub async fn create(State(state): State<AppState>, request: Request) -> Result<R
     .await?;
     tx.commit().await?;
     let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width, initial-scale=1\"><title>Token created · Bulwark</title>\
-         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\">\
-         <link rel=\"stylesheet\" href=\"/pkg/bulwark.css\"></head><body><main id=\"main\">\
-         <section class=\"card auth-card\"><h1>Token created</h1><p>Copy the token <strong>{}\
-         </strong> now: it is shown only this once and cannot be recovered.</p>\
-         <p><code data-testid=\"new-token\" class=\"secret\">{}</code></p><p><a href=\
-         \"/settings/tokens\">Back to tokens</a></p></section></main></body></html>",
+        "<p>Copy the token <strong>{}</strong> now: it is shown only this once and cannot be \
+         recovered.</p><p><code data-testid=\"new-token\" class=\"secret\">{}</code></p>\
+         <p><a href=\"/settings/tokens\">Back to tokens</a></p>",
         html_escape(name),
         html_escape(secret.expose())
     );
-    Ok(([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response())
+    Ok(plain_page(
+        axum::http::StatusCode::OK,
+        "Token created",
+        &body,
+    ))
 }
 
 /// The revoke form.
