@@ -50,6 +50,25 @@ pub fn to_app_error(error: sqlx::Error) -> AppError {
     }
 }
 
+/// A list filter checked for a page: an unknown (or invisible) cluster is "not found", a bad
+/// severity a bad request.
+async fn list_query(
+    conn: &mut sqlx::PgConnection,
+    scope: Option<&[i64]>,
+    filter: &ListFilter,
+) -> Result<db::lists::ListQuery, AppError> {
+    match db::lists::lookup(conn, scope, filter)
+        .await
+        .map_err(to_app_error)?
+    {
+        db::lists::Lookup::Ready(q) => Ok(q),
+        db::lists::Lookup::NoSuchCluster(name) => {
+            Err(AppError::NotFound(format!("Cluster '{name}'")))
+        }
+        db::lists::Lookup::BadSeverity(detail) => Err(AppError::BadRequest(detail)),
+    }
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn fleet_overview(&self, viewer: &Viewer) -> Result<FleetOverview, AppError> {
@@ -119,16 +138,7 @@ impl Store for PgStore {
     async fn findings(&self, viewer: &Viewer, filter: ListFilter) -> Result<FindingList, AppError> {
         let scope = viewer.clusters.as_deref();
         let mut conn = self.conn().await?;
-        let query = match db::lists::lookup(&mut conn, scope, &filter)
-            .await
-            .map_err(to_app_error)?
-        {
-            db::lists::Lookup::Ready(q) => q,
-            db::lists::Lookup::NoSuchCluster(name) => {
-                return Err(AppError::NotFound(format!("Cluster '{name}'")));
-            }
-            db::lists::Lookup::BadSeverity(detail) => return Err(AppError::BadRequest(detail)),
-        };
+        let query = list_query(&mut conn, scope, &filter).await?;
         let (rows, total) = db::lists::open_findings(&mut conn, scope, &query, 100)
             .await
             .map_err(to_app_error)?;
@@ -142,16 +152,7 @@ impl Store for PgStore {
     ) -> Result<EventList, AppError> {
         let scope = viewer.clusters.as_deref();
         let mut conn = self.conn().await?;
-        let query = match db::lists::lookup(&mut conn, scope, &filter)
-            .await
-            .map_err(to_app_error)?
-        {
-            db::lists::Lookup::Ready(q) => q,
-            db::lists::Lookup::NoSuchCluster(name) => {
-                return Err(AppError::NotFound(format!("Cluster '{name}'")));
-            }
-            db::lists::Lookup::BadSeverity(detail) => return Err(AppError::BadRequest(detail)),
-        };
+        let query = list_query(&mut conn, scope, &filter).await?;
         let rows = db::lists::newest_events(&mut conn, scope, &query, 100)
             .await
             .map_err(to_app_error)?;

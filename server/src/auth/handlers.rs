@@ -162,10 +162,7 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Result<R
         db::audit::record(
             &mut tx,
             Event {
-                actor: Actor::User {
-                    id: viewer.user_id,
-                    email: viewer.email.clone(),
-                },
+                actor: Actor::from(viewer),
                 action: "logout",
                 target: Some(("user", viewer.user_id.to_string())),
                 cluster_id: None,
@@ -227,10 +224,7 @@ pub async fn change_password(
         db::audit::record(
             &mut conn,
             Event {
-                actor: Actor::User {
-                    id: viewer.user_id,
-                    email: viewer.email.clone(),
-                },
+                actor: Actor::from(&viewer),
                 action: "login_failed",
                 target: Some(("login", viewer.email.to_lowercase())),
                 cluster_id: None,
@@ -257,10 +251,7 @@ pub async fn change_password(
     db::audit::record(
         &mut tx,
         Event {
-            actor: Actor::User {
-                id: viewer.user_id,
-                email: viewer.email.clone(),
-            },
+            actor: Actor::from(&viewer),
             action: "password.change",
             target: Some(("user", user.id.to_string())),
             cluster_id: None,

@@ -120,10 +120,7 @@ pub async fn create(State(state): State<AppState>, request: Request) -> Result<R
     db::audit::record(
         &mut tx,
         Event {
-            actor: Actor::User {
-                id: viewer.user_id,
-                email: viewer.email.clone(),
-            },
+            actor: Actor::from(&viewer),
             action: "token.create",
             target: Some(("token", id.to_string())),
             cluster_id,
@@ -179,10 +176,7 @@ pub async fn revoke(State(state): State<AppState>, request: Request) -> Result<R
         db::audit::record(
             &mut tx,
             Event {
-                actor: Actor::User {
-                    id: viewer.user_id,
-                    email: viewer.email.clone(),
-                },
+                actor: Actor::from(&viewer),
                 action: "token.revoke",
                 target: Some(("token", id.to_string())),
                 cluster_id: None,

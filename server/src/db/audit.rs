@@ -29,6 +29,15 @@ pub enum Actor {
     Anonymous,
 }
 
+impl From<&app::model::Viewer> for Actor {
+    fn from(viewer: &app::model::Viewer) -> Self {
+        Actor::User {
+            id: viewer.user_id,
+            email: viewer.email.clone(),
+        }
+    }
+}
+
 /// One thing that happened.
 #[derive(Clone, Debug)]
 pub struct Event<'a> {

@@ -587,14 +587,7 @@ async fn a_scope_limited_user_sees_only_their_clusters(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     ingest_two_clusters(&app).await;
     let password = app.user("scoped@example.com", Role::Manager).await;
-    let id: i64 = sqlx::query_scalar("select id from app_user where email = 'scoped@example.com'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let mut conn = app.pool.acquire().await.unwrap();
-    server::db::users::set_scope(&mut conn, id, &[], &[], &["alpha-prod".to_owned()])
-        .await
-        .unwrap();
+    let id = limit_to_cluster(&app, "scoped@example.com", "alpha-prod").await;
     let scoped = app.login("scoped@example.com", &password).await;
     let everyone = app.session(Role::Analyst).await;
 
@@ -662,6 +655,7 @@ async fn a_scope_limited_user_sees_only_their_clusters(pool: PgPool) {
         .execute(&app.pool)
         .await
         .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
     server::db::users::set_scope(
         &mut conn,
         id,
@@ -990,14 +984,7 @@ async fn a_limited_manager_mints_tokens_only_for_their_clusters(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     ingest_two_clusters(&app).await;
     let password = app.user("lm@example.com", Role::Manager).await;
-    let id: i64 = sqlx::query_scalar("select id from app_user where email = 'lm@example.com'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let mut conn = app.pool.acquire().await.unwrap();
-    server::db::users::set_scope(&mut conn, id, &[], &[], &["alpha-prod".to_owned()])
-        .await
-        .unwrap();
+    limit_to_cluster(&app, "lm@example.com", "alpha-prod").await;
     let cookie = app.login("lm@example.com", &password).await;
     for body in ["name=x&scope=read", "name=x&scope=read&cluster=bravo-prod"] {
         let r = app
@@ -1092,14 +1079,7 @@ async fn findings_and_events_lists_obey_scope_and_render_markup_as_text(pool: Pg
     assert!(critical.contains("CVE-2024-77777") && !critical.contains("CVE-2024-2<"));
 
     let password = app.user("s@example.com", Role::Analyst).await;
-    let id: i64 = sqlx::query_scalar("select id from app_user where email = 's@example.com'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let mut conn = app.pool.acquire().await.unwrap();
-    server::db::users::set_scope(&mut conn, id, &[], &[], &["bravo-prod".to_owned()])
-        .await
-        .unwrap();
+    limit_to_cluster(&app, "s@example.com", "bravo-prod").await;
     let scoped = app.login("s@example.com", &password).await;
     let mine = app.get_as(&scoped, "/findings").await.text();
     assert!(
@@ -1155,4 +1135,18 @@ async fn an_expired_token_is_refused(pool: PgPool) {
         app.ingest("trivy", &token, report).await.status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// Limits user `email` to cluster `cluster`; returns the user's id.
+async fn limit_to_cluster(app: &TestApp, email: &str, cluster: &str) -> i64 {
+    let id: i64 = sqlx::query_scalar("select id from app_user where email = $1")
+        .bind(email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    server::db::users::set_scope(&mut conn, id, &[], &[], &[cluster.to_owned()])
+        .await
+        .unwrap();
+    id
 }
