@@ -226,18 +226,6 @@ fn random_code() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn encode_query(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 async fn approve(State(idp): State<Shared>, Form(params): Form<AuthorizeParams>) -> Response {
     if let Err(e) = check(&idp, &params) {
         return (StatusCode::BAD_REQUEST, e).into_response();
@@ -265,7 +253,7 @@ async fn approve(State(idp): State<Shared>, Form(params): Form<AuthorizeParams>)
     let state = params
         .state
         .as_deref()
-        .map(encode_query)
+        .map(app::components::format::query_value)
         .unwrap_or_default();
     Redirect::to(&format!("{redirect_uri}?code={code}&state={state}")).into_response()
 }

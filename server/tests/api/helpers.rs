@@ -384,15 +384,5 @@ pub fn session_cookie(response: &Response) -> Option<String> {
         .next()
 }
 
-/// Percent-encodes a form value.
-pub fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+/// Percent-encodes a form value (the app's own encoder).
+pub use app::components::format::query_value as urlencode;
