@@ -9,6 +9,8 @@
 //! statement) applies again. Decisions live in `finding_decision`; `finding.status` reflects the
 //! one in force.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
@@ -33,14 +35,10 @@ pub struct StagedFinding<'a> {
     pub vulnerability_id: Option<&'a str>,
     /// Component id.
     pub component_id: Option<i64>,
-    /// Component key (for VEX matching).
-    pub component_key: Option<&'a str>,
     /// Rule id.
     pub rule_id: Option<&'a str>,
     /// Image id.
     pub image_id: Option<i64>,
-    /// Image key (for VEX matching).
-    pub image_key: Option<&'a str>,
     /// Namespace id (cluster-bound findings).
     pub namespace_id: Option<i64>,
     /// Workload id (cluster-bound findings).
@@ -79,12 +77,24 @@ impl MergeCounts {
     }
 }
 
+/// What the database knows of a staged finding before the merge.
+struct Known {
+    finding_id: i64,
+    status: String,
+    risk_score: Option<i16>,
+    fixed_version: Option<String>,
+    /// The scope's observation: `None` when the scope never saw the finding.
+    observed: Option<bool>,
+}
+
 /// Merges staged findings into the scopes `scope_ids` (every scope of the report being merged,
 /// including those with no finding left: a clean scan fixes what the scope had).
 ///
 /// `staged` must hold each (scope, cluster, fingerprint) once, sorted by cluster and
-/// fingerprint: new findings are then inserted in key order, so concurrent reports touching the
-/// same findings take their locks in the same order, and no sort runs in the database.
+/// fingerprint. The merge is worked out here from one lookup of what is known; new findings and
+/// first observations then go in with `COPY`, in key order, and only what changed is updated.
+/// A report racing another one to create the same finding fails on the unique fingerprint and
+/// is retried whole ([`crate::db::is_transient`]).
 #[tracing::instrument(skip_all, fields(scopes = scope_ids.len(), staged = staged.len()), err)]
 pub async fn merge(
     conn: &mut PgConnection,
@@ -95,233 +105,373 @@ pub async fn merge(
     vex_possible: bool,
 ) -> Result<MergeCounts, sqlx::Error> {
     let mut clock = crate::telemetry::Phases::start();
-    // Sorts and hashes of a whole report stay in memory.
-    sqlx::query("set local work_mem = '128MB'")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "create temp table stage_finding (
-             ord integer not null, scope_id bigint not null, cluster_id bigint not null,
-             fingerprint bytea not null, kind text not null, severity smallint not null,
-             title text not null, vulnerability_id text, component_id bigint, component_key text,
-             rule_id text, image_id bigint, image_key text, namespace_id bigint,
-             workload_id bigint, resource text, fixed_version text, risk_score smallint not null,
-             risk_factors jsonb not null, details jsonb not null
-         ) on commit drop",
-    )
-    .execute(&mut *conn)
-    .await?;
+    let known = lookup(conn, staged).await?;
+    // Active observations of the scopes before this report: when this report confirms them
+    // all, nothing is gone.
+    let active: i64 =
+        sqlx::query_scalar("select count(*) from observation where scope_id = any($1) and active")
+            .bind(scope_ids)
+            .fetch_one(&mut *conn)
+            .await?;
+    clock.lap("lookup");
 
+    // New findings: one id per distinct (cluster, fingerprint), reserved from the sequence.
+    let mut new_rows: Vec<usize> = Vec::new();
+    for (i, row) in staged.iter().enumerate() {
+        let first_of_key = new_rows.last().is_none_or(|&j: &usize| {
+            (staged[j].cluster_id, staged[j].fingerprint) != (row.cluster_id, row.fingerprint)
+        });
+        if known[i].is_none() && first_of_key {
+            new_rows.push(i);
+        }
+    }
+    let ids: Vec<i64> = if new_rows.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_scalar(
+            "select nextval(pg_get_serial_sequence('finding', 'id'))
+             from generate_series(1, $1)",
+        )
+        .bind(new_rows.len() as i64)
+        .fetch_all(&mut *conn)
+        .await?
+    };
+    let at_text = at.to_rfc3339();
     let mut copy = CopyIn::start(
         conn,
-        "copy stage_finding (ord, scope_id, cluster_id, fingerprint, kind, severity, title,
-                             vulnerability_id, component_id, component_key, rule_id, image_id,
-                             image_key, namespace_id, workload_id, resource, fixed_version,
-                             risk_score, risk_factors, details)
+        "copy finding (cluster_id, id, fingerprint, kind, status, severity, title,
+                       vulnerability_id, component_id, rule_id, image_id, namespace_id,
+                       workload_id, resource, fixed_version, first_seen, status_changed_at,
+                       risk_score, risk_factors)
          from stdin",
     )
     .await?;
-    for (ord, f) in staged.iter().enumerate() {
-        copy.int(Some(ord as i64))
+    // The id of every staged row: known, or just created.
+    let mut finding_ids: Vec<i64> = known
+        .iter()
+        .map(|k| k.as_ref().map_or(0, |k| k.finding_id))
+        .collect();
+    let mut next_new = 0;
+    for i in 0..staged.len() {
+        if known[i].is_some() {
+            continue;
+        }
+        if new_rows.get(next_new) == Some(&i) {
+            let f = &staged[i];
+            copy.int(Some(f.cluster_id))
+                .int(Some(ids[next_new]))
+                .bytes(f.fingerprint)
+                .text(Some(f.kind))
+                .text(Some("open"))
+                .int(Some(i64::from(f.severity)))
+                .text(Some(f.title))
+                .text(f.vulnerability_id)
+                .int(f.component_id)
+                .text(f.rule_id)
+                .int(f.image_id)
+                .int(f.namespace_id)
+                .int(f.workload_id)
+                .text(f.resource)
+                .text(f.fixed_version)
+                .text(Some(&at_text))
+                .text(Some(&at_text))
+                .int(Some(i64::from(f.risk_score)))
+                .text(Some(f.risk_factors));
+            copy.end_row().await?;
+            finding_ids[i] = ids[next_new];
+            next_new += 1;
+        } else {
+            // The same finding staged for another scope of this report.
+            finding_ids[i] = finding_ids[i - 1];
+        }
+    }
+    copy.finish().await?;
+    let new = ids.len() as u64;
+    clock.lap("insert_findings");
+
+    // A VEX statement already on file decides the status of a new finding.
+    let mut suppressed = 0;
+    if vex_possible && !ids.is_empty() {
+        let clusters: Vec<i64> = new_rows.iter().map(|&i| staged[i].cluster_id).collect();
+        suppressed = sqlx::query(
+            "with suppressed as (
+                 update finding f set status = 'suppressed_by_vex'
+                 from unnest($1::bigint[], $2::bigint[]) as n(cluster_id, id)
+                 where f.cluster_id = n.cluster_id and f.id = n.id
+                   and (select v.status from vex_statement v
+                        where v.vulnerability_id = f.vulnerability_id
+                          and (v.component_key is null or v.component_key =
+                               (select c.key from component c where c.id = f.component_id))
+                          and (v.image_key is null or v.image_key =
+                               (select i.key from image i where i.id = f.image_id))
+                        order by v.issued_at desc nulls last, v.id desc
+                        limit 1) in ('not_affected', 'fixed')
+                 returning f.cluster_id, f.id
+             )
+             insert into finding_decision (cluster_id, finding_id, decision, justification)
+             select cluster_id, id, 'suppressed_by_vex', 'VEX statement on file at first sight'
+             from suppressed",
+        )
+        .bind(&clusters)
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    clock.lap("vex");
+
+    // First sighting by a scope: new findings, and known ones this scope had not seen.
+    let mut copy = CopyIn::start(
+        conn,
+        "copy observation (cluster_id, finding_id, scope_id, first_report_id, changed_report_id,
+                           first_seen, severity, details)
+         from stdin",
+    )
+    .await?;
+    for (i, f) in staged.iter().enumerate() {
+        if known[i].as_ref().is_some_and(|k| k.observed.is_some()) {
+            continue;
+        }
+        copy.int(Some(f.cluster_id))
+            .int(Some(finding_ids[i]))
             .int(Some(f.scope_id))
-            .int(Some(f.cluster_id))
-            .bytes(f.fingerprint)
-            .text(Some(f.kind))
+            .int(Some(report_id))
+            .int(Some(report_id))
+            .text(Some(&at_text))
             .int(Some(i64::from(f.severity)))
-            .text(Some(f.title))
-            .text(f.vulnerability_id)
-            .int(f.component_id)
-            .text(f.component_key)
-            .text(f.rule_id)
-            .int(f.image_id)
-            .text(f.image_key)
-            .int(f.namespace_id)
-            .int(f.workload_id)
-            .text(f.resource)
-            .text(f.fixed_version)
-            .int(Some(i64::from(f.risk_score)))
-            .text(Some(f.risk_factors))
             .text(Some(f.details));
         copy.end_row().await?;
     }
     copy.finish().await?;
-    clock.lap("copy");
+    clock.lap("insert_observations");
 
-    // New findings, in the staged (key) order. A finding staged for two scopes conflicts with
-    // itself and is inserted once. A VEX statement already on file decides the status.
-    let inserted: Vec<(i64, i64, String)> = sqlx::query_as(
-        "insert into finding (cluster_id, fingerprint, kind, status, severity, title,
-                              vulnerability_id, component_id, rule_id, image_id, namespace_id,
-                              workload_id, resource, fixed_version, first_seen,
-                              status_changed_at, risk_score, risk_factors)
-         select s.cluster_id, s.fingerprint, s.kind,
-                case when vex.status in ('not_affected', 'fixed') then 'suppressed_by_vex'
-                     else 'open' end,
-                s.severity, s.title, s.vulnerability_id, s.component_id, s.rule_id, s.image_id,
-                s.namespace_id, s.workload_id, s.resource, s.fixed_version, $1, $1,
-                s.risk_score, s.risk_factors
-         from stage_finding s
-         left join lateral (
-             select v.status from vex_statement v
-             where $2 and v.vulnerability_id = s.vulnerability_id
-               and (v.component_key is null or v.component_key = s.component_key)
-               and (v.image_key is null or v.image_key = s.image_key)
-             order by v.issued_at desc nulls last, v.id desc
-             limit 1
-         ) vex on true
-         order by s.ord
-         on conflict (cluster_id, fingerprint) do nothing
-         returning cluster_id, id, status",
-    )
-    .bind(at)
-    .bind(vex_possible)
-    .fetch_all(&mut *conn)
-    .await?;
-    let new = inserted.len() as u64;
-    clock.lap("insert_findings");
-    let suppressed = inserted
-        .iter()
-        .filter(|(_, _, status)| status == "suppressed_by_vex")
-        .count() as u64;
-    if suppressed > 0 {
+    // Seen again by a scope after having gone.
+    let back: Vec<usize> = (0..staged.len())
+        .filter(|&i| known[i].as_ref().is_some_and(|k| k.observed == Some(false)))
+        .collect();
+    if !back.is_empty() {
         sqlx::query(
-            "insert into finding_decision (cluster_id, finding_id, decision, justification)
-             select f.cluster_id, f.id, 'suppressed_by_vex', 'VEX statement on file at first sight'
-             from unnest($1::bigint[], $2::bigint[], $3::text[]) as f(cluster_id, id, status)
-             where f.status = 'suppressed_by_vex'",
+            "update observation o
+             set active = true, gone_at = null, changed_report_id = $1, severity = m.severity,
+                 details = m.details::jsonb
+             from unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::smallint[], $6::text[])
+                  as m(scope_id, cluster_id, finding_id, severity, details)
+             where o.scope_id = m.scope_id and o.cluster_id = m.cluster_id
+               and o.finding_id = m.finding_id",
         )
-        .bind(inserted.iter().map(|r| r.0).collect::<Vec<_>>())
-        .bind(inserted.iter().map(|r| r.1).collect::<Vec<_>>())
-        .bind(inserted.iter().map(|r| r.2.clone()).collect::<Vec<_>>())
+        .bind(report_id)
+        .bind(back.iter().map(|&i| staged[i].scope_id).collect::<Vec<_>>())
+        .bind(
+            back.iter()
+                .map(|&i| staged[i].cluster_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(back.iter().map(|&i| finding_ids[i]).collect::<Vec<_>>())
+        .bind(back.iter().map(|&i| staged[i].severity).collect::<Vec<_>>())
+        .bind(back.iter().map(|&i| staged[i].details).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
     }
-
-    // The report's findings by id, one row per scope, with their state before this report.
-    let distinct = sqlx::query(
-        "create temp table stage_matched on commit drop as
-         select s.scope_id, f.cluster_id, f.id as finding_id, f.status, f.risk_score as old_risk,
-                s.severity, s.details, s.risk_score, s.risk_factors, s.fixed_version,
-                f.fixed_version as old_fixed_version
-         from stage_finding s
-         join finding f on f.cluster_id = s.cluster_id and f.fingerprint = s.fingerprint",
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    sqlx::query("analyze stage_matched")
-        .execute(&mut *conn)
-        .await?;
-    clock.lap("matched");
-
-    // First sighting by a scope.
-    sqlx::query(
-        "insert into observation (cluster_id, finding_id, scope_id, first_report_id,
-                                  changed_report_id, first_seen, severity, details)
-         select cluster_id, finding_id, scope_id, $1, $1, $2, severity, details
-         from stage_matched
-         on conflict (cluster_id, finding_id, scope_id) do nothing",
-    )
-    .bind(report_id)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-
-    clock.lap("insert_observations");
-    // Seen again by a scope after having gone.
-    sqlx::query(
-        "update observation o
-         set active = true, gone_at = null, changed_report_id = $1, severity = m.severity,
-             details = m.details
-         from stage_matched m
-         where not o.active and o.scope_id = m.scope_id
-           and o.cluster_id = m.cluster_id and o.finding_id = m.finding_id",
-    )
-    .bind(report_id)
-    .execute(&mut *conn)
-    .await?;
-
     clock.lap("reactivate");
-    // Gone from its scope; fixed where no other scope still sees it. (The outer statement sees
-    // the table as before the CTE, hence the explicit exclusion of the merged scopes.)
-    let fixed = sqlx::query(
-        "with gone as (
-             update observation o
-             set active = false, gone_at = $3, changed_report_id = $2
-             where o.scope_id = any($1) and o.active
-               and not exists (select 1 from stage_matched m
-                               where m.scope_id = o.scope_id and m.cluster_id = o.cluster_id
-                                 and m.finding_id = o.finding_id)
-             returning o.cluster_id, o.finding_id
-         )
-         update finding f
-         set status = 'fixed', fixed_at = $3, status_changed_at = $3
-         from (select distinct cluster_id, finding_id from gone) g
-         where f.cluster_id = g.cluster_id and f.id = g.finding_id
-           and f.status <> 'fixed'
-           and not exists (select 1 from observation o2
-                           where o2.cluster_id = f.cluster_id and o2.finding_id = f.id
-                             and o2.active and o2.scope_id <> all($1))
-           and not exists (select 1 from stage_matched m
-                           where m.cluster_id = f.cluster_id and m.finding_id = f.id)",
-    )
-    .bind(scope_ids)
-    .bind(report_id)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
 
+    // Gone from its scope; fixed where no other scope still sees it. Skipped when every active
+    // observation the scopes had is one this report confirms (a first report, a re-send).
+    let confirmed: Vec<usize> = (0..staged.len())
+        .filter(|&i| known[i].as_ref().is_some_and(|k| k.observed == Some(true)))
+        .collect();
+    let mut fixed = 0;
+    if active > confirmed.len() as i64 {
+        // The outer statement sees the tables as before the CTE, hence the explicit exclusion
+        // of the merged scopes and of what this report sees.
+        fixed = sqlx::query(
+            "with seen as materialized (
+                 select * from unnest($4::bigint[], $5::bigint[], $6::bigint[])
+                     as s(scope_id, cluster_id, finding_id)
+             ),
+             gone as (
+                 update observation o
+                 set active = false, gone_at = $3, changed_report_id = $2
+                 where o.scope_id = any($1) and o.active
+                   and not exists (select 1 from seen s
+                                   where s.scope_id = o.scope_id and s.cluster_id = o.cluster_id
+                                     and s.finding_id = o.finding_id)
+                 returning o.cluster_id, o.finding_id
+             )
+             update finding f
+             set status = 'fixed', fixed_at = $3, status_changed_at = $3
+             from (select distinct cluster_id, finding_id from gone) g
+             where f.cluster_id = g.cluster_id and f.id = g.finding_id
+               and f.status <> 'fixed'
+               and not exists (select 1 from observation o2
+                               where o2.cluster_id = f.cluster_id and o2.finding_id = f.id
+                                 and o2.active and o2.scope_id <> all($1))
+               and not exists (select 1 from seen s
+                               where s.cluster_id = f.cluster_id and s.finding_id = f.id)",
+        )
+        .bind(scope_ids)
+        .bind(report_id)
+        .bind(at)
+        .bind(
+            confirmed
+                .iter()
+                .map(|&i| staged[i].scope_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            confirmed
+                .iter()
+                .map(|&i| staged[i].cluster_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            confirmed
+                .iter()
+                .map(|&i| finding_ids[i])
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
     clock.lap("gone");
+
     // Fixed findings that are back: the decision in force applies again, else reopened.
     // Accepted findings whose acceptance expired are reopened too.
-    let reopened = sqlx::query(
-        "update finding f
-         set status = coalesce(d.decision, 'reopened'), fixed_at = null, status_changed_at = $1
-         from (select distinct cluster_id, finding_id, status from stage_matched
-               where status in ('fixed', 'accepted')) m
-         left join lateral (
-             select fd.decision from finding_decision fd
-             where fd.cluster_id = m.cluster_id and fd.finding_id = m.finding_id
-               and fd.revoked_at is null
-               and fd.decision in ('accepted', 'false_positive', 'suppressed_by_vex')
-               and (fd.expires_at is null or fd.expires_at > $1)
-             order by fd.created_at desc, fd.id desc
-             limit 1
-         ) d on true
-         where f.cluster_id = m.cluster_id and f.id = m.finding_id
-           and (m.status = 'fixed' or d.decision is null)",
-    )
-    .bind(at)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-
+    let mut returning: Vec<(i64, i64, &str)> = (0..staged.len())
+        .filter_map(|i| {
+            let k = known[i].as_ref()?;
+            matches!(k.status.as_str(), "fixed" | "accepted")
+                .then(|| (staged[i].cluster_id, k.finding_id, k.status.as_str()))
+        })
+        .collect();
+    returning.sort_unstable();
+    returning.dedup();
+    let mut reopened = 0;
+    if !returning.is_empty() {
+        reopened = sqlx::query(
+            "update finding f
+             set status = coalesce(d.decision, 'reopened'), fixed_at = null,
+                 status_changed_at = $1
+             from unnest($2::bigint[], $3::bigint[], $4::text[]) as m(cluster_id, finding_id, status)
+             left join lateral (
+                 select fd.decision from finding_decision fd
+                 where fd.cluster_id = m.cluster_id and fd.finding_id = m.finding_id
+                   and fd.revoked_at is null
+                   and fd.decision in ('accepted', 'false_positive', 'suppressed_by_vex')
+                   and (fd.expires_at is null or fd.expires_at > $1)
+                 order by fd.created_at desc, fd.id desc
+                 limit 1
+             ) d on true
+             where f.cluster_id = m.cluster_id and f.id = m.finding_id
+               and (m.status = 'fixed' or d.decision is null)",
+        )
+        .bind(at)
+        .bind(returning.iter().map(|r| r.0).collect::<Vec<_>>())
+        .bind(returning.iter().map(|r| r.1).collect::<Vec<_>>())
+        .bind(returning.iter().map(|r| r.2).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
     clock.lap("reopen");
-    // Risk and fix information that changed; untouched rows stay untouched.
-    sqlx::query(
-        "update finding f
-         set risk_score = m.risk_score, risk_factors = m.risk_factors,
-             fixed_version = coalesce(m.fixed_version, f.fixed_version)
-         from (select distinct on (cluster_id, finding_id) * from stage_matched
-               order by cluster_id, finding_id, risk_score desc) m
-         where f.cluster_id = m.cluster_id and f.id = m.finding_id
-           and (m.old_risk is distinct from m.risk_score
-                or (m.fixed_version is not null
-                    and m.old_fixed_version is distinct from m.fixed_version))",
-    )
-    .execute(&mut *conn)
-    .await?;
 
+    // Risk and fix information that changed; untouched rows stay untouched. A finding staged
+    // for several scopes takes its highest risk.
+    let mut changed: HashMap<(i64, i64), usize> = HashMap::new();
+    for (i, f) in staged.iter().enumerate() {
+        let Some(k) = &known[i] else { continue };
+        let differs = k.risk_score != Some(f.risk_score)
+            || f.fixed_version
+                .is_some_and(|v| k.fixed_version.as_deref() != Some(v));
+        if differs {
+            let entry = changed.entry((f.cluster_id, k.finding_id)).or_insert(i);
+            if staged[*entry].risk_score < f.risk_score {
+                *entry = i;
+            }
+        }
+    }
+    if !changed.is_empty() {
+        let rows: Vec<((i64, i64), usize)> = changed.into_iter().collect();
+        sqlx::query(
+            "update finding f
+             set risk_score = m.risk_score, risk_factors = m.risk_factors::jsonb,
+                 fixed_version = coalesce(m.fixed_version, f.fixed_version)
+             from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::text[], $5::text[])
+                  as m(cluster_id, finding_id, risk_score, risk_factors, fixed_version)
+             where f.cluster_id = m.cluster_id and f.id = m.finding_id",
+        )
+        .bind(rows.iter().map(|(k, _)| k.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(k, _)| k.1).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|&(_, i)| staged[i].risk_score)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|&(_, i)| staged[i].risk_factors)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|&(_, i)| staged[i].fixed_version)
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
     clock.lap("update_risk");
     tracing::debug!(timings = %clock, "findings merged");
     Ok(MergeCounts {
-        distinct,
+        distinct: staged.len() as u64,
         new,
         suppressed,
         reopened,
         fixed,
     })
+}
+
+/// What is known of each staged row: its finding and the scope's observation of it.
+async fn lookup(
+    conn: &mut PgConnection,
+    staged: &[StagedFinding<'_>],
+) -> Result<Vec<Option<Known>>, sqlx::Error> {
+    let mut known: Vec<Option<Known>> =
+        std::iter::repeat_with(|| None).take(staged.len()).collect();
+    if staged.is_empty() {
+        return Ok(known);
+    }
+    let rows: Vec<(i64, i64, String, Option<i16>, Option<String>, Option<bool>)> = sqlx::query_as(
+        "select s.ord, f.id, f.status, f.risk_score, f.fixed_version, o.active
+             from unnest($1::bigint[], $2::bytea[], $3::bigint[]) with ordinality
+                  as s(cluster_id, fingerprint, scope_id, ord)
+             join finding f on f.cluster_id = s.cluster_id and f.fingerprint = s.fingerprint
+             left join observation o on o.cluster_id = f.cluster_id and o.finding_id = f.id
+                                    and o.scope_id = s.scope_id",
+    )
+    .bind(staged.iter().map(|f| f.cluster_id).collect::<Vec<_>>())
+    .bind(
+        staged
+            .iter()
+            .map(|f| &f.fingerprint[..])
+            .collect::<Vec<_>>(),
+    )
+    .bind(staged.iter().map(|f| f.scope_id).collect::<Vec<_>>())
+    .fetch_all(conn)
+    .await?;
+    for (ord, finding_id, status, risk_score, fixed_version, observed) in rows {
+        // `with ordinality` counts from 1.
+        if let Some(slot) = usize::try_from(ord - 1).ok().and_then(|i| known.get_mut(i)) {
+            *slot = Some(Known {
+                finding_id,
+                status,
+                risk_score,
+                fixed_version,
+                observed,
+            });
+        }
+    }
+    Ok(known)
 }
 
 /// A triage decision about one finding.

@@ -26,10 +26,21 @@ pub const DEADLOCK_DETECTED: &str = "40P01";
 /// PostgreSQL's error code for a serialization failure.
 pub const SERIALIZATION_FAILURE: &str = "40001";
 
+/// PostgreSQL's error code for a unique violation.
+pub const UNIQUE_VIOLATION: &str = "23505";
+
+/// Unique keys that concurrent reports may both try to create: the bulk insert of the one that
+/// commits second fails on them, and a retry finds the rows the first one created.
+const RACED_KEYS: &[&str] = &["finding_cluster_id_fingerprint_key", "vulnerability_pkey"];
+
 /// Whether retrying the whole transaction may succeed.
 pub fn is_transient(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == DEADLOCK_DETECTED || code == SERIALIZATION_FAILURE)
+    let Some(error) = error.as_database_error() else {
+        return false;
+    };
+    match error.code().as_deref() {
+        Some(DEADLOCK_DETECTED | SERIALIZATION_FAILURE) => true,
+        Some(UNIQUE_VIOLATION) => error.constraint().is_some_and(|c| RACED_KEYS.contains(&c)),
+        _ => false,
+    }
 }

@@ -181,7 +181,6 @@ async fn try_store(
 
     // 6. Findings: scored, grouped by scope, merged where the scope's content changed.
     let context = RiskContext::load(&mut tx, parsed, &estate, cluster_id).await?;
-    let component_keys: Vec<String> = parsed.components.iter().map(|c| c.key()).collect();
     let scope_ids: Vec<i64> = parsed
         .scopes
         .iter()
@@ -195,7 +194,6 @@ async fn try_store(
         details,
         &estate,
         &component_ids,
-        &component_keys,
         &scope_ids,
         cluster_id,
         &risks,
@@ -610,7 +608,6 @@ fn stage<'a>(
     details: &'a [String],
     estate: &Estate,
     component_ids: &[i64],
-    component_keys: &'a [String],
     scope_ids: &[i64],
     cluster_id: Option<i64>,
     risks: &[usize],
@@ -633,13 +630,8 @@ fn stage<'a>(
                 title: &f.title,
                 vulnerability_id: f.vulnerability_id.as_deref(),
                 component_id: f.component.and_then(|i| component_ids.get(i).copied()),
-                component_key: f
-                    .component
-                    .and_then(|i| component_keys.get(i))
-                    .map(String::as_str),
                 rule_id: f.rule_id.as_deref(),
                 image_id: p.image_id,
-                image_key: f.image.map(|i| parsed.images[i].key.as_str()),
                 namespace_id: p.namespace_id,
                 workload_id: p.workload_id,
                 resource: f.resource.as_deref(),
