@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use serde_json::json;
 use sqlx::PgConnection;
 
+use crate::db::copy::CopyIn;
 use crate::domain::component::Component;
 use crate::domain::cvss::Scored;
 use crate::ingest::model::VulnerabilityInfo;
@@ -42,19 +43,72 @@ pub async fn upsert_vulnerabilities(
     .into_iter()
     .map(|k| (k.id.clone(), k))
     .collect();
-    let pending: Vec<(&VulnerabilityInfo, &Option<Scored>)> = vulnerabilities
-        .iter()
-        .zip(best_cvss)
-        .filter(|(v, best)| match known.get(&v.id) {
-            None => true,
-            Some(k) => k.brings_news(v, best.is_some()),
-        })
-        .collect();
+    // New ones go in by COPY; known ones with something to add through the merging upsert.
+    let mut fresh: Vec<(&VulnerabilityInfo, &Option<Scored>)> = Vec::new();
+    let mut news: Vec<(&VulnerabilityInfo, &Option<Scored>)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (v, best) in vulnerabilities.iter().zip(best_cvss) {
+        match known.get(&v.id) {
+            None if seen.insert(v.id.as_str()) => fresh.push((v, best)),
+            None => news.push((v, best)), // a second record of a new id: merged after the first
+            Some(k) if k.brings_news(v, best.is_some()) => news.push((v, best)),
+            Some(_) => {}
+        }
+    }
+    insert_fresh(conn, &fresh).await?;
     // In batches: the JSON of 30,000 vulnerabilities with their descriptions is tens of MB,
     // and the server should not hold it (twice, as a tree and as text) next to the report.
-    for batch in pending.chunks(UPSERT_BATCH) {
+    for batch in news.chunks(UPSERT_BATCH) {
         upsert_vulnerability_batch(&mut *conn, batch).await?;
     }
+    Ok(())
+}
+
+/// Vectors by source as stored in `vulnerability.cvss`: `{"nvd": ["CVSS:3.1/…"], …}`.
+fn vectors_by_source(v: &VulnerabilityInfo) -> serde_json::Map<String, serde_json::Value> {
+    let mut by_source = serde_json::Map::new();
+    for (source, vector) in &v.cvss_vectors {
+        let entry = by_source.entry(source.clone()).or_insert_with(|| json!([]));
+        if let Some(list) = entry.as_array_mut() {
+            list.push(json!(vector));
+        }
+    }
+    by_source
+}
+
+/// Vulnerabilities not on file, by COPY. One that a concurrent report created first fails the
+/// unique key, and the report is retried ([`crate::db::is_transient`]).
+async fn insert_fresh(
+    conn: &mut PgConnection,
+    fresh: &[(&VulnerabilityInfo, &Option<Scored>)],
+) -> Result<(), sqlx::Error> {
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let mut copy = CopyIn::start(
+        conn,
+        "copy vulnerability (id, aliases, title, description, severity, cvss_vector, cvss_score,
+                             cvss, cwe, published_at, modified_at, reference_urls)
+         from stdin",
+    )
+    .await?;
+    for &(v, best) in fresh {
+        let cvss = serde_json::Value::Object(vectors_by_source(v)).to_string();
+        copy.text(Some(&v.id))
+            .text_array(v.aliases.iter().map(String::as_str))
+            .text(v.title.as_deref())
+            .text(v.description.as_deref())
+            .int(Some(i64::from(v.severity.as_i16())))
+            .text(best.as_ref().map(|b| b.vector.as_str()))
+            .text(best.as_ref().map(|b| b.score.to_string()).as_deref())
+            .text(Some(&cvss))
+            .text_array(v.cwe.iter().map(String::as_str))
+            .text(v.published_at.map(|t| t.to_rfc3339()).as_deref())
+            .text(v.modified_at.map(|t| t.to_rfc3339()).as_deref())
+            .text_array(v.references.iter().map(String::as_str));
+        copy.end_row().await?;
+    }
+    copy.finish().await?;
     Ok(())
 }
 
@@ -68,13 +122,7 @@ async fn upsert_vulnerability_batch(
     let rows: Vec<serde_json::Value> = batch
         .iter()
         .map(|&(v, best)| {
-            let mut by_source = serde_json::Map::new();
-            for (source, vector) in &v.cvss_vectors {
-                let entry = by_source.entry(source.clone()).or_insert_with(|| json!([]));
-                if let Some(list) = entry.as_array_mut() {
-                    list.push(json!(vector));
-                }
-            }
+            let by_source = vectors_by_source(v);
             json!({
                 "id": v.id,
                 "aliases": v.aliases,

@@ -1,6 +1,8 @@
 //! Encoder for PostgreSQL's `COPY ... FROM STDIN` text format, the fastest way to stage many
 //! rows. Values are escaped here; nothing is ever interpolated into SQL.
 
+use std::io::Write as _;
+
 use sqlx::PgConnection;
 
 /// Rows in COPY text format, flushed to the server in chunks so memory stays bounded.
@@ -51,12 +53,34 @@ impl<'c> CopyIn<'c> {
         self
     }
 
+    /// A text array value (`text[]`).
+    pub fn text_array<'s>(&mut self, values: impl IntoIterator<Item = &'s str>) -> &mut Self {
+        let mut literal = String::from("{");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                literal.push(',');
+            }
+            literal.push('"');
+            for c in value.chars() {
+                if c == '"' || c == '\\' {
+                    literal.push('\\');
+                }
+                literal.push(c);
+            }
+            literal.push('"');
+        }
+        literal.push('}');
+        self.text(Some(&literal))
+    }
+
     /// An integer value, or NULL.
     pub fn int(&mut self, value: Option<i64>) -> &mut Self {
         self.separator();
         match value {
             None => self.buf.extend_from_slice(b"\\N"),
-            Some(n) => self.buf.extend_from_slice(n.to_string().as_bytes()),
+            Some(n) => {
+                let _ = write!(self.buf, "{n}");
+            }
         }
         self
     }

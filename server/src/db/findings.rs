@@ -281,54 +281,64 @@ pub async fn merge(
         .collect();
     let mut fixed = 0;
     if active > confirmed.len() as i64 {
-        // The outer statement sees the tables as before the CTE, hence the explicit exclusion
-        // of the merged scopes and of what this report sees.
-        fixed = sqlx::query(
-            "with seen as materialized (
-                 select * from unnest($4::bigint[], $5::bigint[], $6::bigint[])
-                     as s(scope_id, cluster_id, finding_id)
-             ),
-             gone as (
-                 update observation o
-                 set active = false, gone_at = $3, changed_report_id = $2
-                 where o.scope_id = any($1) and o.active
-                   and not exists (select 1 from seen s
-                                   where s.scope_id = o.scope_id and s.cluster_id = o.cluster_id
-                                     and s.finding_id = o.finding_id)
-                 returning o.cluster_id, o.finding_id
-             )
-             update finding f
-             set status = 'fixed', fixed_at = $3, status_changed_at = $3
-             from (select distinct cluster_id, finding_id from gone) g
-             where f.cluster_id = g.cluster_id and f.id = g.finding_id
-               and f.status <> 'fixed'
-               and not exists (select 1 from observation o2
-                               where o2.cluster_id = f.cluster_id and o2.finding_id = f.id
-                                 and o2.active and o2.scope_id <> all($1))
-               and not exists (select 1 from seen s
-                               where s.cluster_id = f.cluster_id and s.finding_id = f.id)",
+        // The scopes' active observations this report does not confirm.
+        let confirmed: std::collections::HashSet<(i64, i64, i64)> = confirmed
+            .iter()
+            .map(|&i| (staged[i].scope_id, staged[i].cluster_id, finding_ids[i]))
+            .collect();
+        let active: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "select scope_id, cluster_id, finding_id from observation
+             where scope_id = any($1) and active",
+        )
+        .bind(scope_ids)
+        .fetch_all(&mut *conn)
+        .await?;
+        let gone: Vec<&(i64, i64, i64)> = active
+            .iter()
+            .filter(|key| !confirmed.contains(key))
+            .collect();
+        // Findings this report sees (in any scope) are not fixed, whatever else went.
+        let seen: std::collections::HashSet<(i64, i64)> = staged
+            .iter()
+            .zip(&finding_ids)
+            .map(|(f, id)| (f.cluster_id, *id))
+            .collect();
+        let mut candidates: Vec<(i64, i64)> = gone
+            .iter()
+            .map(|&&(_, cluster_id, finding_id)| (cluster_id, finding_id))
+            .filter(|key| !seen.contains(key))
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        sqlx::query(
+            "update observation o
+             set active = false, gone_at = $3, changed_report_id = $2
+             from unnest($4::bigint[], $5::bigint[], $6::bigint[]) as g(scope_id, cluster_id, finding_id)
+             where o.scope_id = g.scope_id and o.cluster_id = g.cluster_id
+               and o.finding_id = g.finding_id and o.scope_id = any($1)",
         )
         .bind(scope_ids)
         .bind(report_id)
         .bind(at)
-        .bind(
-            confirmed
-                .iter()
-                .map(|&i| staged[i].scope_id)
-                .collect::<Vec<_>>(),
+        .bind(gone.iter().map(|g| g.0).collect::<Vec<_>>())
+        .bind(gone.iter().map(|g| g.1).collect::<Vec<_>>())
+        .bind(gone.iter().map(|g| g.2).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+        // Fixed where no scope still sees the finding (the update above already ran).
+        fixed = sqlx::query(
+            "update finding f
+             set status = 'fixed', fixed_at = $1, status_changed_at = $1
+             from unnest($2::bigint[], $3::bigint[]) as g(cluster_id, finding_id)
+             where f.cluster_id = g.cluster_id and f.id = g.finding_id
+               and f.status <> 'fixed'
+               and not exists (select 1 from observation o
+                               where o.cluster_id = f.cluster_id and o.finding_id = f.id
+                                 and o.active)",
         )
-        .bind(
-            confirmed
-                .iter()
-                .map(|&i| staged[i].cluster_id)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            confirmed
-                .iter()
-                .map(|&i| finding_ids[i])
-                .collect::<Vec<_>>(),
-        )
+        .bind(at)
+        .bind(candidates.iter().map(|c| c.0).collect::<Vec<_>>())
+        .bind(candidates.iter().map(|c| c.1).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?
         .rows_affected();

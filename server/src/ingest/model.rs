@@ -684,6 +684,52 @@ impl ReportBuilder {
     }
 }
 
+/// Records per thread below which [`par_map_with`] stays on the calling thread.
+const PARALLEL_MIN: usize = 4096;
+
+/// Maps `items` in order, in chunks on every core for large inputs (parsers decode records
+/// independently). Each chunk has its own state `S`, starting from `S::default()`.
+pub fn par_map_with<T, S, R, F>(items: &[T], f: F) -> Vec<R>
+where
+    T: Sync,
+    S: Default,
+    R: Send,
+    F: Fn(&mut S, usize, &T) -> R + Sync,
+{
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(items.len() / PARALLEL_MIN)
+        .max(1);
+    let run = |offset: usize, part: &[T]| {
+        let mut state = S::default();
+        part.iter()
+            .enumerate()
+            .map(|(i, item)| f(&mut state, offset + i, item))
+            .collect::<Vec<R>>()
+    };
+    if threads == 1 {
+        return run(0, items);
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                let run = &run;
+                scope.spawn(move || run(c * chunk, part))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 /// Sets `key` in the `details` object when there is a value.
 pub fn insert_some<T: Into<serde_json::Value>>(
     details: &mut serde_json::Value,

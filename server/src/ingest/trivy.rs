@@ -11,7 +11,7 @@
 //! the Go field names).
 
 use crate::ingest::model::insert_some;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::json;
@@ -22,7 +22,7 @@ use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::{ImageRef, normalise_digest};
 use crate::ingest::model::{
     FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder, ReportKind,
-    VulnerabilityInfo, WorkloadAsset, parse_timestamp,
+    VulnerabilityInfo, WorkloadAsset, par_map_with, parse_timestamp,
 };
 
 #[derive(Deserialize)]
@@ -534,6 +534,53 @@ fn read_legacy_list(b: &mut ReportBuilder, results: Vec<&RawValue>) -> Result<()
     Ok(())
 }
 
+/// A vulnerability record decoded on its own, ready to be added to the report.
+struct PreparedVulnerability {
+    id: String,
+    v: Vulnerability,
+    component: Component,
+    fingerprint: Fingerprint,
+    /// The catalogue part, read for the first record of an id the report did not know yet.
+    catalogue: Option<Result<VulnerabilityCatalogue, String>>,
+}
+
+/// Decodes one vulnerability record (pure, so records are decoded in parallel). `first_sight`
+/// says whether its catalogue part should be read. An unusable record is a warning message.
+fn prepare_vulnerability(
+    raw: &RawValue,
+    ecosystem: &str,
+    asset_key: &str,
+    first_sight: impl FnOnce(&str) -> bool,
+) -> Result<PreparedVulnerability, String> {
+    let v = serde_json::from_str::<Vulnerability>(raw.get())
+        .map_err(|e| format!("vulnerability skipped: {e}"))?;
+    let id = v.vulnerability_id.trim().to_owned();
+    if id.is_empty() {
+        return Err("vulnerability skipped: empty VulnerabilityID".to_owned());
+    }
+    let Some(pkg_name) = v.pkg_name.as_deref().filter(|n| !n.trim().is_empty()) else {
+        return Err(format!("{id} skipped: no PkgName"));
+    };
+    let version = v.installed_version.as_deref().unwrap_or_default();
+    let component = v
+        .pkg_identifier
+        .as_ref()
+        .and_then(|p| p.purl.as_deref())
+        .and_then(Component::from_purl)
+        .unwrap_or_else(|| Component::from_parts(ecosystem, pkg_name, version));
+    let fingerprint = Fingerprint::vulnerability(&id, &component.key(), asset_key);
+    let catalogue = first_sight(&id).then(|| {
+        serde_json::from_str::<VulnerabilityCatalogue>(raw.get()).map_err(|e| e.to_string())
+    });
+    Ok(PreparedVulnerability {
+        id,
+        v,
+        component,
+        fingerprint,
+        catalogue,
+    })
+}
+
 /// Reads the records of results into the builder.
 struct Reader<'b> {
     b: &'b mut ReportBuilder,
@@ -558,17 +605,20 @@ impl Reader<'_> {
         } else {
             asset.key.clone()
         };
-        for (j, raw) in entry
-            .vulnerabilities
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
+        // Records are decoded on every core, then added in report order.
+        let raws = entry.vulnerabilities.unwrap_or_default();
+        let builder: &ReportBuilder = self.b;
+        let prepared = par_map_with(&raws, |seen: &mut HashSet<String>, _, raw| {
+            prepare_vulnerability(raw, &ecosystem, &asset_key, |id| {
+                !builder.knows_vulnerability(id) && seen.insert(id.to_owned())
+            })
+        });
+        for (j, prepared) in prepared.into_iter().enumerate() {
             let at = format!("{pointer}/Vulnerabilities/{j}");
             self.b.record();
-            match serde_json::from_str::<Vulnerability>(raw.get()) {
-                Ok(v) => self.vulnerability(&at, v, raw, &target, &ecosystem, &asset_key, asset),
-                Err(e) => self.b.warn(at, format!("vulnerability skipped: {e}")),
+            match prepared {
+                Ok(p) => self.vulnerability(&at, p, &target, asset),
+                Err(message) => self.b.warn(at, message),
             }
         }
         for (j, raw) in entry
@@ -594,45 +644,26 @@ impl Reader<'_> {
         }
     }
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the record, its raw text and where it sits"
-    )]
-    fn vulnerability(
-        &mut self,
-        at: &str,
-        v: Vulnerability,
-        raw: &RawValue,
-        target: &str,
-        ecosystem: &str,
-        asset_key: &str,
-        asset: &Asset,
-    ) {
-        let id = v.vulnerability_id.trim().to_owned();
-        if id.is_empty() {
-            return self
-                .b
-                .warn(at, "vulnerability skipped: empty VulnerabilityID");
-        }
-        let Some(pkg_name) = v.pkg_name.filter(|n| !n.trim().is_empty()) else {
-            return self.b.warn(at, format!("{id} skipped: no PkgName"));
-        };
-        let version = v.installed_version.clone().unwrap_or_default();
-        let component = v
-            .pkg_identifier
-            .and_then(|p| p.purl)
-            .and_then(|purl| Component::from_purl(&purl))
-            .unwrap_or_else(|| Component::from_parts(ecosystem, &pkg_name, &version));
+    fn vulnerability(&mut self, at: &str, p: PreparedVulnerability, target: &str, asset: &Asset) {
+        let PreparedVulnerability {
+            id,
+            v,
+            component,
+            fingerprint,
+            catalogue,
+        } = p;
         let severity = self.b.severity(at, v.severity.as_deref());
-        let fingerprint = Fingerprint::vulnerability(&id, &component.key(), asset_key);
         let component = self.b.component(component);
         if !self.b.knows_vulnerability(&id) {
-            let catalogue = serde_json::from_str::<VulnerabilityCatalogue>(raw.get())
-                .unwrap_or_else(|e| {
+            let catalogue = match catalogue {
+                Some(Ok(catalogue)) => catalogue,
+                Some(Err(e)) => {
                     self.b
                         .warn(at, format!("{id}: catalogue details skipped: {e}"));
                     VulnerabilityCatalogue::default()
-                });
+                }
+                None => VulnerabilityCatalogue::default(),
+            };
             let cvss_vectors = catalogue
                 .cvss
                 .iter()
