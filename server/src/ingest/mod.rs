@@ -161,7 +161,9 @@ pub async fn ingest(
     body: Body,
 ) -> Result<Response, ApiError> {
     let format = Format::from_name(&format).ok_or_else(|| unknown_format(&format))?;
+    let started = std::time::Instant::now();
     let body = read_body(body, &headers, state.limits.max_report_bytes).await?;
+    tracing::debug!(millis = started.elapsed().as_millis(), "body read");
     accept(&state, token, Some(format), body).await
 }
 
@@ -185,7 +187,13 @@ async fn accept(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let identity = token.0;
+    let started = std::time::Instant::now();
     let digest: [u8; 32] = Sha256::digest(&body).into();
+    tracing::debug!(
+        millis = started.elapsed().as_millis(),
+        bytes = body.len(),
+        "body hashed"
+    );
     let mut conn = state.pool.acquire().await?;
     if let Some(existing) =
         db::reports::find_by_digest(&mut conn, identity.source_id, &digest).await?
@@ -277,21 +285,26 @@ pub const MAX_NESTING: usize = 128;
 /// inside them do not count).
 pub fn check_nesting(body: &[u8], max: usize) -> Result<(), ParseError> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (offset, &byte) in body.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
+    let mut offset = 0;
+    while offset < body.len() {
+        match body[offset] {
+            b'"' => {
+                // Skip the string: most of a report's bytes are in strings.
+                offset += 1;
+                loop {
+                    let rest = body.get(offset..).unwrap_or_default();
+                    let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
+                        offset = body.len(); // unterminated: nothing more to count
+                        break;
+                    };
+                    offset += found;
+                    if body[offset] == b'\\' {
+                        offset += 2; // the escaped character, whatever it is
+                    } else {
+                        break;
+                    }
+                }
             }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
@@ -307,6 +320,7 @@ pub fn check_nesting(body: &[u8], max: usize) -> Result<(), ParseError> {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        offset += 1;
     }
     Ok(())
 }
@@ -541,6 +555,21 @@ pub async fn intel(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_only() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(check_nesting(deep(4).as_bytes(), 4).is_ok());
+        let refused = check_nesting(deep(5).as_bytes(), 4).expect_err("too deep");
+        assert_eq!(refused.kind, "too-deep");
+        // brackets in strings, escaped quotes and backslashes do not count
+        let quoted = br#"{"a": "[[[[[[ " [[[[ \", "b": ["\\", "{{{{"]}"#;
+        assert!(check_nesting(quoted, 2).is_ok());
+        assert!(check_nesting(br#"[[""]]]]"], [[["#, 2).is_err());
+        // an unterminated string or a trailing backslash ends the scan without a panic
+        assert!(check_nesting(br#"[["abc"#, 2).is_ok());
+        assert!(check_nesting(br#"[["abc"#, 2).is_ok());
+    }
 
     fn trivy_doc(image: &str, vulns: &[(String, String, String, String, String)]) -> Vec<u8> {
         let list: Vec<serde_json::Value> = vulns

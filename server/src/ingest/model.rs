@@ -685,7 +685,7 @@ impl ReportBuilder {
 }
 
 /// Records per thread below which [`par_map_with`] stays on the calling thread.
-const PARALLEL_MIN: usize = 4096;
+const PARALLEL_MIN: usize = 2048;
 
 /// Maps `items` in order, in chunks on every core for large inputs (parsers decode records
 /// independently). Each chunk has its own state `S`, starting from `S::default()`.
@@ -720,13 +720,15 @@ where
                 scope.spawn(move || run(c * chunk, part))
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        let mut out = Vec::with_capacity(items.len());
+        for handle in handles {
+            out.extend(
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        out
     })
 }
 

@@ -100,7 +100,7 @@ pub async fn store(
         .map(|f| std::mem::take(&mut f.details).to_string())
         .collect();
     let mut attempt = 1;
-    loop {
+    let outcome = loop {
         match try_store(
             pool, identity, format, digest, body_bytes, &parsed, &details,
         )
@@ -110,9 +110,12 @@ pub async fn store(
                 tracing::warn!(%error, attempt, "ingest transaction retried");
                 attempt += 1;
             }
-            other => return other.map_err(ApiError::from),
+            other => break other.map_err(ApiError::from),
         }
-    }
+    };
+    // Freeing a large report takes a while; the answer need not wait for it.
+    tokio::task::spawn_blocking(move || drop((parsed, details)));
+    outcome
 }
 
 async fn try_store(

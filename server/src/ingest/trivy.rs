@@ -534,6 +534,9 @@ fn read_legacy_list(b: &mut ReportBuilder, results: Vec<&RawValue>) -> Result<()
     Ok(())
 }
 
+/// Vulnerability records decoded in parallel before they are added to the report.
+const DECODE_WINDOW: usize = 16_384;
+
 /// A vulnerability record decoded on its own, ready to be added to the report.
 struct PreparedVulnerability {
     id: String,
@@ -605,20 +608,23 @@ impl Reader<'_> {
         } else {
             asset.key.clone()
         };
-        // Records are decoded on every core, then added in report order.
+        // Records are decoded on every core a window at a time (so that decoded records never
+        // pile up), then added in report order.
         let raws = entry.vulnerabilities.unwrap_or_default();
-        let builder: &ReportBuilder = self.b;
-        let prepared = par_map_with(&raws, |seen: &mut HashSet<String>, _, raw| {
-            prepare_vulnerability(raw, &ecosystem, &asset_key, |id| {
-                !builder.knows_vulnerability(id) && seen.insert(id.to_owned())
-            })
-        });
-        for (j, prepared) in prepared.into_iter().enumerate() {
-            let at = format!("{pointer}/Vulnerabilities/{j}");
-            self.b.record();
-            match prepared {
-                Ok(p) => self.vulnerability(&at, p, &target, asset),
-                Err(message) => self.b.warn(at, message),
+        for (w, window) in raws.chunks(DECODE_WINDOW).enumerate() {
+            let builder: &ReportBuilder = self.b;
+            let prepared = par_map_with(window, |seen: &mut HashSet<String>, _, raw| {
+                prepare_vulnerability(raw, &ecosystem, &asset_key, |id| {
+                    !builder.knows_vulnerability(id) && seen.insert(id.to_owned())
+                })
+            });
+            for (i, prepared) in prepared.into_iter().enumerate() {
+                let at = format!("{pointer}/Vulnerabilities/{}", w * DECODE_WINDOW + i);
+                self.b.record();
+                match prepared {
+                    Ok(p) => self.vulnerability(&at, p, &target, asset),
+                    Err(message) => self.b.warn(at, message),
+                }
             }
         }
         for (j, raw) in entry
