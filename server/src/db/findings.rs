@@ -253,7 +253,7 @@ pub async fn merge(
         sqlx::query(
             "update observation o
              set active = true, gone_at = null, changed_report_id = $1, severity = m.severity,
-                 details = m.details::jsonb
+                 details = m.details::json
              from unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::smallint[], $6::text[])
                   as m(scope_id, cluster_id, finding_id, severity, details)
              where o.scope_id = m.scope_id and o.cluster_id = m.cluster_id

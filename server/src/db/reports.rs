@@ -120,6 +120,8 @@ pub struct ScopeState {
     pub id: i64,
     /// Hash of what the scope's newest report said (see the pipeline).
     pub content_hash: Option<Vec<u8>>,
+    /// Hash of the catalogue entries the scope's newest report brought.
+    pub catalogue_hash: Option<Vec<u8>>,
     /// When the newest applied report was generated, per the scanner.
     pub last_generated_at: Option<DateTime<Utc>>,
 }
@@ -144,7 +146,7 @@ pub async fn lock_scope(
     .await?;
     sqlx::query_as!(
         ScopeState,
-        "select id, content_hash, last_generated_at from scan_scope
+        "select id, content_hash, catalogue_hash, last_generated_at from scan_scope
          where source_id = $1 and scope = $2 for update",
         source_id,
         scope
@@ -161,17 +163,19 @@ pub async fn advance_scope(
     report_id: i64,
     at: DateTime<Utc>,
     content_hash: &[u8],
+    catalogue_hash: &[u8],
     generated_at: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update scan_scope
-         set last_report_id = $2, last_seen_at = $3, content_hash = $4,
-             last_generated_at = greatest(last_generated_at, $5)
+         set last_report_id = $2, last_seen_at = $3, content_hash = $4, catalogue_hash = $5,
+             last_generated_at = greatest(last_generated_at, $6)
          where id = $1",
         scope_id,
         report_id,
         at,
         content_hash,
+        catalogue_hash,
         generated_at
     )
     .execute(conn)

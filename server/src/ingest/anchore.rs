@@ -567,7 +567,7 @@ fn emit(
             resource: c.resource.clone(),
             fixed_version: c.fixed_version.clone(),
             scope: asset.scope,
-            details,
+            details: details.into(),
         });
     }
 }
@@ -979,7 +979,7 @@ fn read_gate_row(b: &mut ReportBuilder, at: &str, row: &Value, c: &Columns, ctx:
         resource: Some(trigger_id),
         fixed_version: None,
         scope: ctx.scope,
-        details,
+        details: details.into(),
     });
 }
 
@@ -1481,7 +1481,7 @@ mod tests {
         let ghsa = parsed
             .findings
             .iter()
-            .find(|f| f.details["advisory"] == "GHSA-5j33-cvvr-w245")
+            .find(|f| f.details.value()["advisory"] == "GHSA-5j33-cvvr-w245")
             .unwrap();
         assert_eq!(ghsa.vulnerability_id.as_deref(), Some("CVE-2024-50379"));
         assert_eq!(

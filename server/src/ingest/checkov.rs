@@ -294,7 +294,7 @@ fn failed_check(
         resource: Some(resource),
         fixed_version: None,
         scope,
-        details,
+        details: details.into(),
     });
 }
 
@@ -347,8 +347,8 @@ mod tests {
                 "repo:/builds/acme/shop"
             )
         );
-        assert_eq!(first.details["bc_check_id"], "BC_K8S_15");
-        assert_eq!(first.details["start_line"], 1);
+        assert_eq!(first.details.value()["bc_check_id"], "BC_K8S_15");
+        assert_eq!(first.details.value()["start_line"], 1);
         assert_eq!(parsed.findings[1].severity, Severity::High);
         let pointers: Vec<&str> = parsed.warnings.iter().map(|w| w.pointer.as_str()).collect();
         assert_eq!(

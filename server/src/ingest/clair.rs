@@ -435,7 +435,7 @@ impl V4Context<'_> {
                 resource: environment.and_then(|e| e.package_db.clone()),
                 fixed_version: fixed_version.clone(),
                 scope: self.scope,
-                details: details.clone(),
+                details: details.clone().into(),
             });
         }
     }
@@ -854,7 +854,7 @@ fn v2_finding(
             .map(|f| f.trim().to_owned())
             .filter(|f| fixes_something(f)),
         scope,
-        details,
+        details: details.into(),
     });
 }
 
@@ -1063,7 +1063,7 @@ mod tests {
             parsed.components[0].key(),
             "deb/e2fsprogs@1.44.1-1ubuntu1.1"
         );
-        assert_eq!(parsed.findings[0].details["approved"], false);
+        assert_eq!(parsed.findings[0].details.value()["approved"], false);
     }
 
     #[test]

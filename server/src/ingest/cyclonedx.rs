@@ -824,7 +824,7 @@ impl Reader<'_> {
                         resource: Some(resource),
                         fixed_version: None,
                         scope: self.scope,
-                        details,
+                        details: details.into(),
                     });
                 }
             }

@@ -496,7 +496,7 @@ fn read_match(b: &mut ReportBuilder, at: &str, m: Match, asset: &Asset, scope: u
             resource: resource.clone(),
             fixed_version: fixed_version.clone(),
             scope,
-            details,
+            details: details.into(),
         });
     }
 }
@@ -652,7 +652,7 @@ mod tests {
         assert_eq!(f.image, Some(0));
         assert!(!f.in_cluster);
         assert_eq!(f.resource.as_deref(), Some("/lib/apk/db/installed"));
-        assert_eq!(f.details["matchers"], json!(["apk-matcher"]));
+        assert_eq!(f.details.value()["matchers"], json!(["apk-matcher"]));
         assert_eq!(f.title, "CVE-2024-0001 in openssl 3.1.4-r0");
         assert!(parsed.warnings.is_empty());
     }
@@ -741,7 +741,7 @@ mod tests {
         );
         assert_eq!(parsed.components[0].key(), "golang/golang.org/x/net@v0.7.0");
         assert_eq!(
-            parsed.findings[0].details["advisory"],
+            parsed.findings[0].details.value()["advisory"],
             "GHSA-4374-p667-p6c8"
         );
         // a GHSA without a related CVE stays itself
@@ -763,7 +763,7 @@ mod tests {
         let wont = OPENSSL.replace(r#""state": "fixed""#, r#""state": "wont-fix""#);
         let parsed = parse(image_report(&wont).as_bytes()).unwrap();
         assert_eq!(parsed.findings[0].fixed_version, None);
-        assert_eq!(parsed.findings[0].details["fix_state"], "wont-fix");
+        assert_eq!(parsed.findings[0].details.value()["fix_state"], "wont-fix");
     }
 
     #[test]
@@ -832,7 +832,7 @@ mod tests {
             parsed.vulnerabilities[0].cvss_vectors,
             vec![("grype".to_owned(), "AV:L/AC:L/Au:N/C:C/I:C/A:C".to_owned())]
         );
-        assert_eq!(f.details["matchers"], json!(["dpkg-matcher"]));
+        assert_eq!(f.details.value()["matchers"], json!(["dpkg-matcher"]));
         let object_target = parse(
             br#"{"matches": [], "source": {"type": "directory", "target": {"path": "/src/app"}}}"#,
         )

@@ -332,7 +332,7 @@ fn read_check(b: &mut ReportBuilder, at: &str, check: Check, cx: &Context<'_>) {
             resource: None,
             fixed_version: None,
             scope: cx.scope,
-            details: details.clone(),
+            details: details.clone().into(),
         });
     }
     b.control(ControlResultRecord {

@@ -138,7 +138,7 @@ fn vulnerability(b: &mut ReportBuilder, at: &str, v: Vulnerability, scope: usize
         resource: (!location.is_empty()).then_some(location),
         fixed_version: None,
         scope,
-        details,
+        details: details.into(),
     });
 }
 
@@ -184,10 +184,10 @@ mod tests {
         assert_eq!(first.title, "Anonymous Authentication");
         assert_eq!(first.resource.as_deref(), Some("10.0.0.1:10250"));
         assert_eq!(
-            first.details["description"],
+            first.details.value()["description"],
             "The kubelet is misconfigured,\n    potentially allowing anonymous access"
         );
-        assert!(first.details.get("evidence").is_none());
+        assert!(first.details.value().get("evidence").is_none());
         // no vid: the name is the rule; kube-hunter's own pod name is not part of the identity
         let second = &parsed.findings[1];
         assert_eq!(second.rule_id.as_deref(), Some("CAP_NET_RAW Enabled"));
@@ -202,7 +202,7 @@ mod tests {
         let third = &parsed.findings[2];
         assert_eq!(third.severity, Severity::Unknown);
         assert_eq!(third.title, "KHV002");
-        assert_eq!(third.details["evidence"], r#"{"v":1}"#);
+        assert_eq!(third.details.value()["evidence"], r#"{"v":1}"#);
         let pointers: Vec<&str> = parsed.warnings.iter().map(|w| w.pointer.as_str()).collect();
         assert_eq!(
             pointers,

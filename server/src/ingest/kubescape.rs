@@ -491,7 +491,7 @@ impl Reader<'_> {
                 resource: None,
                 fixed_version: None,
                 scope: self.scope,
-                details: finding_details,
+                details: finding_details.into(),
             });
         }
         self.b.control(ControlResultRecord {
@@ -673,7 +673,7 @@ impl Reader<'_> {
                 resource: Some(resource),
                 fixed_version: None,
                 scope: self.scope,
-                details,
+                details: details.into(),
             });
         }
     }
@@ -921,14 +921,14 @@ mod tests {
             Fingerprint::misconfiguration("C-0016", "shop/Deployment/web", "cluster")
         );
         assert_eq!(
-            first.details["paths"],
+            first.details.value()["paths"],
             json!([
                 "spec.containers[0].securityContext.allowPrivilegeEscalation=false",
                 "spec.containers[0].securityContext"
             ])
         );
         assert_eq!(
-            first.details["rules"],
+            first.details.value()["rules"],
             json!(["rule-allow-privilege-escalation"])
         );
         let workload = first.workload.map(|w| parsed.workloads[w].key());
@@ -1127,7 +1127,7 @@ mod tests {
             misconfig.resource.as_deref(),
             Some("nginx.yaml#/Deployment/nginx-deployment")
         );
-        assert_eq!(misconfig.details["source_path"], "nginx.yaml");
+        assert_eq!(misconfig.details.value()["source_path"], "nginx.yaml");
         assert_eq!(
             parsed.scopes,
             vec!["kubescape:/home/administrator/k8s-kubescape-test/nginx.yaml"]

@@ -241,7 +241,36 @@ pub struct FindingRecord {
     /// Index into [`ParsedReport::scopes`].
     pub scope: usize,
     /// Scanner-specific evidence kept with the observation.
-    pub details: serde_json::Value,
+    pub details: Details,
+}
+
+/// A finding's evidence as compact JSON text: a report holds one per finding, and as a tree
+/// each would cost several times its text (a map node and an allocation per key and value).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Details(String);
+
+impl Details {
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The evidence as a JSON tree again.
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl From<serde_json::Value> for Details {
+    fn from(value: serde_json::Value) -> Self {
+        Details(value.to_string())
+    }
+}
+
+impl std::fmt::Display for Details {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// A runtime detection (one Falco alert, say).

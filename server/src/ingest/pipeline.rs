@@ -22,7 +22,7 @@ use crate::db::tokens::IngestIdentity;
 use crate::domain::cvss::{self, Scored};
 use crate::domain::risk::{self, Exposure, Inputs, Weights};
 use crate::error::ApiError;
-use crate::ingest::model::{FindingKind, ParsedReport, Warning};
+use crate::ingest::model::{FindingKind, ParsedReport, VulnerabilityInfo, Warning};
 
 /// How often a transaction that hit a deadlock is tried again.
 const ATTEMPTS: usize = 3;
@@ -90,22 +90,11 @@ pub async fn store(
     format: &str,
     digest: &[u8; 32],
     body_bytes: usize,
-    mut parsed: ParsedReport,
+    parsed: ParsedReport,
 ) -> Result<IngestOutcome, ApiError> {
-    // Evidence as JSON text, once: each finding's JSON tree is freed as its text is made, so
-    // a large report never holds both.
-    let details: Vec<String> = parsed
-        .findings
-        .iter_mut()
-        .map(|f| std::mem::take(&mut f.details).to_string())
-        .collect();
     let mut attempt = 1;
     let outcome = loop {
-        match try_store(
-            pool, identity, format, digest, body_bytes, &parsed, &details,
-        )
-        .await
-        {
+        match try_store(pool, identity, format, digest, body_bytes, &parsed).await {
             Err(error) if attempt < ATTEMPTS && db::is_transient(&error) => {
                 tracing::warn!(%error, attempt, "ingest transaction retried");
                 attempt += 1;
@@ -114,7 +103,7 @@ pub async fn store(
         }
     };
     // Freeing a large report takes a while; the answer need not wait for it.
-    tokio::task::spawn_blocking(move || drop((parsed, details)));
+    tokio::task::spawn_blocking(move || drop(parsed));
     outcome
 }
 
@@ -125,7 +114,6 @@ async fn try_store(
     digest: &[u8; 32],
     body_bytes: usize,
     parsed: &ParsedReport,
-    details: &[String],
 ) -> Result<IngestOutcome, sqlx::Error> {
     let now = Utc::now();
     let mut clock = crate::telemetry::Phases::start();
@@ -163,17 +151,7 @@ async fn try_store(
     let estate = store_estate(&mut tx, identity, cluster_id, parsed).await?;
 
     clock.lap("estate");
-    // 4. The catalogue.
-    let best_cvss: Vec<Option<Scored>> = parsed
-        .vulnerabilities
-        .iter()
-        .map(|v| cvss::best(&v.cvss_vectors))
-        .collect();
-    db::catalogue::upsert_vulnerabilities(&mut tx, &parsed.vulnerabilities, &best_cvss).await?;
-    let component_ids = db::catalogue::upsert_components(&mut tx, &parsed.components).await?;
-
-    clock.lap("catalogue");
-    // 5. Lifecycle scopes, locked in a fixed order until commit.
+    // 4. Lifecycle scopes, locked in a fixed order until commit.
     let mut scope_keys: Vec<&String> = parsed.scopes.iter().collect();
     scope_keys.sort();
     let mut scopes: HashMap<String, ScopeState> = HashMap::new();
@@ -181,6 +159,24 @@ async fn try_store(
         let state = db::reports::lock_scope(&mut tx, identity.source_id, key, cluster_id).await?;
         scopes.insert(key.clone(), state);
     }
+
+    // 5. The catalogue, unless each scope's last report brought exactly this one (the catalogue
+    //    only ever gains, so applying the same entries again would change nothing).
+    let catalogue_hash = catalogue_hash(&parsed.vulnerabilities);
+    let catalogue_known = !scopes.is_empty()
+        && scopes
+            .values()
+            .all(|s| s.catalogue_hash.as_deref() == Some(catalogue_hash.as_slice()));
+    if !catalogue_known {
+        let best_cvss: Vec<Option<Scored>> = parsed
+            .vulnerabilities
+            .iter()
+            .map(|v| cvss::best(&v.cvss_vectors))
+            .collect();
+        db::catalogue::upsert_vulnerabilities(&mut tx, &parsed.vulnerabilities, &best_cvss).await?;
+    }
+    let component_ids = db::catalogue::upsert_components(&mut tx, &parsed.components).await?;
+    clock.lap("catalogue");
 
     // 6. Findings: scored, grouped by scope, merged where the scope's content changed.
     let context = RiskContext::load(&mut tx, parsed, &estate, cluster_id).await?;
@@ -194,7 +190,6 @@ async fn try_store(
     let risks = score_findings(parsed, &estate, cluster_id, &context, &mut cache);
     let staged = stage(
         parsed,
-        details,
         &estate,
         &component_ids,
         &scope_ids,
@@ -302,6 +297,7 @@ async fn try_store(
             report_id,
             now,
             hash,
+            &catalogue_hash,
             parsed.generated_at,
         )
         .await?;
@@ -608,7 +604,6 @@ fn score_findings(
 )]
 fn stage<'a>(
     parsed: &'a ParsedReport,
-    details: &'a [String],
     estate: &Estate,
     component_ids: &[i64],
     scope_ids: &[i64],
@@ -619,9 +614,8 @@ fn stage<'a>(
     let mut rows: Vec<StagedFinding<'a>> = parsed
         .findings
         .iter()
-        .zip(details)
         .zip(risks)
-        .map(|((f, details), risk)| {
+        .map(|(f, risk)| {
             let p = place(f, estate, cluster_id);
             let (risk_score, risk_factors) = &cache.scores[*risk];
             StagedFinding {
@@ -641,7 +635,7 @@ fn stage<'a>(
                 fixed_version: f.fixed_version.as_deref(),
                 risk_score: *risk_score,
                 risk_factors,
-                details,
+                details: f.details.as_str(),
             }
         })
         .collect();
@@ -671,6 +665,36 @@ fn content_hash(rows: &[&StagedFinding<'_>]) -> Vec<u8> {
         }
         hasher.update(r.image_id.unwrap_or(-1).to_be_bytes());
         hasher.update(r.workload_id.unwrap_or(-1).to_be_bytes());
+    }
+    hasher.finalize().to_vec()
+}
+
+/// SHA-256 over the report's catalogue entries, in report order.
+fn catalogue_hash(vulnerabilities: &[VulnerabilityInfo]) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    let mut text = |value: &str| {
+        hasher.update((value.len() as u64).to_be_bytes());
+        hasher.update(value.as_bytes());
+    };
+    for v in vulnerabilities {
+        text(&v.id);
+        text(v.title.as_deref().unwrap_or("\u{0}"));
+        text(v.description.as_deref().unwrap_or("\u{0}"));
+        text(&v.severity.as_i16().to_string());
+        for (source, vector) in &v.cvss_vectors {
+            text(source);
+            text(vector);
+        }
+        text("\u{1}");
+        for list in [&v.aliases, &v.cwe, &v.references] {
+            for item in list {
+                text(item);
+            }
+            text("\u{1}");
+        }
+        for at in [v.published_at, v.modified_at] {
+            text(&at.map(|t| t.to_rfc3339()).unwrap_or_default());
+        }
     }
     hasher.finalize().to_vec()
 }

@@ -288,7 +288,7 @@ fn read_check(
         resource: Some(resource),
         fixed_version: None,
         scope: target.scope,
-        details,
+        details: details.into(),
     });
 }
 
@@ -421,9 +421,9 @@ mod tests {
         assert!(root.in_cluster);
         assert_eq!(root.workload, Some(0));
         assert_eq!(root.title, "Should not be allowed to run as root");
-        assert_eq!(root.details["container"], "app");
+        assert_eq!(root.details.value()["container"], "app");
         assert_eq!(
-            root.details["details"][0],
+            root.details.value()["details"][0],
             "securityContext.runAsNonRoot is not set"
         );
         assert_eq!(
@@ -487,7 +487,7 @@ mod tests {
         let in_container = parsed
             .findings
             .iter()
-            .filter(|f| f.details.get("container").is_some())
+            .filter(|f| f.details.value().get("container").is_some())
             .count();
         assert_eq!(in_container, 14);
         let mut high: Vec<&str> = parsed

@@ -542,7 +542,7 @@ fn check(b: &mut ReportBuilder, found: Found<'_>, kind: FindingKind, asset: &Run
         resource: (!resource.is_empty()).then_some(resource),
         fixed_version: None,
         scope: asset.scope,
-        details,
+        details: details.into(),
     });
 }
 
@@ -608,7 +608,7 @@ fn vulnerability(
         resource: (!found.uri.is_empty()).then_some(found.uri),
         fixed_version: fields.fixed,
         scope: asset.scope,
-        details,
+        details: details.into(),
     });
 }
 
@@ -818,7 +818,7 @@ mod tests {
         assert_eq!(misconfig.kind, FindingKind::Misconfiguration);
         assert_eq!(misconfig.rule_id.as_deref(), Some("DS002"));
         assert_eq!(misconfig.severity, Severity::High);
-        assert_eq!(misconfig.details["line"], 3);
+        assert_eq!(misconfig.details.value()["line"], 3);
     }
 
     #[test]

@@ -21,8 +21,8 @@ use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::{ImageRef, normalise_digest};
 use crate::ingest::model::{
-    FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder, ReportKind,
-    VulnerabilityInfo, WorkloadAsset, par_map_with, parse_timestamp,
+    Details, FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder,
+    ReportKind, VulnerabilityInfo, WorkloadAsset, par_map_with, parse_timestamp,
 };
 
 #[derive(Deserialize)]
@@ -545,17 +545,19 @@ struct PreparedVulnerability {
     fingerprint: Fingerprint,
     /// The catalogue part, read for the first record of an id the report did not know yet.
     catalogue: Option<Result<VulnerabilityCatalogue, String>>,
+    details: Details,
 }
 
 /// Decodes one vulnerability record (pure, so records are decoded in parallel). `first_sight`
 /// says whether its catalogue part should be read. An unusable record is a warning message.
 fn prepare_vulnerability(
     raw: &RawValue,
+    target: &str,
     ecosystem: &str,
     asset_key: &str,
     first_sight: impl FnOnce(&str) -> bool,
 ) -> Result<PreparedVulnerability, String> {
-    let v = serde_json::from_str::<Vulnerability>(raw.get())
+    let mut v = serde_json::from_str::<Vulnerability>(raw.get())
         .map_err(|e| format!("vulnerability skipped: {e}"))?;
     let id = v.vulnerability_id.trim().to_owned();
     if id.is_empty() {
@@ -575,12 +577,22 @@ fn prepare_vulnerability(
     let catalogue = first_sight(&id).then(|| {
         serde_json::from_str::<VulnerabilityCatalogue>(raw.get()).map_err(|e| e.to_string())
     });
+    let mut details = json!({ "scanner": "trivy", "target": target });
+    insert_some(&mut details, "pkg_path", v.pkg_path.take());
+    insert_some(&mut details, "status", v.status.take());
+    insert_some(&mut details, "primary_url", v.primary_url.take());
+    insert_some(
+        &mut details,
+        "layer",
+        v.layer.take().and_then(|l| l.digest.or(l.diff_id)),
+    );
     Ok(PreparedVulnerability {
         id,
         v,
         component,
         fingerprint,
         catalogue,
+        details: details.into(),
     })
 }
 
@@ -614,7 +626,7 @@ impl Reader<'_> {
         for (w, window) in raws.chunks(DECODE_WINDOW).enumerate() {
             let builder: &ReportBuilder = self.b;
             let prepared = par_map_with(window, |seen: &mut HashSet<String>, _, raw| {
-                prepare_vulnerability(raw, &ecosystem, &asset_key, |id| {
+                prepare_vulnerability(raw, &target, &ecosystem, &asset_key, |id| {
                     !builder.knows_vulnerability(id) && seen.insert(id.to_owned())
                 })
             });
@@ -657,6 +669,7 @@ impl Reader<'_> {
             component,
             fingerprint,
             catalogue,
+            details,
         } = p;
         let severity = self.b.severity(at, v.severity.as_deref());
         let component = self.b.component(component);
@@ -702,15 +715,6 @@ impl Reader<'_> {
             });
         }
 
-        let mut details = json!({ "scanner": "trivy", "target": target });
-        insert_some(&mut details, "pkg_path", v.pkg_path);
-        insert_some(&mut details, "status", v.status);
-        insert_some(&mut details, "primary_url", v.primary_url);
-        insert_some(
-            &mut details,
-            "layer",
-            v.layer.and_then(|l| l.digest.or(l.diff_id)),
-        );
         self.b.finding(FindingRecord {
             fingerprint,
             kind: FindingKind::Vulnerability,
@@ -787,7 +791,7 @@ impl Reader<'_> {
             resource: Some(resource),
             fixed_version: None,
             scope: self.scope,
-            details,
+            details: details.into(),
         });
     }
 
@@ -821,7 +825,7 @@ impl Reader<'_> {
             resource: Some(target.to_owned()),
             fixed_version: None,
             scope: self.scope,
-            details,
+            details: details.into(),
         });
     }
 }

@@ -941,7 +941,7 @@ impl Reader {
             resource: (!target.is_empty()).then_some(target),
             fixed_version: v.fixed_version.filter(|f| !f.trim().is_empty()),
             scope: t.scope,
-            details,
+            details: details.into(),
         });
     }
 
@@ -977,7 +977,7 @@ impl Reader {
             resource: Some(target),
             fixed_version: None,
             scope: t.scope,
-            details,
+            details: details.into(),
         });
     }
 
@@ -1030,7 +1030,7 @@ impl Reader {
             resource: Some(resource),
             fixed_version: None,
             scope: t.scope,
-            details,
+            details: details.into(),
         });
     }
 
@@ -1306,7 +1306,7 @@ impl Reader {
                 resource: None,
                 fixed_version: None,
                 scope: framework.scope,
-                details,
+                details: details.into(),
             });
         }
         self.b.control(ControlResultRecord {
@@ -1451,7 +1451,7 @@ mod tests {
         assert_eq!(f.vulnerability_id.as_deref(), Some("CVE-2024-0553"));
         assert_eq!(f.fixed_version.as_deref(), Some("3.6.13-2ubuntu1.10"));
         assert_eq!((f.image, f.workload, f.in_cluster), (Some(0), None, false));
-        assert!(f.details.get("score").is_none());
+        assert!(f.details.value().get("score").is_none());
         assert!(parsed.warnings.is_empty());
     }
 
@@ -1541,7 +1541,7 @@ mod tests {
             f.fingerprint,
             Fingerprint::misconfiguration("KSV014", "shop/ReplicaSet/web", "cluster")
         );
-        assert_eq!(f.details["remediation"], "Set it");
+        assert_eq!(f.details.value()["remediation"], "Set it");
         assert_eq!(parsed.scopes, vec!["ConfigAuditReport:shop/ReplicaSet/web"]);
         assert!(parsed.images.is_empty());
     }
@@ -1624,8 +1624,8 @@ mod tests {
         let f = &parsed.findings[0];
         assert_eq!(f.kind, FindingKind::Secret);
         assert_eq!((f.image, f.in_cluster), (Some(0), false));
-        assert_eq!(f.details["match"], "KEY=\"****************\"");
-        assert_eq!(parsed.findings[1].details["match"], "(redacted)");
+        assert_eq!(f.details.value()["match"], "KEY=\"****************\"");
+        assert_eq!(parsed.findings[1].details.value()["match"], "(redacted)");
         assert!(!parsed.findings[1].details.to_string().contains("ghp_"));
         assert_eq!(parsed.images[0].key, "ghcr.io/acme/app:1.0");
         assert_eq!(
@@ -1680,8 +1680,8 @@ mod tests {
             f.fingerprint,
             Fingerprint::of("control", &["k8s-cis-1.23", "5.1.2", "cluster"])
         );
-        assert_eq!(f.details["affected_targets"], 2);
-        assert_eq!(f.details["remediation"], "Remove secrets");
+        assert_eq!(f.details.value()["affected_targets"], 2);
+        assert_eq!(f.details.value()["remediation"], "Remove secrets");
     }
 
     #[test]
@@ -2050,9 +2050,11 @@ mod tests {
             .iter()
             .find(|f| f.rule_id.as_deref() == Some("cis:5.7.3"))
             .unwrap();
-        assert_eq!(worst.details["affected_targets"], 89);
+        assert_eq!(worst.details.value()["affected_targets"], 89);
         assert_eq!(
-            worst.details["failed_targets"].as_array().map(Vec::len),
+            worst.details.value()["failed_targets"]
+                .as_array()
+                .map(Vec::len),
             Some(MAX_TARGETS)
         );
     }
