@@ -88,7 +88,8 @@ struct Known {
 }
 
 /// Merges staged findings into the scopes `scope_ids` (every scope of the report being merged,
-/// including those with no finding left: a clean scan fixes what the scope had).
+/// including those with no finding left: a clean scan fixes what the scope had). `at` is the
+/// transaction's `now()`, which new rows take from their column defaults.
 ///
 /// `staged` must hold each (scope, cluster, fingerprint) once, sorted by cluster and
 /// fingerprint. The merge is worked out here from one lookup of what is known; new findings and
@@ -136,13 +137,12 @@ pub async fn merge(
         .fetch_all(&mut *conn)
         .await?
     };
-    let at_text = at.to_rfc3339();
+    // `first_seen` and `status_changed_at` are left to their default, now(): `at`.
     let mut copy = CopyIn::start(
         conn,
         "copy finding (cluster_id, id, fingerprint, kind, status, severity, title,
                        vulnerability_id, component_id, rule_id, image_id, namespace_id,
-                       workload_id, resource, fixed_version, first_seen, status_changed_at,
-                       risk_score, risk_factors)
+                       workload_id, resource, fixed_version, risk_score, risk_factors)
          from stdin",
     )
     .await?;
@@ -173,8 +173,6 @@ pub async fn merge(
                 .int(f.workload_id)
                 .text(f.resource)
                 .text(f.fixed_version)
-                .text(Some(&at_text))
-                .text(Some(&at_text))
                 .int(Some(i64::from(f.risk_score)))
                 .text(Some(f.risk_factors));
             copy.end_row().await?;
@@ -224,7 +222,7 @@ pub async fn merge(
     let mut copy = CopyIn::start(
         conn,
         "copy observation (cluster_id, finding_id, scope_id, first_report_id, changed_report_id,
-                           first_seen, severity, details)
+                           severity, details)
          from stdin",
     )
     .await?;
@@ -237,7 +235,6 @@ pub async fn merge(
             .int(Some(f.scope_id))
             .int(Some(report_id))
             .int(Some(report_id))
-            .text(Some(&at_text))
             .int(Some(i64::from(f.severity)))
             .text(Some(f.details));
         copy.end_row().await?;

@@ -187,13 +187,16 @@ async fn accept(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let identity = token.0;
-    let started = std::time::Instant::now();
+    let body_bytes = body.len();
+    // Parsing starts at once, while the body is hashed and looked up: a byte-identical re-send
+    // is answered with the first report, and its parse is simply dropped.
+    let parse_started = std::time::Instant::now();
+    let parsing = tokio::task::spawn_blocking({
+        let body = body.clone();
+        move || parse_body(format, body)
+    });
     let digest: [u8; 32] = Sha256::digest(&body).into();
-    tracing::debug!(
-        millis = started.elapsed().as_millis(),
-        bytes = body.len(),
-        "body hashed"
-    );
+    drop(body);
     let mut conn = state.pool.acquire().await?;
     if let Some(existing) =
         db::reports::find_by_digest(&mut conn, identity.source_id, &digest).await?
@@ -202,9 +205,7 @@ async fn accept(
     }
     drop(conn);
 
-    let body_bytes = body.len();
-    let parse_started = std::time::Instant::now();
-    let (format, detected, parsed) = tokio::task::spawn_blocking(move || parse_body(format, body))
+    let (format, detected, parsed) = parsing
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
         .map_err(refused)?;

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -115,10 +115,13 @@ async fn try_store(
     body_bytes: usize,
     parsed: &ParsedReport,
 ) -> Result<IngestOutcome, sqlx::Error> {
-    let now = Utc::now();
     let mut clock = crate::telemetry::Phases::start();
     let mut warnings = parsed.warnings.clone();
     let mut tx = pool.begin().await?;
+    // The transaction's timestamp, which column defaults use too: rows can leave it out.
+    let now: DateTime<Utc> = sqlx::query_scalar("select now()")
+        .fetch_one(&mut *tx)
+        .await?;
 
     // 1. The report itself; the same bytes arriving concurrently are answered with the first.
     let new_report = NewReport {

@@ -518,3 +518,60 @@ async fn a_k8s_report_without_a_cluster_token_creates_the_cluster_it_names(pool:
     assert_eq!(containers, 2);
     assert_eq!(in_cluster, 10);
 }
+
+/// New catalogue entries go in by COPY: quotes, backslashes, tabs, newlines, braces and commas
+/// in text and in array elements must come back exactly as sent.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn catalogue_text_survives_bulk_insert_exactly(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let title = "a \"quoted\" title\twith a tab";
+    let description = "line one\nline two \\ back\\slash {braces}, \\N and \\x41";
+    let references = [
+        "https://example.com/a,b",
+        "https://example.com/\"q\"",
+        "https://example.com/{x}\\y",
+        "NULL",
+    ];
+    let report = serde_json::json!({
+        "SchemaVersion": 2,
+        "ArtifactName": "registry.example.com/quoting:1",
+        "ArtifactType": "container_image",
+        "Results": [{
+            "Target": "registry.example.com/quoting:1 (debian 12)",
+            "Type": "debian",
+            "Vulnerabilities": [{
+                "VulnerabilityID": "CVE-2024-99999",
+                "PkgName": "libq",
+                "InstalledVersion": "1.0",
+                "Severity": "HIGH",
+                "Title": title,
+                "Description": description,
+                "CweIDs": ["CWE-1", "CWE-\"2\""],
+                "References": references,
+                "CVSS": {"nvd": {"V3Vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}}
+            }]
+        }]
+    });
+    let response = app
+        .ingest("trivy", &token, serde_json::to_vec(&report).unwrap())
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+
+    let row: (String, String, Vec<String>, Vec<String>, Option<f32>, Value) = sqlx::query_as(
+        "select title, description, reference_urls, cwe, cvss_score, cvss
+         from vulnerability where id = 'CVE-2024-99999'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(row.0, title);
+    assert_eq!(row.1, description);
+    assert_eq!(row.2, references);
+    assert_eq!(row.3, ["CWE-1", "CWE-\"2\""]);
+    assert_eq!(row.4, Some(9.8));
+    assert_eq!(
+        row.5,
+        serde_json::json!({"nvd": ["CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"]})
+    );
+}
