@@ -58,6 +58,8 @@ fn main() {
         let url = runtime.block_on(fresh_database(&admin_url, &db));
         let server = Server::start(&url);
         let token = server.token(&url);
+        // Start from a quiet database: nothing of the setup left to flush.
+        runtime.block_on(checkpoint(&admin_url));
 
         let t = post(&server, &token, &first);
         figures
@@ -80,9 +82,12 @@ fn main() {
             .push(server.peak_rss_mb());
         server.stop();
 
+        runtime.block_on(drop_database(&admin_url, &db));
+
         let copy_db = format!("bulwark_bench_copy_{round}");
         let copy_url = runtime.block_on(fresh_database(&admin_url, &copy_db));
-        let rate = runtime.block_on(copy_baseline(&copy_url));
+        let rate = runtime.block_on(copy_baseline(&copy_url, &admin_url));
+        runtime.block_on(drop_database(&admin_url, &copy_db));
         figures
             .entry("copy_baseline_rows_per_s")
             .or_default()
@@ -172,6 +177,28 @@ async fn fresh_database(admin_url: &str, name: &str) -> String {
     }
     let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
     format!("{base}/{name}")
+}
+
+/// Drops a round's database, so that the next round starts with nothing else in the cluster.
+async fn drop_database(admin_url: &str, name: &str) {
+    let mut conn = PgConnection::connect(admin_url)
+        .await
+        .expect("admin connection");
+    sqlx::raw_sql(&format!("drop database if exists {name} with (force)"))
+        .execute(&mut conn)
+        .await
+        .expect("drop database");
+}
+
+/// Flushes everything written so far, so that a measurement does not pay for the setup's writes.
+async fn checkpoint(admin_url: &str) {
+    let mut conn = PgConnection::connect(admin_url)
+        .await
+        .expect("admin connection");
+    sqlx::raw_sql("checkpoint")
+        .execute(&mut conn)
+        .await
+        .expect("checkpoint");
 }
 
 /// A Trivy image report: `FINDINGS` distinct (CVE, package) pairs over `PACKAGES` packages;
@@ -303,9 +330,10 @@ fn post(server: &Server, token: &str, body: &[u8]) -> f64 {
 
 /// The baseline: the same normalized rows COPY'd straight into the findings table of a
 /// freshly migrated database (no parsing, no HTTP, no merge).
-async fn copy_baseline(url: &str) -> f64 {
+async fn copy_baseline(url: &str, admin_url: &str) -> f64 {
     let pool = sqlx::PgPool::connect(url).await.expect("connect");
     server::MIGRATOR.run(&pool).await.expect("migrate");
+    checkpoint(admin_url).await;
     let mut conn = pool.acquire().await.expect("connection");
     let image_id: i64 = sqlx::query_scalar(
         "insert into image (key, repository) values ('sha256:bench', 'bench/app') returning id",

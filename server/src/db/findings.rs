@@ -438,6 +438,9 @@ pub async fn merge(
     })
 }
 
+/// `(ord, finding id, status, risk score, fixed version, the scope's observation active?)`.
+type KnownRow = (i64, i64, String, Option<i16>, Option<String>, Option<bool>);
+
 /// What is known of each staged row: its finding and the scope's observation of it.
 async fn lookup(
     conn: &mut PgConnection,
@@ -448,7 +451,7 @@ async fn lookup(
     if staged.is_empty() {
         return Ok(known);
     }
-    let rows: Vec<(i64, i64, String, Option<i16>, Option<String>, Option<bool>)> = sqlx::query_as(
+    let rows: Vec<KnownRow> = sqlx::query_as(
         "select s.ord, f.id, f.status, f.risk_score, f.fixed_version, o.active
              from unnest($1::bigint[], $2::bytea[], $3::bigint[]) with ordinality
                   as s(cluster_id, fingerprint, scope_id, ord)

@@ -601,10 +601,6 @@ fn score_findings(
 
 /// The report's findings as rows to merge: one per (scope, cluster, fingerprint), sorted by
 /// cluster and fingerprint.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the ids resolved by the previous steps, each used once"
-)]
 fn stage<'a>(
     parsed: &'a ParsedReport,
     estate: &Estate,

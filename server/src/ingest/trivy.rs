@@ -25,17 +25,18 @@ use crate::ingest::model::{
     ReportKind, VulnerabilityInfo, WorkloadAsset, par_map_with, parse_timestamp,
 };
 
+/// A report; its results are read in the same pass (`R` = [`ResultEntry`]) or kept raw to be
+/// read one by one (`R` = `&RawValue`), which turns a malformed result into a warning.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Report<'a> {
+struct Report<'a, R> {
     schema_version: Option<i64>,
     artifact_name: Option<String>,
     artifact_type: Option<String>,
     created_at: Option<String>,
     metadata: Option<Metadata>,
     trivy: Option<TrivyInfo>,
-    #[serde(borrow)]
-    results: Option<Vec<&'a RawValue>>,
+    results: Option<Vec<R>>,
     // `trivy k8s`
     cluster_name: Option<String>,
     #[serde(borrow)]
@@ -228,8 +229,28 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedReport, ParseError> {
         }
         _ => {}
     }
-    let mut report: Report<'_> =
-        serde_json::from_slice(bytes).map_err(|e| ParseError::from_json("Trivy JSON", &e))?;
+    // One pass when every result is well-formed (the usual case); otherwise the results are
+    // read one by one, and a malformed one becomes a warning.
+    match serde_json::from_slice::<Report<'_, ResultEntry<'_>>>(bytes) {
+        Ok(report) => read_report(b, report, |reader, pointer, entry, asset| {
+            reader.entry(pointer, entry, asset);
+        }),
+        Err(_) => {
+            let report: Report<'_, &RawValue> = serde_json::from_slice(bytes)
+                .map_err(|e| ParseError::from_json("Trivy JSON", &e))?;
+            read_report(b, report, |reader, pointer, raw, asset| {
+                reader.result(pointer, raw, asset);
+            })
+        }
+    }
+}
+
+/// Reads a SchemaVersion 2 report (or a `trivy k8s` one), its results through `read`.
+fn read_report<R>(
+    mut b: ReportBuilder,
+    mut report: Report<'_, R>,
+    read: impl Fn(&mut Reader<'_>, &str, R, &Asset),
+) -> Result<ParsedReport, ParseError> {
     b.scanner_version(report.trivy.take().and_then(|t| t.version));
     b.generated_at(report.created_at.as_deref().and_then(parse_timestamp));
 
@@ -285,8 +306,8 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedReport, ParseError> {
         scope,
         workload: None,
     };
-    for (i, raw) in report.results.unwrap_or_default().into_iter().enumerate() {
-        reader.result(&format!("/Results/{i}"), raw, &asset);
+    for (i, result) in report.results.unwrap_or_default().into_iter().enumerate() {
+        read(&mut reader, &format!("/Results/{i}"), result, &asset);
     }
     Ok(b.finish())
 }
@@ -395,7 +416,7 @@ fn image_from_target(target: &str, metadata: &[Metadata]) -> Option<ImageAsset> 
     Some(image)
 }
 
-fn read_k8s(b: &mut ReportBuilder, report: Report<'_>) {
+fn read_k8s<R>(b: &mut ReportBuilder, report: Report<'_, R>) {
     let cluster = report.cluster_name.unwrap_or_default();
     b.cluster_name(Some(cluster.clone()));
     b.artifact(Some(if cluster.is_empty() {
@@ -895,6 +916,23 @@ mod tests {
         assert_eq!(parsed.warnings.len(), 2);
         assert_eq!(parsed.warnings[0].pointer, "/Results/0/Vulnerabilities/1");
         assert!(parsed.warnings[1].message.contains("no PkgName"));
+    }
+
+    #[test]
+    fn a_malformed_result_is_a_warning_and_the_others_are_read() {
+        let good = format!(
+            r#"{{"Target": "app (debian 12)", "Type": "debian", "Vulnerabilities": [{VULN}]}}"#
+        );
+        let body = format!(
+            r#"{{"SchemaVersion": 2, "ArtifactName": "registry.example.com/app:1",
+                 "ArtifactType": "container_image",
+                 "Results": [{{"Target": 7, "Vulnerabilities": "none"}}, {good}]}}"#
+        );
+        let parsed = parse(body.as_bytes()).unwrap();
+        assert_eq!(parsed.findings.len(), 1);
+        assert_eq!(parsed.warnings.len(), 1);
+        assert_eq!(parsed.warnings[0].pointer, "/Results/0");
+        assert!(parsed.warnings[0].message.starts_with("result skipped"));
     }
 
     #[test]
