@@ -55,6 +55,8 @@ pub async fn upsert_vulnerabilities(
             Some(_) => {}
         }
     }
+    // In key order, like every bulk insert here: concurrent reports lock in the same order.
+    fresh.sort_unstable_by(|a, b| a.0.id.cmp(&b.0.id));
     insert_fresh(conn, &fresh).await?;
     // In batches: the JSON of 30,000 vulnerabilities with their descriptions is tens of MB,
     // and the server should not hold it (twice, as a tree and as text) next to the report.

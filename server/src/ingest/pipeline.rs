@@ -1,7 +1,8 @@
 //! Stores one parsed report in one transaction: the report row, the estate it names, the
 //! catalogue, the findings with their lifecycle and risk, VEX statements, runtime events and
 //! control results. On any error nothing of the report remains. A transaction that loses a
-//! deadlock against a concurrent report is retried from the start.
+//! deadlock, or the race to create the same new rows, against a concurrent report is retried
+//! from the start.
 //!
 //! Reads as a script of named steps; every step is set-based (a few statements per report,
 //! never one per finding).
@@ -24,8 +25,9 @@ use crate::domain::risk::{self, Exposure, Inputs, Weights};
 use crate::error::ApiError;
 use crate::ingest::model::{FindingKind, ParsedReport, VulnerabilityInfo, Warning};
 
-/// How often a transaction that hit a deadlock is tried again.
-const ATTEMPTS: usize = 3;
+/// How often a report is tried when its transaction hit a deadlock or lost the race to create a
+/// catalogue entry or finding (each lost race means another report committed those rows).
+const ATTEMPTS: usize = 5;
 
 /// The answer to an ingest.
 #[derive(Debug, Clone, Serialize)]

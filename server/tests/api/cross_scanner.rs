@@ -119,3 +119,48 @@ async fn trivy_and_grype_on_the_same_image_give_one_finding_two_observations(poo
             .unwrap();
     assert_eq!(status, "open", "another scanner still sees it");
 }
+
+/// Two clusters' scanners reporting the same new vulnerabilities at the same moment, on two
+/// images: one transaction creates the catalogue entries, the other waits on them, fails on the
+/// unique key and is retried. Both reports are stored, each entry once.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn concurrent_reports_sharing_new_vulnerabilities_both_land(pool: PgPool) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("server=warn")
+        .try_init();
+    let app = TestApp::spawn(pool.clone()).await;
+    let first_token = app.token("trivy-eu", None).await;
+    let second_token = app.token("trivy-us", None).await;
+    let names: Vec<(String, String)> = (0..2000)
+        .map(|i| (format!("CVE-2024-{:05}", 10_000 + i), format!("lib{i}")))
+        .collect();
+    let vulns: Vec<(&str, &str, &str)> = names
+        .iter()
+        .map(|(id, pkg)| (id.as_str(), pkg.as_str(), "1.0"))
+        .collect();
+    let first = trivy(&vulns);
+    let second = first
+        .replace("acme/app", "acme/api")
+        .replace(MANIFEST, &format!("sha256:{}", "2".repeat(64)))
+        .replace(CONFIG, &format!("sha256:{}", "3".repeat(64)));
+    let (a, b) = tokio::join!(
+        app.ingest("trivy", &first_token, first),
+        app.ingest("trivy", &second_token, second),
+    );
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    assert_eq!(b.status, StatusCode::CREATED, "{}", b.text());
+    assert_eq!(a.json()["counts"]["new"], 2000, "{}", a.text());
+    assert_eq!(b.json()["counts"]["new"], 2000, "{}", b.text());
+
+    let (images, findings, observations, vulnerabilities): (i64, i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from image), (select count(*) from finding),
+                    (select count(*) from observation), (select count(*) from vulnerability)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (images, findings, observations, vulnerabilities),
+        (2, 4000, 4000, 2000)
+    );
+}
