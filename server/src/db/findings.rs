@@ -1,8 +1,9 @@
 //! Findings, observations and decisions: the set-based merge of one report into the finding
 //! model, and triage decisions.
 //!
-//! A report's findings are staged with `COPY` into a temporary table, then merged with a handful
-//! of statements, never a round-trip per finding. The lifecycle is per scope (source + what a
+//! A report's findings are merged with a handful of statements, never a round-trip per finding:
+//! one lookup of what is known, `COPY` for new findings and first observations, and updates of
+//! only what changed, with the rows passed as arrays. The lifecycle is per scope (source + what a
 //! report covers): an observation missing from the scope's newest report goes inactive, and a
 //! finding with no active observation left is `fixed`. A fixed finding seen again is `reopened`,
 //! unless a decision in force (an acceptance that has not expired, a false positive, a VEX

@@ -2,8 +2,8 @@
 //! to one): the caller owns the transaction and decides what is atomic.
 //!
 //! Queries are compile-checked (`query!`, with `.sqlx/` for offline builds). The exceptions are
-//! statements on per-transaction temporary staging tables, which the compile-time checker cannot
-//! see; they use runtime queries with bound parameters only.
+//! the bulk statements of the ingest merge (`COPY`, and updates over arrays of staged rows),
+//! whose shape the checker cannot follow; they use runtime queries with bound parameters only.
 
 pub mod audit;
 pub mod catalogue;
