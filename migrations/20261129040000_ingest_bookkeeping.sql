@@ -8,3 +8,9 @@ alter table scan_scope add column catalogue_hash bytea;
 alter table observation
     alter column details type json using details::json,
     alter column details set default '{}'::json;
+
+-- the points behind a finding's risk are written with every new finding and only ever read
+-- whole, to explain the rank: json, for the same reason.
+alter table finding
+    alter column risk_factors type json using risk_factors::json,
+    alter column risk_factors set default '{}'::json;

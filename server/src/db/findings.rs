@@ -402,7 +402,7 @@ pub async fn merge(
         let rows: Vec<((i64, i64), usize)> = changed.into_iter().collect();
         sqlx::query(
             "update finding f
-             set risk_score = m.risk_score, risk_factors = m.risk_factors::jsonb,
+             set risk_score = m.risk_score, risk_factors = m.risk_factors::json,
                  fixed_version = coalesce(m.fixed_version, f.fixed_version)
              from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::text[], $5::text[])
                   as m(cluster_id, finding_id, risk_score, risk_factors, fixed_version)
