@@ -161,9 +161,7 @@ pub async fn ingest(
     body: Body,
 ) -> Result<Response, ApiError> {
     let format = Format::from_name(&format).ok_or_else(|| unknown_format(&format))?;
-    let started = std::time::Instant::now();
     let body = read_body(body, &headers, state.limits.max_report_bytes).await?;
-    tracing::debug!(millis = started.elapsed().as_millis(), "body read");
     accept(&state, token, Some(format), body).await
 }
 
@@ -368,6 +366,7 @@ pub fn sanitize(body: Bytes) -> (Bytes, usize) {
 /// Reads the body, gunzipping it when `Content-Encoding: gzip` says so or the bytes start with
 /// the gzip magic number; refuses more than `limit` bytes (decompressed) without reading further.
 pub async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+    let started = std::time::Instant::now();
     let too_large = || ApiError::PayloadTooLarge { limit };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -407,6 +406,11 @@ pub async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<
         }
     }
     let raw = Bytes::from(buf);
+    tracing::debug!(
+        millis = started.elapsed().as_millis(),
+        bytes = raw.len(),
+        "body read"
+    );
     if raw.is_empty() {
         return Err(ApiError::bad_request(
             "empty-body",

@@ -660,9 +660,7 @@ fn content_hash(rows: &[&StagedFinding<'_>]) -> Vec<u8> {
         hasher.update(r.severity.to_be_bytes());
         hasher.update(r.risk_score.to_be_bytes());
         for text in [Some(r.title), r.fixed_version, r.resource, Some(r.details)] {
-            let text = text.unwrap_or("\u{0}");
-            hasher.update((text.len() as u64).to_be_bytes());
-            hasher.update(text.as_bytes());
+            hash_text(&mut hasher, text.unwrap_or("\u{0}"));
         }
         hasher.update(r.image_id.unwrap_or(-1).to_be_bytes());
         hasher.update(r.workload_id.unwrap_or(-1).to_be_bytes());
@@ -670,13 +668,16 @@ fn content_hash(rows: &[&StagedFinding<'_>]) -> Vec<u8> {
     hasher.finalize().to_vec()
 }
 
+/// Feeds `text` to `hasher` with its length first, so that texts cannot run into each other.
+fn hash_text(hasher: &mut Sha256, text: &str) {
+    hasher.update((text.len() as u64).to_be_bytes());
+    hasher.update(text.as_bytes());
+}
+
 /// SHA-256 over the report's catalogue entries, in report order.
 fn catalogue_hash(vulnerabilities: &[VulnerabilityInfo]) -> Vec<u8> {
     let mut hasher = Sha256::new();
-    let mut text = |value: &str| {
-        hasher.update((value.len() as u64).to_be_bytes());
-        hasher.update(value.as_bytes());
-    };
+    let mut text = |value: &str| hash_text(&mut hasher, value);
     for v in vulnerabilities {
         text(&v.id);
         text(v.title.as_deref().unwrap_or("\u{0}"));

@@ -575,3 +575,41 @@ async fn catalogue_text_survives_bulk_insert_exactly(pool: PgPool) {
         serde_json::json!({"nvd": ["CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"]})
     );
 }
+
+/// A re-scan with the same findings skips the catalogue only when it brings the same catalogue
+/// entries: a description the first scan lacked is still filed.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_rescan_with_the_same_findings_still_fills_in_the_catalogue(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let vulns = [("CVE-2024-1111", "openssl", "3.0.1")];
+    let first = trivy_image_report("registry.example.com/app:1", "2026-11-20T10:00:00Z", &vulns);
+    let response = app.ingest("trivy", &token, first.clone()).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let description = || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "select description from vulnerability where id = 'CVE-2024-1111'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(description().await, None);
+
+    // the same scan again: unchanged, catalogue skipped
+    let again = first.replace("10:00:00", "11:00:00");
+    let response = app.ingest("trivy", &token, again).await;
+    assert_eq!(response.json()["counts"]["unchanged"], 1);
+    assert_eq!(description().await, None);
+
+    // the same findings, now with a description
+    let described = first.replace("10:00:00", "12:00:00").replace(
+        "\"Severity\":\"HIGH\"",
+        "\"Severity\":\"HIGH\",\"Description\":\"now known\"",
+    );
+    assert!(described.contains("now known"));
+    let response = app.ingest("trivy", &token, described).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    assert_eq!(response.json()["counts"]["unchanged"], 1);
+    assert_eq!(description().await.as_deref(), Some("now known"));
+}
