@@ -261,6 +261,13 @@ impl Details {
     }
 }
 
+impl Details {
+    /// The JSON text of `value` (a struct of the evidence, say: no tree in between).
+    pub fn of(value: &impl serde::Serialize) -> Details {
+        Details(serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned()))
+    }
+}
+
 impl From<serde_json::Value> for Details {
     fn from(value: serde_json::Value) -> Self {
         Details(value.to_string())
@@ -548,16 +555,11 @@ impl ReportBuilder {
 
     /// Reads a severity word, warning (and using `Unknown`) when it is not one.
     pub fn severity(&mut self, pointer: &str, word: Option<&str>) -> Severity {
-        match word {
-            None => Severity::Unknown,
-            Some(w) => Severity::parse(w).unwrap_or_else(|| {
-                self.warn(
-                    pointer,
-                    format!("severity '{w}' is not recognised; recorded as unknown"),
-                );
-                Severity::Unknown
-            }),
+        let (severity, warning) = read_severity(word);
+        if let Some(message) = warning {
+            self.warn(pointer, message);
         }
+        severity
     }
 
     /// The index of lifecycle scope `key`, declared if new.
@@ -633,7 +635,13 @@ impl ReportBuilder {
 
     /// The index of this component, added if new.
     pub fn component(&mut self, component: Component) -> usize {
-        match self.components.entry(component.key()) {
+        let key = component.key();
+        self.component_keyed(key, component)
+    }
+
+    /// The index of `component`, whose [`Component::key`] the caller has at hand already.
+    pub fn component_keyed(&mut self, key: String, component: Component) -> usize {
+        match self.components.entry(key) {
             Entry::Occupied(slot) => *slot.get(),
             Entry::Vacant(slot) => {
                 self.report.components.push(component);
@@ -713,54 +721,6 @@ impl ReportBuilder {
     }
 }
 
-/// Records per thread below which [`par_map_with`] stays on the calling thread.
-const PARALLEL_MIN: usize = 2048;
-
-/// Maps `items` in order, in chunks on every core for large inputs (parsers decode records
-/// independently). Each chunk has its own state `S`, starting from `S::default()`.
-pub fn par_map_with<T, S, R, F>(items: &[T], f: F) -> Vec<R>
-where
-    T: Sync,
-    S: Default,
-    R: Send,
-    F: Fn(&mut S, usize, &T) -> R + Sync,
-{
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(items.len() / PARALLEL_MIN)
-        .max(1);
-    let run = |offset: usize, part: &[T]| {
-        let mut state = S::default();
-        part.iter()
-            .enumerate()
-            .map(|(i, item)| f(&mut state, offset + i, item))
-            .collect::<Vec<R>>()
-    };
-    if threads == 1 {
-        return run(0, items);
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, part)| {
-                let run = &run;
-                scope.spawn(move || run(c * chunk, part))
-            })
-            .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for handle in handles {
-            out.extend(
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
-        }
-        out
-    })
-}
-
 /// Sets `key` in the `details` object when there is a value.
 pub fn insert_some<T: Into<serde_json::Value>>(
     details: &mut serde_json::Value,
@@ -769,6 +729,22 @@ pub fn insert_some<T: Into<serde_json::Value>>(
 ) {
     if let (Some(map), Some(value)) = (details.as_object_mut(), value) {
         map.insert(key.to_owned(), value.into());
+    }
+}
+
+/// A severity word read: `Unknown`, with a warning message, when it is not one.
+pub fn read_severity(word: Option<&str>) -> (Severity, Option<String>) {
+    match word {
+        None => (Severity::Unknown, None),
+        Some(w) => match Severity::parse(w) {
+            Some(severity) => (severity, None),
+            None => (
+                Severity::Unknown,
+                Some(format!(
+                    "severity '{w}' is not recognised; recorded as unknown"
+                )),
+            ),
+        },
     }
 }
 

@@ -178,10 +178,12 @@ async fn try_store(
             .iter()
             .map(|v| cvss::best(&v.cvss_vectors))
             .collect();
+        clock.lap("cvss");
         db::catalogue::upsert_vulnerabilities(&mut tx, &parsed.vulnerabilities, &best_cvss).await?;
     }
+    clock.lap("vulnerabilities");
     let component_ids = db::catalogue::upsert_components(&mut tx, &parsed.components).await?;
-    clock.lap("catalogue");
+    clock.lap("components");
 
     // 6. Findings: scored, grouped by scope, merged where the scope's content changed.
     let context = RiskContext::load(&mut tx, parsed, &estate, cluster_id).await?;

@@ -13,7 +13,8 @@
 use crate::ingest::model::insert_some;
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
+use app::model::Severity;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
 
@@ -22,7 +23,7 @@ use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::{ImageRef, normalise_digest};
 use crate::ingest::model::{
     Details, FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder,
-    ReportKind, VulnerabilityInfo, WorkloadAsset, par_map_with, parse_timestamp,
+    ReportKind, VulnerabilityInfo, WorkloadAsset, parse_timestamp, read_severity,
 };
 
 /// A report; its results are read in the same pass (`R` = [`ResultEntry`]) or kept raw to be
@@ -301,11 +302,7 @@ fn read_report<R>(
         Asset::artifact(scope_kind(&artifact_type), &artifact_name)
     };
     let scope = b.scope(asset.scope.clone());
-    let mut reader = Reader {
-        b: &mut b,
-        scope,
-        workload: None,
-    };
+    let mut reader = Reader::new(&mut b, scope, None);
     for (i, result) in report.results.unwrap_or_default().into_iter().enumerate() {
         read(&mut reader, &format!("/Results/{i}"), result, &asset);
     }
@@ -455,11 +452,7 @@ fn read_resource(b: &mut ReportBuilder, scope: usize, pointer: &str, resource: R
         .metadata
         .map(OneOrMany::into_vec)
         .unwrap_or_default();
-    let mut reader = Reader {
-        b,
-        scope,
-        workload: Some(workload),
-    };
+    let mut reader = Reader::new(b, scope, Some(workload));
     // Results of one resource list each image's OS packages before its language packages, so
     // the latest OS target names the image that later targets belong to.
     let mut image: Option<Asset> = None;
@@ -539,11 +532,7 @@ fn read_legacy_list(b: &mut ReportBuilder, results: Vec<&RawValue>) -> Result<()
     };
     b.artifact(Some(asset.key.clone()));
     let scope = b.scope(asset.scope.clone());
-    let mut reader = Reader {
-        b,
-        scope,
-        workload: None,
-    };
+    let mut reader = Reader::new(b, scope, None);
     for (pointer, entry) in entries {
         match entry {
             Some(entry) => reader.entry(&pointer, entry, &asset),
@@ -555,28 +544,93 @@ fn read_legacy_list(b: &mut ReportBuilder, results: Vec<&RawValue>) -> Result<()
     Ok(())
 }
 
-/// Vulnerability records decoded in parallel before they are added to the report.
-const DECODE_WINDOW: usize = 16_384;
+/// Vulnerability records a decoder takes at a time; an entry with fewer than two windows of
+/// them is decoded inline.
+const DECODE_WINDOW: usize = 8_192;
+
+/// Components a decoder remembers by purl before it starts afresh (bounds its memory).
+const PURL_CACHE: usize = 65_536;
+
+/// What a decoder keeps from one record to the next. Each decoder reads its records in report
+/// order, so the first record of an id in the report is always the first its decoder sees.
+#[derive(Default)]
+struct Decoder {
+    /// Ids whose catalogue part this decoder has read.
+    seen: HashSet<String>,
+    /// Components (with their keys) by purl: a report repeats a package for each of its
+    /// vulnerabilities, and reading a purl is the dearest part of a record.
+    purls: HashMap<String, (Component, String)>,
+}
+
+impl Decoder {
+    fn component(
+        &mut self,
+        purl: Option<&str>,
+        fallback: impl FnOnce() -> Component,
+    ) -> (Component, String) {
+        let Some(purl) = purl else {
+            let component = fallback();
+            let key = component.key();
+            return (component, key);
+        };
+        if let Some((component, key)) = self.purls.get(purl) {
+            return (component.clone(), key.clone());
+        }
+        let component = Component::from_purl(purl).unwrap_or_else(fallback);
+        let key = component.key();
+        if self.purls.len() >= PURL_CACHE {
+            self.purls.clear();
+        }
+        self.purls
+            .insert(purl.to_owned(), (component.clone(), key.clone()));
+        (component, key)
+    }
+}
 
 /// A vulnerability record decoded on its own, ready to be added to the report.
 struct PreparedVulnerability {
     id: String,
-    v: Vulnerability,
+    title: Option<String>,
+    severity: Severity,
+    /// Why the severity word was not read.
+    severity_warning: Option<String>,
     component: Component,
+    component_key: String,
     fingerprint: Fingerprint,
-    /// The catalogue part, read for the first record of an id the report did not know yet.
+    fixed_version: Option<String>,
+    /// The catalogue part, read for the first record of an id its decoder saw.
     catalogue: Option<Result<VulnerabilityCatalogue, String>>,
     details: Details,
 }
 
-/// Decodes one vulnerability record (pure, so records are decoded in parallel). `first_sight`
-/// says whether its catalogue part should be read. An unusable record is a warning message.
+/// A vulnerability finding's evidence (keys in the order a JSON object of them prints).
+#[derive(Serialize)]
+struct VulnerabilityDetails<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pkg_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    primary_url: Option<String>,
+    scanner: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    target: &'a str,
+}
+
+/// Where a result's vulnerability records are, and what they hang on.
+struct RecordContext<'a> {
+    target: &'a str,
+    ecosystem: &'a str,
+    asset_key: &'a str,
+}
+
+/// Decodes one vulnerability record (pure but for the decoder's memory, so records are decoded
+/// in parallel). An unusable record is a warning message.
 fn prepare_vulnerability(
     raw: &RawValue,
-    target: &str,
-    ecosystem: &str,
-    asset_key: &str,
-    first_sight: impl FnOnce(&str) -> bool,
+    cx: &RecordContext<'_>,
+    decoder: &mut Decoder,
 ) -> Result<PreparedVulnerability, String> {
     let mut v = serde_json::from_str::<Vulnerability>(raw.get())
         .map_err(|e| format!("vulnerability skipped: {e}"))?;
@@ -588,32 +642,35 @@ fn prepare_vulnerability(
         return Err(format!("{id} skipped: no PkgName"));
     };
     let version = v.installed_version.as_deref().unwrap_or_default();
-    let component = v
-        .pkg_identifier
-        .as_ref()
-        .and_then(|p| p.purl.as_deref())
-        .and_then(Component::from_purl)
-        .unwrap_or_else(|| Component::from_parts(ecosystem, pkg_name, version));
-    let fingerprint = Fingerprint::vulnerability(&id, &component.key(), asset_key);
-    let catalogue = first_sight(&id).then(|| {
+    let purl = v.pkg_identifier.as_ref().and_then(|p| p.purl.as_deref());
+    let (component, component_key) = decoder.component(purl, || {
+        Component::from_parts(cx.ecosystem, pkg_name, version)
+    });
+    let fingerprint = Fingerprint::vulnerability(&id, &component_key, cx.asset_key);
+    let catalogue = (!decoder.seen.contains(&id)).then(|| {
+        decoder.seen.insert(id.clone());
         serde_json::from_str::<VulnerabilityCatalogue>(raw.get()).map_err(|e| e.to_string())
     });
-    let mut details = json!({ "scanner": "trivy", "target": target });
-    insert_some(&mut details, "pkg_path", v.pkg_path.take());
-    insert_some(&mut details, "status", v.status.take());
-    insert_some(&mut details, "primary_url", v.primary_url.take());
-    insert_some(
-        &mut details,
-        "layer",
-        v.layer.take().and_then(|l| l.digest.or(l.diff_id)),
-    );
+    let (severity, severity_warning) = read_severity(v.severity.as_deref());
+    let details = Details::of(&VulnerabilityDetails {
+        layer: v.layer.take().and_then(|l| l.digest.or(l.diff_id)),
+        pkg_path: v.pkg_path.take(),
+        primary_url: v.primary_url.take(),
+        scanner: "trivy",
+        status: v.status.take(),
+        target: cx.target,
+    });
     Ok(PreparedVulnerability {
         id,
-        v,
+        title: v.title,
+        severity,
+        severity_warning,
         component,
+        component_key,
         fingerprint,
+        fixed_version: v.fixed_version.filter(|f| !f.trim().is_empty()),
         catalogue,
-        details: details.into(),
+        details,
     })
 }
 
@@ -623,9 +680,21 @@ struct Reader<'b> {
     scope: usize,
     /// The Kubernetes resource the results belong to (`trivy k8s`).
     workload: Option<usize>,
+    /// One per core, kept from result to result.
+    decoders: Vec<Decoder>,
 }
 
-impl Reader<'_> {
+impl<'b> Reader<'b> {
+    fn new(b: &'b mut ReportBuilder, scope: usize, workload: Option<usize>) -> Self {
+        let lanes = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Reader {
+            b,
+            scope,
+            workload,
+            decoders: (0..lanes).map(|_| Decoder::default()).collect(),
+        }
+    }
+
     fn result(&mut self, pointer: &str, raw: &RawValue, asset: &Asset) {
         match serde_json::from_str::<ResultEntry<'_>>(raw.get()) {
             Ok(entry) => self.entry(pointer, entry, asset),
@@ -641,25 +710,13 @@ impl Reader<'_> {
         } else {
             asset.key.clone()
         };
-        // Records are decoded on every core a window at a time (so that decoded records never
-        // pile up), then added in report order.
+        let cx = RecordContext {
+            target: &target,
+            ecosystem: &ecosystem,
+            asset_key: &asset_key,
+        };
         let raws = entry.vulnerabilities.unwrap_or_default();
-        for (w, window) in raws.chunks(DECODE_WINDOW).enumerate() {
-            let builder: &ReportBuilder = self.b;
-            let prepared = par_map_with(window, |seen: &mut HashSet<String>, _, raw| {
-                prepare_vulnerability(raw, &target, &ecosystem, &asset_key, |id| {
-                    !builder.knows_vulnerability(id) && seen.insert(id.to_owned())
-                })
-            });
-            for (i, prepared) in prepared.into_iter().enumerate() {
-                let at = format!("{pointer}/Vulnerabilities/{}", w * DECODE_WINDOW + i);
-                self.b.record();
-                match prepared {
-                    Ok(p) => self.vulnerability(&at, p, &target, asset),
-                    Err(message) => self.b.warn(at, message),
-                }
-            }
-        }
+        self.vulnerabilities(pointer, &raws, &cx, asset);
         for (j, raw) in entry
             .misconfigurations
             .unwrap_or_default()
@@ -683,23 +740,110 @@ impl Reader<'_> {
         }
     }
 
-    fn vulnerability(&mut self, at: &str, p: PreparedVulnerability, target: &str, asset: &Asset) {
+    /// Decodes vulnerability records and adds them in report order. A large list is decoded by
+    /// one thread per core, window by window in turn, while this thread adds the windows already
+    /// decoded (at most one waiting per decoder, so decoded records never pile up).
+    fn vulnerabilities(
+        &mut self,
+        pointer: &str,
+        raws: &[&RawValue],
+        cx: &RecordContext<'_>,
+        asset: &Asset,
+    ) {
+        let windows: Vec<&[&RawValue]> = raws.chunks(DECODE_WINDOW).collect();
+        let lanes = self.decoders.len().min(windows.len());
+        if lanes < 2 {
+            for (i, raw) in raws.iter().enumerate() {
+                let prepared = prepare_vulnerability(raw, cx, &mut self.decoders[0]);
+                self.add_vulnerability(pointer, i, prepared, cx.target, asset);
+            }
+            return;
+        }
+        let mut decoders = std::mem::take(&mut self.decoders);
+        std::thread::scope(|scope| {
+            let receivers: Vec<_> = decoders
+                .iter_mut()
+                .take(lanes)
+                .enumerate()
+                .map(|(lane, decoder)| {
+                    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+                    let windows = &windows;
+                    scope.spawn(move || {
+                        for window in windows.iter().skip(lane).step_by(lanes) {
+                            let prepared: Vec<_> = window
+                                .iter()
+                                .map(|raw| prepare_vulnerability(raw, cx, decoder))
+                                .collect();
+                            if sender.send(prepared).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    receiver
+                })
+                .collect();
+            for w in 0..windows.len() {
+                // A decoder that stopped early panicked; the scope passes the panic on.
+                let Ok(prepared) = receivers[w % lanes].recv() else {
+                    break;
+                };
+                for (i, prepared) in prepared.into_iter().enumerate() {
+                    let index = w * DECODE_WINDOW + i;
+                    self.add_vulnerability(pointer, index, prepared, cx.target, asset);
+                }
+            }
+        });
+        self.decoders = decoders;
+    }
+
+    fn add_vulnerability(
+        &mut self,
+        pointer: &str,
+        index: usize,
+        prepared: Result<PreparedVulnerability, String>,
+        target: &str,
+        asset: &Asset,
+    ) {
+        self.b.record();
+        match prepared {
+            Ok(p) => self.vulnerability(pointer, index, p, target, asset),
+            Err(message) => self
+                .b
+                .warn(format!("{pointer}/Vulnerabilities/{index}"), message),
+        }
+    }
+
+    fn vulnerability(
+        &mut self,
+        pointer: &str,
+        index: usize,
+        p: PreparedVulnerability,
+        target: &str,
+        asset: &Asset,
+    ) {
+        let at = || format!("{pointer}/Vulnerabilities/{index}");
         let PreparedVulnerability {
             id,
-            v,
+            title,
+            severity,
+            severity_warning,
             component,
+            component_key,
             fingerprint,
+            fixed_version,
             catalogue,
             details,
         } = p;
-        let severity = self.b.severity(at, v.severity.as_deref());
-        let component = self.b.component(component);
+        if let Some(message) = severity_warning {
+            self.b.warn(at(), message);
+        }
+        let component = self.b.component_keyed(component_key, component);
         if !self.b.knows_vulnerability(&id) {
             let catalogue = match catalogue {
                 Some(Ok(catalogue)) => catalogue,
                 Some(Err(e)) => {
                     self.b
-                        .warn(at, format!("{id}: catalogue details skipped: {e}"));
+                        .warn(at(), format!("{id}: catalogue details skipped: {e}"));
                     VulnerabilityCatalogue::default()
                 }
                 None => VulnerabilityCatalogue::default(),
@@ -719,7 +863,7 @@ impl Reader<'_> {
             self.b.vulnerability(VulnerabilityInfo {
                 id: id.clone(),
                 aliases: Vec::new(),
-                title: v.title.clone(),
+                title: title.clone(),
                 description: catalogue.description,
                 severity,
                 cvss_vectors,
@@ -740,7 +884,7 @@ impl Reader<'_> {
             fingerprint,
             kind: FindingKind::Vulnerability,
             severity,
-            title: v.title.unwrap_or_else(|| id.clone()),
+            title: title.unwrap_or_else(|| id.clone()),
             vulnerability_id: Some(id),
             component: Some(component),
             rule_id: None,
@@ -752,7 +896,7 @@ impl Reader<'_> {
             },
             in_cluster: asset.image.is_none() && self.workload.is_some(),
             resource: (!target.is_empty()).then(|| target.to_owned()),
-            fixed_version: v.fixed_version.filter(|f| !f.trim().is_empty()),
+            fixed_version,
             scope: self.scope,
             details,
         });
@@ -863,7 +1007,6 @@ fn scope_kind(artifact_type: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::model::Severity;
 
     fn image_report(vulns: &str) -> String {
         format!(
@@ -916,6 +1059,80 @@ mod tests {
         assert_eq!(parsed.warnings.len(), 2);
         assert_eq!(parsed.warnings[0].pointer, "/Results/0/Vulnerabilities/1");
         assert!(parsed.warnings[1].message.contains("no PkgName"));
+    }
+
+    #[test]
+    fn a_long_list_is_read_in_report_order_with_each_catalogue_from_its_first_record() {
+        // Enough records for every decoder to take several windows.
+        let total = DECODE_WINDOW * 5 + 7;
+        let bad = DECODE_WINDOW * 3 + 11;
+        let records: Vec<String> = (0..total)
+            .map(|i| {
+                if i == bad {
+                    return r#"{"VulnerabilityID": ["not", "a", "string"]}"#.to_owned();
+                }
+                // 97 ids, each first listed with its own description and later with another.
+                let id = i % 97;
+                let description = if i < 97 {
+                    format!("first {id}")
+                } else {
+                    "repeat".to_owned()
+                };
+                let severity = if i == bad + 1 { "SEVERE" } else { "LOW" };
+                format!(
+                    r#"{{"VulnerabilityID": "CVE-2024-{id:04}", "PkgName": "pkg{p}",
+                        "InstalledVersion": "1.{p}", "FixedVersion": "fix-{i}",
+                        "PkgIdentifier": {{"PURL": "pkg:apk/alpine/pkg{p}@1.{p}"}},
+                        "Severity": "{severity}", "Description": "{description}"}}"#,
+                    p = i % 1_009
+                )
+            })
+            .collect();
+        let parsed = parse(image_report(&records.join(",")).as_bytes()).unwrap();
+
+        assert_eq!(parsed.record_count, total);
+        assert_eq!(parsed.findings.len(), total - 1);
+        let fixes: Vec<usize> = parsed
+            .findings
+            .iter()
+            .map(|f| f.fixed_version.as_deref().unwrap()[4..].parse().unwrap())
+            .collect();
+        let expected: Vec<usize> = (0..total).filter(|&i| i != bad).collect();
+        assert_eq!(fixes, expected, "findings keep report order");
+        assert_eq!(parsed.vulnerabilities.len(), 97);
+        for v in &parsed.vulnerabilities {
+            let id: usize = v.id[9..].parse().unwrap();
+            assert_eq!(
+                v.description.as_deref(),
+                Some(format!("first {id}").as_str())
+            );
+        }
+        assert_eq!(parsed.components.len(), 1_009);
+        let pointers: Vec<&str> = parsed.warnings.iter().map(|w| w.pointer.as_str()).collect();
+        let bad_at = format!("/Results/0/Vulnerabilities/{bad}");
+        let severe_at = format!("/Results/0/Vulnerabilities/{}", bad + 1);
+        assert_eq!(pointers, vec![bad_at.as_str(), severe_at.as_str()]);
+        assert_eq!(parsed.findings[bad].severity, Severity::Unknown);
+        assert_eq!(
+            parsed.findings[0].details.value(),
+            json!({"scanner": "trivy", "target": "alpine:3.19 (alpine 3.19.1)"})
+        );
+    }
+
+    #[test]
+    fn evidence_text_is_the_compact_json_of_its_fields() {
+        let body = image_report(
+            r#"{"VulnerabilityID": "CVE-2024-0001", "PkgName": "openssl", "PkgPath": "usr/lib/x \"q\"",
+                "Status": "fixed", "PrimaryURL": "https://avd.aquasec.com/nvd/cve-2024-0001",
+                "Layer": {"DiffID": "sha256:dd"}}"#,
+        );
+        let parsed = parse(body.as_bytes()).unwrap();
+        let expected = json!({
+            "scanner": "trivy", "target": "alpine:3.19 (alpine 3.19.1)",
+            "pkg_path": "usr/lib/x \"q\"", "status": "fixed",
+            "primary_url": "https://avd.aquasec.com/nvd/cve-2024-0001", "layer": "sha256:dd",
+        });
+        assert_eq!(parsed.findings[0].details.as_str(), expected.to_string());
     }
 
     #[test]
