@@ -229,32 +229,63 @@ pub async fn upsert_components(
         return Ok(Vec::new());
     }
     let keys: Vec<String> = components.iter().map(Component::key).collect();
-    let ecosystems: Vec<&str> = components.iter().map(|c| c.ecosystem.as_str()).collect();
-    let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
-    let versions: Vec<&str> = components.iter().map(|c| c.version.as_str()).collect();
-    let purls: Vec<Option<&str>> = components.iter().map(|c| c.purl.as_deref()).collect();
-    sqlx::query!(
-        r#"insert into component (key, ecosystem, name, version, purl)
-           select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-               as t(key, ecosystem, name, version, purl)
-           order by key
-           on conflict (key) do nothing"#,
-        &keys,
-        &ecosystems as &[&str],
-        &names as &[&str],
-        &versions as &[&str],
-        &purls as &[Option<&str>],
-    )
-    .execute(&mut *conn)
-    .await?;
-    let rows = sqlx::query!("select id, key from component where key = any($1)", &keys)
-        .fetch_all(conn)
+    // Read what is on file first: a re-scan brings few new components, and a lookup is far
+    // cheaper than an insert that conflicts.
+    let mut by_key: HashMap<String, i64> = component_ids(&mut *conn, &keys).await?;
+    let mut missing: Vec<&Component> = Vec::new();
+    let mut missing_keys: Vec<&str> = Vec::new();
+    for (c, key) in components.iter().zip(&keys) {
+        if !by_key.contains_key(key) {
+            missing.push(c);
+            missing_keys.push(key);
+        }
+    }
+    if !missing.is_empty() {
+        let ecosystems: Vec<&str> = missing.iter().map(|c| c.ecosystem.as_str()).collect();
+        let names: Vec<&str> = missing.iter().map(|c| c.name.as_str()).collect();
+        let versions: Vec<&str> = missing.iter().map(|c| c.version.as_str()).collect();
+        let purls: Vec<Option<&str>> = missing.iter().map(|c| c.purl.as_deref()).collect();
+        let created = sqlx::query!(
+            r#"insert into component (key, ecosystem, name, version, purl)
+               select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                   as t(key, ecosystem, name, version, purl)
+               order by key
+               on conflict (key) do nothing
+               returning id, key"#,
+            &missing_keys as &[&str],
+            &ecosystems as &[&str],
+            &names as &[&str],
+            &versions as &[&str],
+            &purls as &[Option<&str>],
+        )
+        .fetch_all(&mut *conn)
         .await?;
-    let by_key: HashMap<String, i64> = rows.into_iter().map(|r| (r.key, r.id)).collect();
+        by_key.extend(created.into_iter().map(|r| (r.key, r.id)));
+        // Created by a concurrent report meanwhile: on file now.
+        let raced: Vec<String> = missing_keys
+            .iter()
+            .filter(|k| !by_key.contains_key(**k))
+            .map(|k| (*k).to_owned())
+            .collect();
+        if !raced.is_empty() {
+            by_key.extend(component_ids(conn, &raced).await?);
+        }
+    }
     Ok(keys
         .iter()
         .map(|k| by_key.get(k).copied().unwrap_or_default())
         .collect())
+}
+
+/// The ids of the components on file among `keys`.
+async fn component_ids(
+    conn: &mut PgConnection,
+    keys: &[String],
+) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let rows = sqlx::query!("select id, key from component where key = any($1)", keys)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.key, r.id)).collect())
 }
 
 /// A vulnerability's CVSS vector and base score as on file.

@@ -8,6 +8,7 @@
 //! never one per finding).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -94,6 +95,7 @@ pub async fn store(
     body_bytes: usize,
     parsed: ParsedReport,
 ) -> Result<IngestOutcome, ApiError> {
+    let parsed = Arc::new(parsed);
     let mut attempt = 1;
     let outcome = loop {
         match try_store(pool, identity, format, digest, body_bytes, &parsed).await {
@@ -115,7 +117,7 @@ async fn try_store(
     format: &str,
     digest: &[u8; 32],
     body_bytes: usize,
-    parsed: &ParsedReport,
+    parsed: &Arc<ParsedReport>,
 ) -> Result<IngestOutcome, sqlx::Error> {
     let mut clock = crate::telemetry::Phases::start();
     let mut warnings = parsed.warnings.clone();
@@ -172,34 +174,74 @@ async fn try_store(
         && scopes
             .values()
             .all(|s| s.catalogue_hash.as_deref() == Some(catalogue_hash.as_slice()));
-    if !catalogue_known {
-        let best_cvss: Vec<Option<Scored>> = parsed
+    let best_cvss: Vec<Option<Scored>> = if catalogue_known {
+        Vec::new()
+    } else {
+        parsed
             .vulnerabilities
             .iter()
             .map(|v| cvss::best(&v.cvss_vectors))
-            .collect();
-        clock.lap("cvss");
-        db::catalogue::upsert_vulnerabilities(&mut tx, &parsed.vulnerabilities, &best_cvss).await?;
-    }
-    clock.lap("vulnerabilities");
-    let component_ids = db::catalogue::upsert_components(&mut tx, &parsed.components).await?;
-    clock.lap("components");
+            .collect()
+    };
+    clock.lap("cvss");
 
-    // 6. Findings: scored, grouped by scope, merged where the scope's content changed.
-    let context = RiskContext::load(&mut tx, parsed, &estate, cluster_id).await?;
+    // 6. What the risk depends on, read before the catalogue is written: the catalogue keeps
+    //    a stored vector, so its CVSS afterwards is the stored one, else this report's best.
+    let mut context = RiskContext::load(&mut tx, parsed, &estate, cluster_id).await?;
+    for (v, best) in parsed.vulnerabilities.iter().zip(&best_cvss) {
+        if let Some(best) = best {
+            let entry = context
+                .cvss
+                .entry(v.id.clone())
+                .or_insert((Some(best.vector.clone()), None));
+            entry.1 = entry.1.or(Some(best.score));
+        }
+    }
     let scope_ids: Vec<i64> = parsed
         .scopes
         .iter()
         .map(|key| scopes.get(key).map_or(0, |s| s.id))
         .collect();
     clock.lap("risk_context");
-    let mut cache = RiskCache::default();
-    let risks = score_findings(parsed, &estate, cluster_id, &context, &mut cache);
+
+    // 7. Findings are scored and put in key order on another thread while the catalogue is
+    //    written.
+    let scoring = tokio::task::spawn_blocking({
+        let parsed = Arc::clone(parsed);
+        let scope_ids = scope_ids.clone();
+        move || {
+            let mut cache = RiskCache::default();
+            let risks = score_findings(&parsed, &estate, cluster_id, &context, &mut cache);
+            let order = stage_order(&parsed, &estate, &scope_ids, cluster_id);
+            Scoring {
+                estate,
+                context,
+                cache,
+                risks,
+                order,
+            }
+        }
+    });
+    if !catalogue_known {
+        db::catalogue::upsert_vulnerabilities(&mut tx, &parsed.vulnerabilities, &best_cvss).await?;
+    }
+    clock.lap("vulnerabilities");
+    let component_ids = db::catalogue::upsert_components(&mut tx, &parsed.components).await?;
+    clock.lap("components");
+    let Scoring {
+        estate,
+        context,
+        cache,
+        risks,
+        order,
+    } = scoring
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("scoring failed: {e}")))?;
     let staged = stage(
         parsed,
         &estate,
         &component_ids,
-        &scope_ids,
+        &order,
         cluster_id,
         &risks,
         &cache,
@@ -442,13 +484,14 @@ impl RiskContext {
         estate: &Estate,
         cluster_id: Option<i64>,
     ) -> Result<RiskContext, sqlx::Error> {
-        let mut vulnerability_ids: Vec<String> = parsed
+        let mut ids: Vec<&str> = parsed
             .findings
             .iter()
-            .filter_map(|f| f.vulnerability_id.clone())
+            .filter_map(|f| f.vulnerability_id.as_deref())
             .collect();
-        vulnerability_ids.sort();
-        vulnerability_ids.dedup();
+        ids.sort_unstable();
+        ids.dedup();
+        let vulnerability_ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
         let workload_ids: Vec<i64> = estate.workloads.iter().map(|(_, w)| *w).collect();
         let (workload_exposure, cluster_exposure) = match cluster_id {
             Some(c) => (
@@ -603,26 +646,60 @@ fn score_findings(
         .collect()
 }
 
-/// The report's findings as rows to merge: one per (scope, cluster, fingerprint), sorted by
-/// cluster and fingerprint.
+/// What scoring hands back: its inputs, and the risk and key order of every finding.
+struct Scoring {
+    estate: Estate,
+    context: RiskContext,
+    cache: RiskCache,
+    risks: Vec<usize>,
+    order: Vec<(i64, usize)>,
+}
+
+/// The findings to merge as `(scope id, index)`: one per (scope, cluster, fingerprint), sorted
+/// by cluster and fingerprint; of duplicates within a report, the first listed.
+fn stage_order(
+    parsed: &ParsedReport,
+    estate: &Estate,
+    scope_ids: &[i64],
+    cluster_id: Option<i64>,
+) -> Vec<(i64, usize)> {
+    // Sorted through a list of keys rather than the rows (a row is large to move around).
+    let mut order: Vec<(i64, &[u8; 32], i64, usize)> = parsed
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let scope_id = scope_ids.get(f.scope).copied().unwrap_or_default();
+            let cluster = place(f, estate, cluster_id).cluster_id;
+            (cluster, &f.fingerprint.0, scope_id, i)
+        })
+        .collect();
+    order.sort_unstable();
+    order.dedup_by(|b, a| (a.0, a.1, a.2) == (b.0, b.1, b.2));
+    order
+        .into_iter()
+        .map(|(_, _, scope_id, i)| (scope_id, i))
+        .collect()
+}
+
+/// The report's findings as rows to merge, in the order of [`stage_order`].
 fn stage<'a>(
     parsed: &'a ParsedReport,
     estate: &Estate,
     component_ids: &[i64],
-    scope_ids: &[i64],
+    order: &[(i64, usize)],
     cluster_id: Option<i64>,
     risks: &[usize],
     cache: &'a RiskCache,
 ) -> Vec<StagedFinding<'a>> {
-    let mut rows: Vec<StagedFinding<'a>> = parsed
-        .findings
+    order
         .iter()
-        .zip(risks)
-        .map(|(f, risk)| {
+        .map(|&(scope_id, i)| {
+            let f = &parsed.findings[i];
             let p = place(f, estate, cluster_id);
-            let (risk_score, risk_factors) = &cache.scores[*risk];
+            let (risk_score, risk_factors) = &cache.scores[risks[i]];
             StagedFinding {
-                scope_id: scope_ids.get(f.scope).copied().unwrap_or_default(),
+                scope_id,
                 cluster_id: p.cluster_id,
                 fingerprint: &f.fingerprint.0,
                 kind: f.kind.as_str(),
@@ -641,15 +718,7 @@ fn stage<'a>(
                 details: f.details.as_str(),
             }
         })
-        .collect();
-    // Stable: of duplicates within a report, the first listed wins.
-    rows.sort_by(|a, b| {
-        (a.cluster_id, a.fingerprint, a.scope_id).cmp(&(b.cluster_id, b.fingerprint, b.scope_id))
-    });
-    rows.dedup_by(|b, a| {
-        a.cluster_id == b.cluster_id && a.fingerprint == b.fingerprint && a.scope_id == b.scope_id
-    });
-    rows
+        .collect()
 }
 
 /// SHA-256 over what a scope's findings are (rows in the staged key order): equal hashes mean
