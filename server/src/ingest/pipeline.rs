@@ -5,7 +5,8 @@
 //! from the start.
 //!
 //! Reads as a script of named steps; every step is set-based (a few statements per report,
-//! never one per finding).
+//! never one per finding). The CPU work on the findings (scoring, ordering) runs on a blocking
+//! thread while the catalogue is written, so the database and the second core work at once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -308,7 +309,7 @@ async fn try_store(
     }
 
     clock.lap("merge");
-    // 7. VEX statements, runtime events, control results.
+    // 8. VEX statements, runtime events, control results.
     counts.suppressed +=
         db::vex::apply(&mut tx, identity.source_id, report_id, &parsed.vex).await?;
     let attributed =
@@ -338,7 +339,7 @@ async fn try_store(
     counts.controls = parsed.controls.len() as u64;
 
     clock.lap("vex_events_controls");
-    // 8. Bookkeeping: scopes advance, the report records its outcome.
+    // 9. Bookkeeping: scopes advance, the report records its outcome.
     for (scope_id, hash) in &hashes {
         db::reports::advance_scope(
             &mut tx,

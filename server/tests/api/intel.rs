@@ -155,3 +155,80 @@ async fn a_file_that_is_not_intel_is_refused(pool: PgPool) {
     let response = app.request("POST", "/api/v1/intel/kev", &[], "{}").await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
 }
+
+/// A Trivy image report with one vulnerability and the CVSS vectors given.
+fn one_vulnerability(image: &str, id: &str, cvss: serde_json::Value) -> String {
+    serde_json::json!({
+        "SchemaVersion": 2, "ArtifactName": image, "ArtifactType": "container_image",
+        "Results": [{"Target": format!("{image} (debian 12)"), "Type": "debian", "Vulnerabilities": [
+            {"VulnerabilityID": id, "PkgName": "openssl", "InstalledVersion": "3.0.1",
+             "Severity": "MEDIUM", "CVSS": cvss}
+        ]}]
+    })
+    .to_string()
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn the_risk_scores_the_catalogue_cvss_which_keeps_the_first_vector(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    let critical = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H";
+    let low = "CVSS:3.1/AV:N/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N";
+    let reports = [
+        one_vulnerability(
+            "acme/a:1",
+            "CVE-2024-3333",
+            serde_json::json!({"nvd": {"V3Vector": critical}}),
+        ),
+        // Another image, the same CVE rated low by another source: the stored vector stays.
+        one_vulnerability(
+            "acme/b:1",
+            "CVE-2024-3333",
+            serde_json::json!({"ghsa": {"V3Vector": low}}),
+        ),
+        // A CVE first seen without a vector, then with one: the catalogue gains it.
+        one_vulnerability("acme/c:1", "CVE-2024-4444", serde_json::json!({})),
+        one_vulnerability(
+            "acme/d:1",
+            "CVE-2024-4444",
+            serde_json::json!({"nvd": {"V3Vector": critical}}),
+        ),
+    ];
+    for report in reports {
+        let response = app.ingest("trivy", &token, report).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    }
+    let scores: Vec<(String, Option<f32>)> =
+        sqlx::query_as("select id, cvss_score from vulnerability order by id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        scores,
+        [
+            ("CVE-2024-3333".to_owned(), Some(9.8)),
+            ("CVE-2024-4444".to_owned(), Some(9.8))
+        ]
+    );
+    let factors: Vec<serde_json::Value> =
+        sqlx::query_scalar("select risk_factors from finding order by id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(factors.len(), 4);
+    // The severity factor follows the CVSS base score when there is one (9.8 here), the
+    // scanner's rating (MEDIUM) otherwise.
+    let critical_points = factors[0]["severity"].as_f64().unwrap();
+    let medium_points = factors[2]["severity"].as_f64().unwrap();
+    assert!(critical_points > medium_points, "{factors:?}");
+    assert_eq!(
+        factors[1]["severity"].as_f64(),
+        Some(critical_points),
+        "{factors:?}"
+    );
+    assert_eq!(
+        factors[3]["severity"].as_f64(),
+        Some(critical_points),
+        "{factors:?}"
+    );
+}
