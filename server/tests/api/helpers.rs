@@ -102,9 +102,12 @@ impl TestApp {
             .await
             .unwrap();
         });
+        // A request that never gets its answer fails the test, naming the request, instead of
+        // stalling the whole run.
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            .timeout_global(Some(std::time::Duration::from_secs(120)))
             .build()
             .into();
         TestApp {
@@ -144,14 +147,15 @@ impl TestApp {
         }
         let request = request.body(body.into()).unwrap();
         let agent = self.agent.clone();
+        let what = format!("{method} {url}");
         tokio::task::spawn_blocking(move || {
-            let mut response = agent.run(request).unwrap();
+            let mut response = agent.run(request).unwrap_or_else(|e| panic!("{what}: {e}"));
             let body = response
                 .body_mut()
                 .with_config()
                 .limit(64 * 1024 * 1024)
                 .read_to_vec()
-                .unwrap();
+                .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
             Response {
                 status: response.status(),
                 headers: response.headers().clone(),
