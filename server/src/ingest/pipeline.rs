@@ -189,15 +189,7 @@ async fn try_store(
     // 6. What the risk depends on, read before the catalogue is written: the catalogue keeps
     //    a stored vector, so its CVSS afterwards is the stored one, else this report's best.
     let mut context = RiskContext::load(&mut tx, parsed, &estate, cluster_id).await?;
-    for (v, best) in parsed.vulnerabilities.iter().zip(&best_cvss) {
-        if let Some(best) = best {
-            let entry = context
-                .cvss
-                .entry(v.id.clone())
-                .or_insert((Some(best.vector.clone()), None));
-            entry.1 = entry.1.or(Some(best.score));
-        }
-    }
+    context.fill_cvss(&parsed.vulnerabilities, &best_cvss);
     let scope_ids: Vec<i64> = parsed
         .scopes
         .iter()
@@ -510,6 +502,20 @@ impl RiskContext {
             cluster_exposure,
             vulnerability_ids,
         })
+    }
+
+    /// The CVSS the catalogue will hold once `vulnerabilities` are written with their `best`
+    /// vectors: a stored vector and score stay, a missing one is filled in.
+    fn fill_cvss(&mut self, vulnerabilities: &[VulnerabilityInfo], best: &[Option<Scored>]) {
+        for (v, best) in vulnerabilities.iter().zip(best) {
+            if let Some(best) = best {
+                let entry = self
+                    .cvss
+                    .entry(v.id.clone())
+                    .or_insert((Some(best.vector.clone()), None));
+                entry.1 = entry.1.or(Some(best.score));
+            }
+        }
     }
 }
 

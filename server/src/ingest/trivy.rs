@@ -568,21 +568,24 @@ impl Decoder {
         purl: Option<&str>,
         fallback: impl FnOnce() -> Component,
     ) -> (Component, String) {
-        let Some(purl) = purl else {
-            let component = fallback();
-            let key = component.key();
-            return (component, key);
-        };
-        if let Some((component, key)) = self.purls.get(purl) {
-            return (component.clone(), key.clone());
+        if let Some(purl) = purl {
+            if let Some((component, key)) = self.purls.get(purl) {
+                return (component.clone(), key.clone());
+            }
+            if let Some(component) = Component::from_purl(purl) {
+                let key = component.key();
+                if self.purls.len() >= PURL_CACHE {
+                    self.purls.clear();
+                }
+                self.purls
+                    .insert(purl.to_owned(), (component.clone(), key.clone()));
+                return (component, key);
+            }
         }
-        let component = Component::from_purl(purl).unwrap_or_else(fallback);
+        // No purl, or one that does not read: the record's own fields, not remembered (another
+        // record with the same unreadable purl may name its package differently).
+        let component = fallback();
         let key = component.key();
-        if self.purls.len() >= PURL_CACHE {
-            self.purls.clear();
-        }
-        self.purls
-            .insert(purl.to_owned(), (component.clone(), key.clone()));
         (component, key)
     }
 }
@@ -1117,6 +1120,19 @@ mod tests {
             parsed.findings[0].details.value(),
             json!({"scanner": "trivy", "target": "alpine:3.19 (alpine 3.19.1)"})
         );
+    }
+
+    #[test]
+    fn a_purl_that_does_not_read_leaves_each_record_its_own_package() {
+        let body = image_report(
+            r#"{"VulnerabilityID": "CVE-1", "PkgName": "zlib", "InstalledVersion": "1",
+                "PkgIdentifier": {"PURL": "not a purl"}},
+               {"VulnerabilityID": "CVE-2", "PkgName": "curl", "InstalledVersion": "2",
+                "PkgIdentifier": {"PURL": "not a purl"}}"#,
+        );
+        let parsed = parse(body.as_bytes()).unwrap();
+        let keys: Vec<String> = parsed.components.iter().map(Component::key).collect();
+        assert_eq!(keys, ["apk/zlib@1", "apk/curl@2"]);
     }
 
     #[test]
