@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use crate::db::copy::CopyIn;
 use crate::domain::component::Component;
 use crate::domain::cvss::Scored;
-use crate::ingest::model::VulnerabilityInfo;
+use crate::domain::report::VulnerabilityInfo;
 
 /// Adds new vulnerabilities and fills in what stored ones lack. A row that gains nothing is not
 /// rewritten, so re-sending a report leaves the catalogue untouched. The first description of

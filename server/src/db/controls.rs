@@ -2,7 +2,7 @@
 
 use sqlx::PgConnection;
 
-use crate::ingest::model::ControlResultRecord;
+use crate::domain::report::ControlResultRecord;
 
 /// Stores control results of one cluster (0 when the sender is bound to none), creating the
 /// frameworks and controls they name when new.

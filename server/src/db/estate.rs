@@ -2,7 +2,7 @@
 
 use sqlx::PgConnection;
 
-use crate::ingest::model::ImageAsset;
+use crate::domain::report::ImageAsset;
 
 /// What is known about a cluster when it is registered. `None` keeps the stored value (or the
 /// default for a new cluster).
@@ -262,7 +262,7 @@ pub async fn is_empty(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
 pub async fn upsert_workloads(
     conn: &mut PgConnection,
     cluster_id: i64,
-    workloads: &[crate::ingest::model::WorkloadAsset],
+    workloads: &[crate::domain::report::WorkloadAsset],
 ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     if workloads.is_empty() {
         return Ok(Vec::new());

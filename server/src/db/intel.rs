@@ -4,7 +4,7 @@
 use sqlx::PgConnection;
 
 use crate::db::copy::CopyIn;
-use crate::ingest::intel::{EpssFile, KevCatalog};
+use crate::domain::intel::{EpssFile, KevCatalog};
 
 /// Upserts the catalog; returns the CVE ids that are new or changed.
 #[tracing::instrument(skip_all, fields(entries = catalog.entries.len()), err)]

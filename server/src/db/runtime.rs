@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 
 use crate::db::copy::CopyIn;
-use crate::ingest::model::RuntimeEventRecord;
+use crate::domain::report::RuntimeEventRecord;
 
 /// Stores events of one cluster (0 when the sender is bound to none); returns the ids of the
 /// workloads the events were attributed to.

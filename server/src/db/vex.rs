@@ -5,7 +5,7 @@
 
 use sqlx::PgConnection;
 
-use crate::ingest::model::VexStatement;
+use crate::domain::report::VexStatement;
 
 /// Stores the statements of one report and applies them; returns how many findings were
 /// suppressed.

@@ -5,6 +5,8 @@ pub mod component;
 pub mod cvss;
 pub mod fingerprint;
 pub mod image_ref;
+pub mod intel;
+pub mod report;
 pub mod risk;
 pub mod token;
 pub mod version;
