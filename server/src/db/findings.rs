@@ -110,11 +110,12 @@ pub async fn merge(
     let known = lookup(conn, staged).await?;
     // Active observations of the scopes before this report: when this report confirms them
     // all, nothing is gone.
-    let active: i64 =
-        sqlx::query_scalar("select count(*) from observation where scope_id = any($1) and active")
-            .bind(scope_ids)
-            .fetch_one(&mut *conn)
-            .await?;
+    let active: i64 = sqlx::query_scalar!(
+        r#"select count(*) as "count!" from observation where scope_id = any($1) and active"#,
+        scope_ids
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     clock.lap("lookup");
 
     // New findings: one id per distinct (cluster, fingerprint), reserved from the sequence.
@@ -132,13 +133,13 @@ pub async fn merge(
     } else {
         // The sequence is looked up once: called per row, `pg_get_serial_sequence` costs more
         // than the `nextval` (0.6 s against 0.09 s for 100,000 ids).
-        sqlx::query_scalar(
-            "with s as materialized (
-                 select pg_get_serial_sequence('finding', 'id')::regclass as seq
-             )
-             select nextval(s.seq) from s, generate_series(1, $1)",
+        sqlx::query_scalar!(
+            r#"with s as materialized (
+                   select pg_get_serial_sequence('finding', 'id')::regclass as seq
+               )
+               select nextval(s.seq) as "id!" from s, generate_series(1, $1::bigint)"#,
+            new_rows.len() as i64
         )
-        .bind(new_rows.len() as i64)
         .fetch_all(&mut *conn)
         .await?
     };
@@ -196,7 +197,7 @@ pub async fn merge(
     let mut suppressed = 0;
     if vex_possible && !ids.is_empty() {
         let clusters: Vec<i64> = new_rows.iter().map(|&i| staged[i].cluster_id).collect();
-        suppressed = sqlx::query(
+        suppressed = sqlx::query!(
             "with suppressed as (
                  update finding f set status = 'suppressed_by_vex'
                  from unnest($1::bigint[], $2::bigint[]) as n(cluster_id, id)
@@ -214,9 +215,9 @@ pub async fn merge(
              insert into finding_decision (cluster_id, finding_id, decision, justification)
              select cluster_id, id, 'suppressed_by_vex', 'VEX statement on file at first sight'
              from suppressed",
+            &clusters,
+            &ids
         )
-        .bind(&clusters)
-        .bind(&ids)
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -252,7 +253,8 @@ pub async fn merge(
         .filter(|&i| known[i].as_ref().is_some_and(|k| k.observed == Some(false)))
         .collect();
     if !back.is_empty() {
-        sqlx::query(
+        let details: Vec<&str> = back.iter().map(|&i| staged[i].details).collect();
+        sqlx::query!(
             "update observation o
              set active = true, gone_at = null, changed_report_id = $1, severity = m.severity,
                  details = m.details::json
@@ -260,17 +262,16 @@ pub async fn merge(
                   as m(scope_id, cluster_id, finding_id, severity, details)
              where o.scope_id = m.scope_id and o.cluster_id = m.cluster_id
                and o.finding_id = m.finding_id",
-        )
-        .bind(report_id)
-        .bind(back.iter().map(|&i| staged[i].scope_id).collect::<Vec<_>>())
-        .bind(
-            back.iter()
+            report_id,
+            &back.iter().map(|&i| staged[i].scope_id).collect::<Vec<_>>(),
+            &back
+                .iter()
                 .map(|&i| staged[i].cluster_id)
                 .collect::<Vec<_>>(),
+            &back.iter().map(|&i| finding_ids[i]).collect::<Vec<_>>(),
+            &back.iter().map(|&i| staged[i].severity).collect::<Vec<_>>(),
+            &details as &[&str]
         )
-        .bind(back.iter().map(|&i| finding_ids[i]).collect::<Vec<_>>())
-        .bind(back.iter().map(|&i| staged[i].severity).collect::<Vec<_>>())
-        .bind(back.iter().map(|&i| staged[i].details).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
     }
@@ -288,13 +289,16 @@ pub async fn merge(
             .iter()
             .map(|&i| (staged[i].scope_id, staged[i].cluster_id, finding_ids[i]))
             .collect();
-        let active: Vec<(i64, i64, i64)> = sqlx::query_as(
+        let active: Vec<(i64, i64, i64)> = sqlx::query!(
             "select scope_id, cluster_id, finding_id from observation
              where scope_id = any($1) and active",
+            scope_ids
         )
-        .bind(scope_ids)
         .fetch_all(&mut *conn)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|r| (r.scope_id, r.cluster_id, r.finding_id))
+        .collect();
         let gone: Vec<&(i64, i64, i64)> = active
             .iter()
             .filter(|key| !confirmed.contains(key))
@@ -312,23 +316,23 @@ pub async fn merge(
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
-        sqlx::query(
+        sqlx::query!(
             "update observation o
              set active = false, gone_at = $3, changed_report_id = $2
              from unnest($4::bigint[], $5::bigint[], $6::bigint[]) as g(scope_id, cluster_id, finding_id)
              where o.scope_id = g.scope_id and o.cluster_id = g.cluster_id
                and o.finding_id = g.finding_id and o.scope_id = any($1)",
+            scope_ids,
+            report_id,
+            at,
+            &gone.iter().map(|g| g.0).collect::<Vec<_>>(),
+            &gone.iter().map(|g| g.1).collect::<Vec<_>>(),
+            &gone.iter().map(|g| g.2).collect::<Vec<_>>()
         )
-        .bind(scope_ids)
-        .bind(report_id)
-        .bind(at)
-        .bind(gone.iter().map(|g| g.0).collect::<Vec<_>>())
-        .bind(gone.iter().map(|g| g.1).collect::<Vec<_>>())
-        .bind(gone.iter().map(|g| g.2).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
         // Fixed where no scope still sees the finding (the update above already ran).
-        fixed = sqlx::query(
+        fixed = sqlx::query!(
             "update finding f
              set status = 'fixed', fixed_at = $1, status_changed_at = $1
              from unnest($2::bigint[], $3::bigint[]) as g(cluster_id, finding_id)
@@ -337,10 +341,10 @@ pub async fn merge(
                and not exists (select 1 from observation o
                                where o.cluster_id = f.cluster_id and o.finding_id = f.id
                                  and o.active)",
+            at,
+            &candidates.iter().map(|c| c.0).collect::<Vec<_>>(),
+            &candidates.iter().map(|c| c.1).collect::<Vec<_>>()
         )
-        .bind(at)
-        .bind(candidates.iter().map(|c| c.0).collect::<Vec<_>>())
-        .bind(candidates.iter().map(|c| c.1).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -360,7 +364,8 @@ pub async fn merge(
     returning.dedup();
     let mut reopened = 0;
     if !returning.is_empty() {
-        reopened = sqlx::query(
+        let statuses: Vec<&str> = returning.iter().map(|r| r.2).collect();
+        reopened = sqlx::query!(
             "update finding f
              set status = coalesce(d.decision, 'reopened'), fixed_at = null,
                  status_changed_at = $1
@@ -376,11 +381,11 @@ pub async fn merge(
              ) d on true
              where f.cluster_id = m.cluster_id and f.id = m.finding_id
                and (m.status = 'fixed' or d.decision is null)",
+            at,
+            &returning.iter().map(|r| r.0).collect::<Vec<_>>(),
+            &returning.iter().map(|r| r.1).collect::<Vec<_>>(),
+            &statuses as &[&str]
         )
-        .bind(at)
-        .bind(returning.iter().map(|r| r.0).collect::<Vec<_>>())
-        .bind(returning.iter().map(|r| r.1).collect::<Vec<_>>())
-        .bind(returning.iter().map(|r| r.2).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -404,30 +409,24 @@ pub async fn merge(
     }
     if !changed.is_empty() {
         let rows: Vec<((i64, i64), usize)> = changed.into_iter().collect();
-        sqlx::query(
+        let factors: Vec<&str> = rows.iter().map(|&(_, i)| staged[i].risk_factors).collect();
+        let fixed_versions: Vec<Option<&str>> =
+            rows.iter().map(|&(_, i)| staged[i].fixed_version).collect();
+        sqlx::query!(
             "update finding f
              set risk_score = m.risk_score, risk_factors = m.risk_factors::json,
                  fixed_version = coalesce(m.fixed_version, f.fixed_version)
              from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::text[], $5::text[])
                   as m(cluster_id, finding_id, risk_score, risk_factors, fixed_version)
              where f.cluster_id = m.cluster_id and f.id = m.finding_id",
-        )
-        .bind(rows.iter().map(|(k, _)| k.0).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(k, _)| k.1).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
+            &rows.iter().map(|(k, _)| k.0).collect::<Vec<_>>(),
+            &rows.iter().map(|(k, _)| k.1).collect::<Vec<_>>(),
+            &rows
+                .iter()
                 .map(|&(_, i)| staged[i].risk_score)
                 .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|&(_, i)| staged[i].risk_factors)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            rows.iter()
-                .map(|&(_, i)| staged[i].fixed_version)
-                .collect::<Vec<_>>(),
+            &factors as &[&str],
+            &fixed_versions as &[Option<&str>]
         )
         .execute(&mut *conn)
         .await?;
@@ -443,9 +442,6 @@ pub async fn merge(
     })
 }
 
-/// `(ord, finding id, status, risk score, fixed version, the scope's observation active?)`.
-type KnownRow = (i64, i64, String, Option<i16>, Option<String>, Option<bool>);
-
 /// What is known of each staged row: its finding and the scope's observation of it.
 async fn lookup(
     conn: &mut PgConnection,
@@ -456,44 +452,66 @@ async fn lookup(
     if staged.is_empty() {
         return Ok(known);
     }
-    let rows: Vec<KnownRow> = sqlx::query_as(
-        "select s.ord, f.id, f.status, f.risk_score, f.fixed_version, o.active
-             from unnest($1::bigint[], $2::bytea[], $3::bigint[]) with ordinality
-                  as s(cluster_id, fingerprint, scope_id, ord)
-             join finding f on f.cluster_id = s.cluster_id and f.fingerprint = s.fingerprint
-             left join observation o on o.cluster_id = f.cluster_id and o.finding_id = f.id
-                                    and o.scope_id = s.scope_id",
+    let fingerprints: Vec<&[u8]> = staged.iter().map(|f| &f.fingerprint[..]).collect();
+    let rows = sqlx::query!(
+        r#"select s.ord as "ord!", f.id, f.status, f.risk_score, f.fixed_version,
+                  o.active as "observed?"
+           from unnest($1::bigint[], $2::bytea[], $3::bigint[]) with ordinality
+                as s(cluster_id, fingerprint, scope_id, ord)
+           join finding f on f.cluster_id = s.cluster_id and f.fingerprint = s.fingerprint
+           left join observation o on o.cluster_id = f.cluster_id and o.finding_id = f.id
+                                  and o.scope_id = s.scope_id"#,
+        &staged.iter().map(|f| f.cluster_id).collect::<Vec<_>>(),
+        &fingerprints as &[&[u8]],
+        &staged.iter().map(|f| f.scope_id).collect::<Vec<_>>()
     )
-    .bind(staged.iter().map(|f| f.cluster_id).collect::<Vec<_>>())
-    .bind(
-        staged
-            .iter()
-            .map(|f| &f.fingerprint[..])
-            .collect::<Vec<_>>(),
-    )
-    .bind(staged.iter().map(|f| f.scope_id).collect::<Vec<_>>())
     .fetch_all(conn)
     .await?;
-    for (ord, finding_id, status, risk_score, fixed_version, observed) in rows {
+    for r in rows {
         // `with ordinality` counts from 1.
-        if let Some(slot) = usize::try_from(ord - 1).ok().and_then(|i| known.get_mut(i)) {
+        if let Some(slot) = usize::try_from(r.ord - 1)
+            .ok()
+            .and_then(|i| known.get_mut(i))
+        {
             *slot = Some(Known {
-                finding_id,
-                status,
-                risk_score,
-                fixed_version,
-                observed,
+                finding_id: r.id,
+                status: r.status,
+                risk_score: r.risk_score,
+                fixed_version: r.fixed_version,
+                observed: r.observed,
             });
         }
     }
     Ok(known)
 }
 
+/// What a triage decision does to a finding's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecisionKind {
+    /// A risk exception (with a justification and usually an expiry).
+    Accepted,
+    /// Not a real problem.
+    FalsePositive,
+    /// Open again, revoking the decisions in force.
+    Reopened,
+}
+
+impl DecisionKind {
+    /// The value stored in `finding_decision.decision`, and the status it gives the finding.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Accepted => "accepted",
+            DecisionKind::FalsePositive => "false_positive",
+            DecisionKind::Reopened => "reopened",
+        }
+    }
+}
+
 /// A triage decision about one finding.
 #[derive(Debug, Clone)]
 pub struct Decision<'a> {
-    /// accepted, false_positive or reopened.
-    pub decision: &'a str,
+    /// What it does.
+    pub decision: DecisionKind,
     /// Why.
     pub justification: &'a str,
     /// Who decided.
@@ -502,7 +520,7 @@ pub struct Decision<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Records a decision (`accepted`, `false_positive` or `reopened`) and applies it to the
+/// Records a decision and applies it to the
 /// finding's status (a fixed finding stays fixed; the decision applies when it returns).
 #[tracing::instrument(skip_all, fields(cluster_id, finding_id), err)]
 pub async fn decide(
@@ -511,29 +529,21 @@ pub async fn decide(
     finding_id: i64,
     decision: &Decision<'_>,
 ) -> Result<(), sqlx::Error> {
-    if !matches!(
-        decision.decision,
-        "accepted" | "false_positive" | "reopened"
-    ) {
-        return Err(sqlx::Error::Protocol(format!(
-            "'{}' is not a decision that changes a finding's status",
-            decision.decision
-        )));
-    }
+    let kind = decision.decision.as_str();
     sqlx::query!(
         "insert into finding_decision (cluster_id, finding_id, decision, justification,
                                        decided_by, expires_at)
          values ($1, $2, $3, $4, $5, $6)",
         cluster_id,
         finding_id,
-        decision.decision,
+        kind,
         decision.justification,
         decision.decided_by,
         decision.expires_at
     )
     .execute(&mut *conn)
     .await?;
-    if decision.decision == "reopened" {
+    if decision.decision == DecisionKind::Reopened {
         sqlx::query!(
             "update finding_decision set revoked_at = now()
              where cluster_id = $1 and finding_id = $2 and revoked_at is null
@@ -549,7 +559,7 @@ pub async fn decide(
          where cluster_id = $1 and id = $2 and status <> 'fixed' and status <> $3",
         cluster_id,
         finding_id,
-        decision.decision
+        kind
     )
     .execute(conn)
     .await?;

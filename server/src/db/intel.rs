@@ -3,7 +3,6 @@
 
 use sqlx::PgConnection;
 
-use crate::db::copy::CopyIn;
 use crate::domain::intel::{EpssFile, KevCatalog};
 
 /// Upserts the catalog; returns the CVE ids that are new or changed.
@@ -50,40 +49,31 @@ pub async fn upsert_kev(
     .await
 }
 
-/// Upserts scores (staged with COPY: a daily file has about 250,000 rows); returns the CVE
-/// ids whose score changed.
+/// Upserts scores (a daily file has about 250,000 rows, sent as three arrays in one
+/// statement); returns the CVE ids whose score changed.
 #[tracing::instrument(skip_all, fields(scores = file.scores.len()), err)]
 pub async fn upsert_epss(
     conn: &mut PgConnection,
     file: &EpssFile,
 ) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query(
-        "create temp table stage_epss (cve_id text, score real, percentile real) on commit drop",
+    let ids: Vec<&str> = file.scores.iter().map(|s| s.cve_id.as_str()).collect();
+    let scores: Vec<f32> = file.scores.iter().map(|s| s.score).collect();
+    let percentiles: Vec<f32> = file.scores.iter().map(|s| s.percentile).collect();
+    sqlx::query_scalar!(
+        r#"insert into intel_epss as e (cve_id, score, percentile, score_date)
+           select distinct on (id) id, s, p, $4
+           from unnest($1::text[], $2::real[], $3::real[]) as x(id, s, p)
+           order by id
+           on conflict (cve_id) do update set
+               score = excluded.score, percentile = excluded.percentile,
+               score_date = excluded.score_date, imported_at = now()
+           where (e.score, e.percentile) is distinct from (excluded.score, excluded.percentile)
+           returning cve_id"#,
+        &ids as &[&str],
+        &scores,
+        &percentiles,
+        file.score_date
     )
-    .execute(&mut *conn)
-    .await?;
-    let mut copy = CopyIn::start(
-        conn,
-        "copy stage_epss (cve_id, score, percentile) from stdin",
-    )
-    .await?;
-    for s in &file.scores {
-        copy.text(Some(&s.cve_id))
-            .text(Some(&s.score.to_string()))
-            .text(Some(&s.percentile.to_string()));
-        copy.end_row().await?;
-    }
-    copy.finish().await?;
-    sqlx::query_scalar(
-        "insert into intel_epss as e (cve_id, score, percentile, score_date)
-         select distinct on (cve_id) cve_id, score, percentile, $1 from stage_epss order by cve_id
-         on conflict (cve_id) do update set
-             score = excluded.score, percentile = excluded.percentile,
-             score_date = excluded.score_date, imported_at = now()
-         where (e.score, e.percentile) is distinct from (excluded.score, excluded.percentile)
-         returning cve_id",
-    )
-    .bind(file.score_date)
     .fetch_all(conn)
     .await
 }

@@ -182,3 +182,11 @@ pub async fn advance_scope(
     .await?;
     Ok(())
 }
+
+/// The current transaction's timestamp (`now()`), which column defaults use too: rows written
+/// with it match rows that leave the column out.
+pub async fn transaction_time(conn: &mut PgConnection) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar!(r#"select now() as "now!""#)
+        .fetch_one(conn)
+        .await
+}

@@ -1,23 +1,18 @@
-//! Inputs of the risk score that live in the database (intel, where assets run), and the
-//! recomputation of stored scores when one of them changes. The scoring itself is
-//! [`crate::domain::risk`]; this file only gathers and writes.
+//! Inputs of the risk score that live in the database (weights, intel, where assets run), and
+//! the recomputation of stored scores when one of them changes. Which inputs a finding gets and
+//! how they score is [`crate::domain::risk`]; this file only gathers and writes. Ingestion
+//! gathers with the same functions ([`weights`], [`intel`], [`exposures`]).
 
 use std::collections::HashMap;
 
 use app::model::Severity;
-use chrono::NaiveDate;
 use sqlx::PgConnection;
 
-use crate::domain::risk::{self, Environment, Exposure, Inputs, Weights};
-
-/// Exploitation intel for one CVE.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Intel {
-    /// Date added to CISA KEV.
-    pub kev_added: Option<NaiveDate>,
-    /// EPSS probability.
-    pub epss: Option<f32>,
-}
+use crate::domain::report::FindingKind;
+use crate::domain::risk::{
+    self, Environment, Exposure, Exposures, FindingFacts, Intel, Placement, VulnerabilityFacts,
+    Weights,
+};
 
 /// The configured weights (defaults when unset or unreadable).
 #[tracing::instrument(skip_all, err)]
@@ -63,9 +58,24 @@ pub async fn intel(
         .collect())
 }
 
+/// The exposures of these workloads (`(cluster, workload)`), clusters and images: what
+/// [`Exposures::of`] chooses from. Three statements, whatever the number of clusters.
+#[tracing::instrument(skip_all, fields(workloads = workloads.len(), clusters = clusters.len(), images = images.len()), err)]
+pub async fn exposures(
+    conn: &mut PgConnection,
+    workloads: &[(i64, i64)],
+    clusters: &[i64],
+    images: &[i64],
+) -> Result<Exposures, sqlx::Error> {
+    Ok(Exposures {
+        workloads: workload_exposure(conn, workloads).await?,
+        images: image_exposure(conn, images).await?,
+        clusters: cluster_exposure(conn, clusters).await?,
+    })
+}
+
 /// The exposure of each image: the worst over every cluster and workload it runs in.
-#[tracing::instrument(skip_all, fields(images = image_ids.len()), err)]
-pub async fn image_exposure(
+async fn image_exposure(
     conn: &mut PgConnection,
     image_ids: &[i64],
 ) -> Result<HashMap<i64, Exposure>, sqlx::Error> {
@@ -111,26 +121,26 @@ pub async fn image_exposure(
         .collect())
 }
 
-/// The exposure of workloads of one cluster (by id), including the cluster's own.
-#[tracing::instrument(skip_all, fields(cluster_id), err)]
-pub async fn workload_exposure(
+/// The exposure of workloads (by `(cluster, workload)`), including their cluster's.
+async fn workload_exposure(
     conn: &mut PgConnection,
-    cluster_id: i64,
-    workload_ids: &[i64],
-) -> Result<HashMap<i64, Exposure>, sqlx::Error> {
-    if workload_ids.is_empty() {
+    workloads: &[(i64, i64)],
+) -> Result<HashMap<(i64, i64), Exposure>, sqlx::Error> {
+    if workloads.is_empty() {
         return Ok(HashMap::new());
     }
+    let (cluster_ids, workload_ids): (Vec<i64>, Vec<i64>) = workloads.iter().copied().unzip();
     let rows = sqlx::query!(
-        r#"select w.id, c.environment, c.criticality, w.internet_facing,
+        r#"select w.cluster_id, w.id, c.environment, c.criticality, w.internet_facing,
                   (w.privileged or w.host_mounts) as "privileged!",
                   exists (select 1 from runtime_event e
                           where e.cluster_id = w.cluster_id and e.workload_id = w.id
                             and e.time > now() - interval '7 days') as "runtime!"
-           from workload w join cluster c on c.id = w.cluster_id
-           where w.cluster_id = $1 and w.id = any($2)"#,
-        cluster_id,
-        workload_ids
+           from unnest($1::bigint[], $2::bigint[]) as x(cluster_id, workload_id)
+           join workload w on w.cluster_id = x.cluster_id and w.id = x.workload_id
+           join cluster c on c.id = w.cluster_id"#,
+        &cluster_ids,
+        &workload_ids
     )
     .fetch_all(conn)
     .await?;
@@ -138,7 +148,7 @@ pub async fn workload_exposure(
         .into_iter()
         .map(|r| {
             (
-                r.id,
+                (r.cluster_id, r.id),
                 Exposure {
                     environment: Environment::parse(&r.environment),
                     criticality: r.criticality,
@@ -151,24 +161,34 @@ pub async fn workload_exposure(
         .collect())
 }
 
-/// The exposure of a cluster itself (for findings on the cluster, its nodes or its resources
+/// The exposure of clusters themselves (for findings on a cluster, its nodes or its resources
 /// without a known workload).
-#[tracing::instrument(skip_all, fields(cluster_id), err)]
-pub async fn cluster_exposure(
+async fn cluster_exposure(
     conn: &mut PgConnection,
-    cluster_id: i64,
-) -> Result<Exposure, sqlx::Error> {
-    let row = sqlx::query!(
-        "select environment, criticality from cluster where id = $1",
-        cluster_id
+    cluster_ids: &[i64],
+) -> Result<HashMap<i64, Exposure>, sqlx::Error> {
+    if cluster_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query!(
+        "select id, environment, criticality from cluster where id = any($1)",
+        cluster_ids
     )
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(row.map_or_else(Exposure::default, |r| Exposure {
-        environment: Environment::parse(&r.environment),
-        criticality: r.criticality,
-        ..Exposure::default()
-    }))
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.id,
+                Exposure {
+                    environment: Environment::parse(&r.environment),
+                    criticality: r.criticality,
+                    ..Exposure::default()
+                },
+            )
+        })
+        .collect())
 }
 
 fn environment_of_rank(rank: i32) -> Environment {
@@ -183,6 +203,8 @@ fn environment_of_rank(rank: i32) -> Environment {
 /// Which findings to rescore.
 #[derive(Clone, Debug)]
 pub enum Selector {
+    /// Every finding (after the weights changed).
+    All,
     /// Findings of these vulnerabilities (after a KEV or EPSS import).
     Vulnerabilities(Vec<String>),
     /// Findings on these images and on these workloads of one cluster (after their exposure or
@@ -200,12 +222,39 @@ pub enum Selector {
     Cluster(i64),
 }
 
-/// Recomputes the risk of the selected findings; writes only the scores that changed.
-/// Returns how many changed.
+/// A stored finding's risk beside the one its inputs give now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rescore {
+    /// The finding's cluster.
+    pub cluster_id: i64,
+    /// The finding's id.
+    pub id: i64,
+    /// The stored score.
+    pub stored_score: Option<i16>,
+    /// The stored breakdown (points per factor).
+    pub stored_factors: Option<serde_json::Value>,
+    /// The score its inputs give now.
+    pub score: i16,
+    /// The breakdown its inputs give now.
+    pub factors: serde_json::Value,
+}
+
+impl Rescore {
+    /// The stored risk is not what the inputs give now.
+    pub fn changed(&self) -> bool {
+        self.stored_score != Some(self.score) || self.stored_factors.as_ref() != Some(&self.factors)
+    }
+}
+
+/// Scores the selected findings from their current inputs, without writing anything.
 #[tracing::instrument(skip_all, err)]
-pub async fn recompute(conn: &mut PgConnection, selector: &Selector) -> Result<u64, sqlx::Error> {
+pub async fn rescore(
+    conn: &mut PgConnection,
+    selector: &Selector,
+) -> Result<Vec<Rescore>, sqlx::Error> {
     let (vulns, cluster_id, workload_ids, image_ids): (Vec<String>, i64, Vec<i64>, Vec<i64>) =
         match selector {
+            Selector::All => (Vec::new(), -1, Vec::new(), Vec::new()),
             Selector::Vulnerabilities(ids) => (ids.clone(), -1, Vec::new(), Vec::new()),
             Selector::Assets {
                 cluster_id,
@@ -228,112 +277,90 @@ pub async fn recompute(conn: &mut PgConnection, selector: &Selector) -> Result<u
             }
         };
     let whole_cluster = matches!(selector, Selector::Cluster(_));
+    let everything = matches!(selector, Selector::All);
     let rows = sqlx::query!(
-        r#"select f.cluster_id, f.id, f.severity, f.fixed_version is not null as "fix!",
-                  f.image_id, f.workload_id, f.risk_score, f.vulnerability_id,
-                  v.cvss_vector as "cvss_vector?", v.cvss_score as "cvss_score?"
+        r#"select f.cluster_id, f.id, f.kind, f.severity, f.fixed_version,
+                  f.image_id, f.workload_id, f.risk_score, f.risk_factors::jsonb as "risk_factors?",
+                  f.vulnerability_id, v.cvss_vector as "cvss_vector?", v.cvss_score as "cvss_score?"
            from finding f
            left join vulnerability v on v.id = f.vulnerability_id
-           where (f.vulnerability_id = any($1))
+           where $6
+              or (f.vulnerability_id = any($1))
               or (f.cluster_id = $2 and (f.workload_id = any($3) or $5))
               or (f.cluster_id = 0 and f.image_id = any($4))"#,
         &vulns,
         cluster_id,
         &workload_ids,
         &image_ids,
-        whole_cluster
+        whole_cluster,
+        everything
     )
     .fetch_all(&mut *conn)
     .await?;
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
 
     let weights = weights(conn).await?;
-    let mut ids: Vec<String> = rows
-        .iter()
-        .filter_map(|r| r.vulnerability_id.clone())
-        .collect();
-    ids.sort();
-    ids.dedup();
+    let ids = distinct(rows.iter().filter_map(|r| r.vulnerability_id.clone()));
     let intel = intel(conn, &ids).await?;
-    let mut images: Vec<i64> = rows.iter().filter_map(|r| r.image_id).collect();
-    images.sort_unstable();
-    images.dedup();
-    let image_exposure = image_exposure(conn, &images).await?;
-    let mut by_cluster: HashMap<i64, Vec<i64>> = HashMap::new();
-    for r in &rows {
-        if let Some(w) = r.workload_id {
-            by_cluster.entry(r.cluster_id).or_default().push(w);
-        }
-    }
-    let mut workload_exposure_map: HashMap<(i64, i64), Exposure> = HashMap::new();
-    let mut cluster_exposure_map: HashMap<i64, Exposure> = HashMap::new();
-    let clusters: Vec<i64> = {
-        let mut c: Vec<i64> = rows
-            .iter()
-            .map(|r| r.cluster_id)
-            .filter(|c| *c > 0)
-            .collect();
-        c.sort_unstable();
-        c.dedup();
-        c
-    };
-    for cluster in clusters {
-        cluster_exposure_map.insert(cluster, cluster_exposure(conn, cluster).await?);
-        if let Some(workloads) = by_cluster.get(&cluster) {
-            for (w, e) in workload_exposure(conn, cluster, workloads).await? {
-                workload_exposure_map.insert((cluster, w), e);
-            }
-        }
-    }
+    let workloads = distinct(
+        rows.iter()
+            .filter_map(|r| r.workload_id.map(|w| (r.cluster_id, w))),
+    );
+    let clusters = distinct(rows.iter().map(|r| r.cluster_id).filter(|c| *c > 0));
+    let images = distinct(rows.iter().filter_map(|r| r.image_id));
+    let exposures = exposures(conn, &workloads, &clusters, &images).await?;
 
-    let mut changed_cluster = Vec::new();
-    let mut changed_id = Vec::new();
-    let mut changed_score = Vec::new();
-    let mut changed_factors = Vec::new();
-    for r in rows {
-        let exposure = match (r.image_id, r.workload_id) {
-            (_, Some(w)) if r.cluster_id > 0 => workload_exposure_map
-                .get(&(r.cluster_id, w))
-                .copied()
-                .unwrap_or_default(),
-            (Some(image), _) if r.cluster_id == 0 => {
-                image_exposure.get(&image).copied().unwrap_or_default()
-            }
-            _ => cluster_exposure_map
-                .get(&r.cluster_id)
-                .copied()
-                .unwrap_or_default(),
-        };
-        let intel = r
-            .vulnerability_id
-            .as_ref()
-            .and_then(|id| intel.get(id))
-            .copied()
-            .unwrap_or_default();
-        let scored = risk::score(
-            &Inputs {
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let finding = FindingFacts {
+                kind: FindingKind::parse(&r.kind).unwrap_or(FindingKind::Vulnerability),
                 severity: Severity::from_i16(r.severity),
-                cvss: r.cvss_score,
-                cvss_vector: r.cvss_vector,
-                kev_added: intel.kev_added,
-                epss: intel.epss,
-                fix_available: r.fix,
-                exposure,
-            },
-            &weights,
-        );
-        if r.risk_score != Some(scored.score) {
-            changed_cluster.push(r.cluster_id);
-            changed_id.push(r.id);
-            changed_score.push(scored.score);
-            changed_factors.push(
-                serde_json::from_str(&scored.points_json()).unwrap_or(serde_json::Value::Null),
+                fixed_version: r.fixed_version.as_deref(),
+                placement: Placement {
+                    cluster_id: r.cluster_id,
+                    workload_id: r.workload_id,
+                    image_id: r.image_id,
+                },
+            };
+            let vulnerability = VulnerabilityFacts {
+                cvss_vector: r.cvss_vector.as_deref(),
+                cvss_score: r.cvss_score,
+                intel: r
+                    .vulnerability_id
+                    .as_ref()
+                    .and_then(|id| intel.get(id))
+                    .copied()
+                    .unwrap_or_default(),
+            };
+            let scored = risk::score(
+                &risk::inputs(&finding, &vulnerability, &exposures),
+                &weights,
             );
-        }
-    }
-    if changed_id.is_empty() {
+            Rescore {
+                cluster_id: r.cluster_id,
+                id: r.id,
+                stored_score: r.risk_score,
+                stored_factors: r.risk_factors,
+                score: scored.score,
+                factors: scored.points_value(),
+            }
+        })
+        .collect())
+}
+
+/// Recomputes the risk of the selected findings; writes only the ones whose score or
+/// breakdown changed. Returns how many changed.
+#[tracing::instrument(skip_all, err)]
+pub async fn recompute(conn: &mut PgConnection, selector: &Selector) -> Result<u64, sqlx::Error> {
+    let changed: Vec<Rescore> = rescore(conn, selector)
+        .await?
+        .into_iter()
+        .filter(Rescore::changed)
+        .collect();
+    if changed.is_empty() {
         return Ok(0);
     }
     let updated = sqlx::query!(
@@ -341,13 +368,24 @@ pub async fn recompute(conn: &mut PgConnection, selector: &Selector) -> Result<u
          from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::jsonb[])
              as x(cluster_id, id, score, factors)
          where f.cluster_id = x.cluster_id and f.id = x.id",
-        &changed_cluster,
-        &changed_id,
-        &changed_score,
-        &changed_factors
+        &changed.iter().map(|r| r.cluster_id).collect::<Vec<_>>(),
+        &changed.iter().map(|r| r.id).collect::<Vec<_>>(),
+        &changed.iter().map(|r| r.score).collect::<Vec<_>>(),
+        &changed
+            .iter()
+            .map(|r| r.factors.clone())
+            .collect::<Vec<_>>()
     )
     .execute(conn)
     .await?
     .rows_affected();
     Ok(updated)
+}
+
+/// The distinct values, sorted.
+fn distinct<T: Ord>(values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut values: Vec<T> = values.collect();
+    values.sort_unstable();
+    values.dedup();
+    values
 }

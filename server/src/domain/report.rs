@@ -205,6 +205,20 @@ impl FindingKind {
             FindingKind::Runtime => "runtime",
         }
     }
+
+    /// The kind stored as `value` in `finding.kind`.
+    pub fn parse(value: &str) -> Option<FindingKind> {
+        [
+            FindingKind::Vulnerability,
+            FindingKind::Misconfiguration,
+            FindingKind::Secret,
+            FindingKind::Rbac,
+            FindingKind::Control,
+            FindingKind::Runtime,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == value)
+    }
 }
 
 /// One finding as reported.

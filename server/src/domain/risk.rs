@@ -4,10 +4,19 @@
 //! Weights are configurable (setting `risk.weights`); the defaults put a KEV-listed, internet-
 //! facing vulnerability in production at the top and a low-severity, unfixable finding in a dev
 //! cluster at the bottom. Pure: no I/O; the callers gather the inputs.
+//!
+//! Two paths score findings: ingestion (a report's findings as they are stored) and the
+//! recompute after an input changed (KEV/EPSS imports, runtime signal, a cluster's settings).
+//! Both turn a finding into [`Inputs`] through [`inputs`] and [`Exposures::of`], so a finding
+//! scores and explains itself the same whichever path scored it last.
+
+use std::collections::HashMap;
 
 use app::model::Severity;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use crate::domain::report::FindingKind;
 
 /// How many points each factor is worth.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -134,6 +143,118 @@ pub struct Inputs {
     pub exposure: Exposure,
 }
 
+/// Exploitation intelligence for one vulnerability.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Intel {
+    /// Date added to CISA KEV.
+    pub kev_added: Option<NaiveDate>,
+    /// EPSS probability.
+    pub epss: Option<f32>,
+}
+
+/// Where a finding sits, as far as its risk is concerned: the asset ids stored on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// Its cluster; `0` for fleet-level findings (an image scanned in CI, a report that names
+    /// no cluster).
+    pub cluster_id: i64,
+    /// The workload it is on, within its cluster.
+    pub workload_id: Option<i64>,
+    /// The image it is in.
+    pub image_id: Option<i64>,
+}
+
+/// The exposures known for the findings being scored, gathered from the estate.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Exposures {
+    /// Per `(cluster, workload)`: the workload's cluster and its own flags.
+    pub workloads: HashMap<(i64, i64), Exposure>,
+    /// Per image: the worst over every cluster and workload that runs it.
+    pub images: HashMap<i64, Exposure>,
+    /// Per cluster: its environment and criticality.
+    pub clusters: HashMap<i64, Exposure>,
+}
+
+impl Exposures {
+    /// The exposure that counts for a finding at `placement`:
+    /// - on a workload of a cluster: the workload's; its cluster's when the workload is not
+    ///   known;
+    /// - anywhere else in a cluster (the cluster, a node, a resource or an image without a
+    ///   workload): the cluster's;
+    /// - at fleet level on an image: the worst over wherever the image runs;
+    /// - otherwise none ("not seen running in a cluster yet").
+    pub fn of(&self, placement: Placement) -> Exposure {
+        let cluster = || {
+            self.clusters
+                .get(&placement.cluster_id)
+                .copied()
+                .unwrap_or_default()
+        };
+        match placement {
+            Placement {
+                cluster_id: 1..,
+                workload_id: Some(workload),
+                ..
+            } => self
+                .workloads
+                .get(&(placement.cluster_id, workload))
+                .copied()
+                .unwrap_or_else(cluster),
+            Placement {
+                cluster_id: 1.., ..
+            } => cluster(),
+            Placement {
+                image_id: Some(image),
+                ..
+            } => self.images.get(&image).copied().unwrap_or_default(),
+            _ => Exposure::default(),
+        }
+    }
+}
+
+/// What a finding's score depends on that is stored with the finding itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FindingFacts<'a> {
+    /// Its kind: only vulnerabilities have fixed versions that count.
+    pub kind: FindingKind,
+    /// The scanner's severity.
+    pub severity: Severity,
+    /// The version that fixes it, when known.
+    pub fixed_version: Option<&'a str>,
+    /// Where it sits.
+    pub placement: Placement,
+}
+
+/// What a finding's score depends on that belongs to its vulnerability (none for the other
+/// kinds): the catalogue's CVSS and the threat intelligence.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct VulnerabilityFacts<'a> {
+    /// The catalogue's CVSS vector.
+    pub cvss_vector: Option<&'a str>,
+    /// The catalogue's CVSS base score.
+    pub cvss_score: Option<f32>,
+    /// KEV and EPSS.
+    pub intel: Intel,
+}
+
+/// The scoring inputs of one finding: the one rule both scoring paths follow.
+pub fn inputs(
+    finding: &FindingFacts<'_>,
+    vulnerability: &VulnerabilityFacts<'_>,
+    exposures: &Exposures,
+) -> Inputs {
+    Inputs {
+        severity: finding.severity,
+        cvss: vulnerability.cvss_score,
+        cvss_vector: vulnerability.cvss_vector.map(str::to_owned),
+        kev_added: vulnerability.intel.kev_added,
+        epss: vulnerability.intel.epss,
+        fix_available: finding.kind == FindingKind::Vulnerability
+            && finding.fixed_version.is_some(),
+        exposure: exposures.of(finding.placement),
+    }
+}
+
 /// One line of the explanation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Factor {
@@ -160,12 +281,16 @@ impl Risk {
     /// `{"severity":39.2,"kev":20,"environment":10}`. The wording of each factor is derived from
     /// the finding's inputs when shown, so the stored form stays small.
     pub fn points_json(&self) -> String {
-        let map: serde_json::Map<String, serde_json::Value> = self
-            .factors
+        self.points_value().to_string()
+    }
+
+    /// The breakdown as stored, as a JSON value.
+    pub fn points_value(&self) -> serde_json::Value {
+        self.factors
             .iter()
             .map(|f| (f.factor.clone(), serde_json::json!(f.points)))
-            .collect();
-        serde_json::Value::Object(map).to_string()
+            .collect::<serde_json::Map<String, serde_json::Value>>()
+            .into()
     }
 }
 

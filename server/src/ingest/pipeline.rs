@@ -4,7 +4,7 @@
 //! deadlock, or the race to create the same new rows, against a concurrent report is retried
 //! from the start.
 //!
-//! Reads as a script of named steps; every step is set-based (a few statements per report,
+//! [`try_store`] reads as a script of named steps; every step is set-based (a few statements per report,
 //! never one per finding). The CPU work on the findings (scoring, ordering) runs on a blocking
 //! thread while the catalogue is written, so the database and the second core work at once.
 
@@ -20,12 +20,14 @@ use sqlx::{PgConnection, PgPool};
 use crate::db;
 use crate::db::findings::StagedFinding;
 use crate::db::reports::{NewReport, ScopeState, StoredReport};
-use crate::db::risk::{Intel, Selector};
+use crate::db::risk::Selector;
 use crate::db::tokens::IngestIdentity;
 use crate::domain::cvss::{self, Scored};
-use crate::domain::risk::{self, Exposure, Inputs, Weights};
+use crate::domain::risk::{
+    self, Exposures, FindingFacts, Inputs, Intel, VulnerabilityFacts, Weights,
+};
 use crate::error::ApiError;
-use crate::ingest::model::{FindingKind, ParsedReport, VulnerabilityInfo, Warning};
+use crate::ingest::model::{ParsedReport, VulnerabilityInfo, Warning};
 
 /// How often a report is tried when its transaction hit a deadlock or lost the race to create a
 /// catalogue entry or finding (each lost race means another report committed those rows).
@@ -86,6 +88,37 @@ impl IngestOutcome {
     }
 }
 
+/// Why a report could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The database refused or failed a statement.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// The thread scoring the report's findings panicked or was cancelled.
+    #[error("scoring the report's findings failed: {0}")]
+    Scoring(#[from] tokio::task::JoinError),
+    /// A concurrent request stored the same bytes, but its report cannot be read back.
+    #[error("a concurrent upload of the same report cannot be found")]
+    ConcurrentReportMissing,
+}
+
+impl PipelineError {
+    /// Whether retrying the whole transaction may succeed (a deadlock, or a lost race to create
+    /// the same rows).
+    fn is_transient(&self) -> bool {
+        matches!(self, PipelineError::Database(error) if db::is_transient(error))
+    }
+}
+
+impl From<PipelineError> for ApiError {
+    fn from(error: PipelineError) -> Self {
+        match error {
+            PipelineError::Database(error) => ApiError::from(error),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
 /// Stores `parsed`, read as `format`, for `identity`.
 #[tracing::instrument(skip_all, fields(format, findings = parsed.findings.len()), err)]
 pub async fn store(
@@ -97,10 +130,16 @@ pub async fn store(
     parsed: ParsedReport,
 ) -> Result<IngestOutcome, ApiError> {
     let parsed = Arc::new(parsed);
+    let upload = Upload {
+        identity,
+        format,
+        digest,
+        body_bytes,
+    };
     let mut attempt = 1;
     let outcome = loop {
-        match try_store(pool, identity, format, digest, body_bytes, &parsed).await {
-            Err(error) if attempt < ATTEMPTS && db::is_transient(&error) => {
+        match try_store(pool, &upload, &parsed).await {
+            Err(error) if attempt < ATTEMPTS && error.is_transient() => {
                 tracing::warn!(%error, attempt, "ingest transaction retried");
                 attempt += 1;
             }
@@ -112,226 +151,104 @@ pub async fn store(
     outcome
 }
 
+/// Who sent which bytes.
+struct Upload<'a> {
+    identity: &'a IngestIdentity,
+    format: &'a str,
+    digest: &'a [u8; 32],
+    body_bytes: usize,
+}
+
+/// One attempt at storing the report, as a script of named steps.
 async fn try_store(
     pool: &PgPool,
-    identity: &IngestIdentity,
-    format: &str,
-    digest: &[u8; 32],
-    body_bytes: usize,
+    upload: &Upload<'_>,
     parsed: &Arc<ParsedReport>,
-) -> Result<IngestOutcome, sqlx::Error> {
+) -> Result<IngestOutcome, PipelineError> {
     let mut clock = crate::telemetry::Phases::start();
+    let identity = upload.identity;
     let mut warnings = parsed.warnings.clone();
     let mut tx = pool.begin().await?;
     // The transaction's timestamp, which column defaults use too: rows can leave it out.
-    let now: DateTime<Utc> = sqlx::query_scalar("select now()")
-        .fetch_one(&mut *tx)
-        .await?;
+    let now = db::reports::transaction_time(&mut tx).await?;
 
     // 1. The report itself; the same bytes arriving concurrently are answered with the first.
-    let new_report = NewReport {
-        source_id: identity.source_id,
-        cluster_id: identity.cluster_id,
-        token_id: Some(identity.token_id),
-        format,
-        kind: parsed.kind.as_str(),
-        scanner: Some(&parsed.scanner),
-        scanner_version: parsed.scanner_version.as_deref(),
-        artifact: parsed.artifact.as_deref(),
-        digest,
-        body_bytes: i64::try_from(body_bytes).unwrap_or(i64::MAX),
-        generated_at: parsed.generated_at,
-    };
-    let Some(report_id) = db::reports::insert(&mut tx, &new_report).await? else {
+    let Some(report_id) = insert_report(&mut tx, upload, parsed).await? else {
         tx.rollback().await?;
-        let mut conn = pool.acquire().await?;
-        let existing = db::reports::find_by_digest(&mut conn, identity.source_id, digest)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
-        return Ok(IngestOutcome::replay(existing));
+        return replay(pool, upload).await;
     };
-
     clock.lap("report");
+
     // 2. The cluster: the token's, else the one the report names.
     let cluster_id = resolve_cluster(&mut tx, identity, parsed, &mut warnings).await?;
 
     // 3. The estate the report names.
     let estate = store_estate(&mut tx, identity, cluster_id, parsed).await?;
-
     clock.lap("estate");
-    // 4. Lifecycle scopes, locked in a fixed order until commit.
-    let mut scope_keys: Vec<&String> = parsed.scopes.iter().collect();
-    scope_keys.sort();
-    let mut scopes: HashMap<String, ScopeState> = HashMap::new();
-    for key in scope_keys {
-        let state = db::reports::lock_scope(&mut tx, identity.source_id, key, cluster_id).await?;
-        scopes.insert(key.clone(), state);
-    }
 
-    // 5. The catalogue, unless each scope's last report brought exactly this one (the catalogue
-    //    only ever gains, so applying the same entries again would change nothing).
-    let catalogue_hash = catalogue_hash(&parsed.vulnerabilities);
-    let catalogue_known = !scopes.is_empty()
-        && scopes
-            .values()
-            .all(|s| s.catalogue_hash.as_deref() == Some(catalogue_hash.as_slice()));
-    let best_cvss: Vec<Option<Scored>> = if catalogue_known {
-        Vec::new()
-    } else {
-        parsed
-            .vulnerabilities
-            .iter()
-            .map(|v| cvss::best(&v.cvss_vectors))
-            .collect()
-    };
+    // 4. Lifecycle scopes, locked in a fixed order until commit.
+    let scopes = lock_scopes(&mut tx, identity, parsed, cluster_id).await?;
+
+    // 5. The catalogue, unless each scope's last report brought exactly this one.
+    let catalogue = CataloguePlan::new(parsed, &scopes);
     clock.lap("cvss");
 
     // 6. What the risk depends on, read before the catalogue is written: the catalogue keeps
     //    a stored vector, so its CVSS afterwards is the stored one, else this report's best.
     let mut context = RiskContext::load(&mut tx, parsed, &estate, cluster_id).await?;
-    context.fill_cvss(&parsed.vulnerabilities, &best_cvss);
-    let scope_ids: Vec<i64> = parsed
-        .scopes
-        .iter()
-        .map(|key| scopes.get(key).map_or(0, |s| s.id))
-        .collect();
+    context.fill_cvss(&parsed.vulnerabilities, &catalogue.best_cvss);
+    let scope_ids = scopes.ids(parsed);
     clock.lap("risk_context");
 
     // 7. Findings are scored and put in key order on another thread while the catalogue is
     //    written.
-    let scoring = tokio::task::spawn_blocking({
-        let parsed = Arc::clone(parsed);
-        let scope_ids = scope_ids.clone();
-        move || {
-            let mut cache = RiskCache::default();
-            let risks = score_findings(&parsed, &estate, cluster_id, &context, &mut cache);
-            let order = stage_order(&parsed, &estate, &scope_ids, cluster_id);
-            Scoring {
-                estate,
-                context,
-                cache,
-                risks,
-                order,
-            }
-        }
-    });
-    if !catalogue_known {
-        db::catalogue::upsert_vulnerabilities(&mut tx, &parsed.vulnerabilities, &best_cvss).await?;
+    let scoring = spawn_scoring(parsed, estate, context, &scope_ids, cluster_id);
+    if !catalogue.known {
+        db::catalogue::upsert_vulnerabilities(
+            &mut tx,
+            &parsed.vulnerabilities,
+            &catalogue.best_cvss,
+        )
+        .await?;
     }
     clock.lap("vulnerabilities");
     let component_ids = db::catalogue::upsert_components(&mut tx, &parsed.components).await?;
     clock.lap("components");
-    let Scoring {
-        estate,
-        context,
-        cache,
-        risks,
-        order,
-    } = scoring
-        .await
-        .map_err(|e| sqlx::Error::Protocol(format!("scoring failed: {e}")))?;
-    let staged = stage(
-        parsed,
-        &estate,
-        &component_ids,
-        &order,
-        cluster_id,
-        &risks,
-        &cache,
-    );
+    let scored = scoring.await?;
+    let staged = stage(parsed, &scored, &component_ids, cluster_id);
     clock.lap("stage");
+
+    // 8. Findings merged into their scopes: new, confirmed, returning and gone.
     let mut counts = Counts {
         records: parsed.record_count as u64,
         ..Counts::default()
     };
-    let mut merge_scopes = Vec::new();
-    let mut hashes: HashMap<i64, Vec<u8>> = HashMap::new();
-    let mut by_scope: HashMap<i64, Vec<&StagedFinding<'_>>> = HashMap::new();
-    for row in &staged {
-        by_scope.entry(row.scope_id).or_default().push(row);
-    }
-    for key in &parsed.scopes {
-        let Some(state) = scopes.get(key) else {
-            continue;
-        };
-        let rows: Vec<&StagedFinding<'_>> = by_scope.remove(&state.id).unwrap_or_default();
-        if let (Some(at), Some(newest)) = (parsed.generated_at, state.last_generated_at)
-            && at < newest
-        {
-            warnings.push(Warning {
-                pointer: String::new(),
-                message: format!(
-                    "scope '{key}': this report was generated at {at}, before the newest \
-                     one already applied ({newest}); its findings were not applied"
-                ),
-            });
-            continue;
-        }
-        let hash = content_hash(&rows);
-        let distinct = rows.len() as u64;
-        counts.received += distinct;
-        if state.content_hash.as_deref() == Some(hash.as_slice()) {
-            counts.unchanged += distinct; // same findings as last time: nothing to touch
-        } else {
-            merge_scopes.push(state.id);
-        }
-        hashes.insert(state.id, hash);
-    }
-    if !merge_scopes.is_empty() {
-        let merging: std::collections::HashSet<i64> = merge_scopes.iter().copied().collect();
-        let merge_rows: Vec<StagedFinding<'_>> = staged
-            .into_iter()
-            .filter(|r| merging.contains(&r.scope_id))
-            .collect();
-        let vex_possible = db::vex::any_for(&mut tx, &context.vulnerability_ids).await?;
-        let merged = db::findings::merge(
-            &mut tx,
-            &merge_scopes,
-            report_id,
-            now,
-            &merge_rows,
-            vex_possible,
-        )
-        .await?;
-        counts.new += merged.new;
-        counts.unchanged += merged.unchanged();
-        counts.fixed += merged.fixed;
-        counts.reopened += merged.reopened;
-        counts.suppressed += merged.suppressed;
-    }
-
-    clock.lap("merge");
-    // 8. VEX statements, runtime events, control results.
-    counts.suppressed +=
-        db::vex::apply(&mut tx, identity.source_id, report_id, &parsed.vex).await?;
-    let attributed =
-        db::runtime::insert_events(&mut tx, cluster_id.unwrap_or(0), report_id, &parsed.events)
-            .await?;
-    counts.events = parsed.events.len() as u64;
-    if let (Some(cluster_id), false) = (cluster_id, attributed.is_empty()) {
-        // New runtime signal: rescore what runs in those workloads.
-        let images = db::estate::images_of_workloads(&mut tx, cluster_id, &attributed).await?;
-        db::risk::recompute(
-            &mut tx,
-            &Selector::Assets {
-                cluster_id,
-                workload_ids: attributed,
-                image_ids: images,
-            },
-        )
-        .await?;
-    }
-    db::controls::insert_results(
+    let hashes = merge_findings(
         &mut tx,
-        cluster_id.unwrap_or(0),
-        report_id,
-        &parsed.controls,
+        parsed,
+        &scopes,
+        staged,
+        &scored.context,
+        (report_id, now),
+        &mut counts,
+        &mut warnings,
     )
     .await?;
-    counts.controls = parsed.controls.len() as u64;
+    clock.lap("merge");
 
+    // 9. VEX statements, runtime events, control results.
+    apply_statements_events_controls(
+        &mut tx,
+        identity,
+        parsed,
+        cluster_id,
+        report_id,
+        &mut counts,
+    )
+    .await?;
     clock.lap("vex_events_controls");
-    // 9. Bookkeeping: scopes advance, the report records its outcome.
+
+    // 10. Bookkeeping: scopes advance, the report records its outcome.
     for (scope_id, hash) in &hashes {
         db::reports::advance_scope(
             &mut tx,
@@ -339,7 +256,7 @@ async fn try_store(
             report_id,
             now,
             hash,
-            &catalogue_hash,
+            &catalogue.hash,
             parsed.generated_at,
         )
         .await?;
@@ -367,12 +284,243 @@ async fn try_store(
 
     Ok(IngestOutcome {
         report_id,
-        format: format.to_owned(),
+        format: upload.format.to_owned(),
         detected: false,
         duplicate: false,
         counts,
         warnings,
     })
+}
+
+/// Inserts the report row; `None` when the same bytes from the same source are stored already.
+async fn insert_report(
+    conn: &mut PgConnection,
+    upload: &Upload<'_>,
+    parsed: &ParsedReport,
+) -> Result<Option<i64>, sqlx::Error> {
+    let new_report = NewReport {
+        source_id: upload.identity.source_id,
+        cluster_id: upload.identity.cluster_id,
+        token_id: Some(upload.identity.token_id),
+        format: upload.format,
+        kind: parsed.kind.as_str(),
+        scanner: Some(&parsed.scanner),
+        scanner_version: parsed.scanner_version.as_deref(),
+        artifact: parsed.artifact.as_deref(),
+        digest: upload.digest,
+        body_bytes: i64::try_from(upload.body_bytes).unwrap_or(i64::MAX),
+        generated_at: parsed.generated_at,
+    };
+    db::reports::insert(conn, &new_report).await
+}
+
+/// The answer for bytes stored before (possibly by a concurrent request that just committed).
+async fn replay(pool: &PgPool, upload: &Upload<'_>) -> Result<IngestOutcome, PipelineError> {
+    let mut conn = pool.acquire().await?;
+    let existing = db::reports::find_by_digest(&mut conn, upload.identity.source_id, upload.digest)
+        .await?
+        .ok_or(PipelineError::ConcurrentReportMissing)?;
+    Ok(IngestOutcome::replay(existing))
+}
+
+/// The report's lifecycle scopes, by key.
+struct Scopes(HashMap<String, ScopeState>);
+
+impl Scopes {
+    /// The scope id of each of the report's scopes, in report order (0 for none).
+    fn ids(&self, parsed: &ParsedReport) -> Vec<i64> {
+        parsed
+            .scopes
+            .iter()
+            .map(|key| self.0.get(key).map_or(0, |s| s.id))
+            .collect()
+    }
+}
+
+/// Locks the report's scopes, in key order so that concurrent reports cannot deadlock.
+async fn lock_scopes(
+    conn: &mut PgConnection,
+    identity: &IngestIdentity,
+    parsed: &ParsedReport,
+    cluster_id: Option<i64>,
+) -> Result<Scopes, sqlx::Error> {
+    let mut keys: Vec<&String> = parsed.scopes.iter().collect();
+    keys.sort();
+    let mut scopes = HashMap::new();
+    for key in keys {
+        let state = db::reports::lock_scope(conn, identity.source_id, key, cluster_id).await?;
+        scopes.insert(key.clone(), state);
+    }
+    Ok(Scopes(scopes))
+}
+
+/// What to do with the report's catalogue entries.
+struct CataloguePlan {
+    /// Hash of the entries, in report order.
+    hash: Vec<u8>,
+    /// Each scope's last report brought exactly these entries: the catalogue only ever gains,
+    /// so writing them again would change nothing.
+    known: bool,
+    /// The best CVSS of each entry (empty when `known`).
+    best_cvss: Vec<Option<Scored>>,
+}
+
+impl CataloguePlan {
+    fn new(parsed: &ParsedReport, scopes: &Scopes) -> CataloguePlan {
+        let hash = catalogue_hash(&parsed.vulnerabilities);
+        let known = !scopes.0.is_empty()
+            && scopes
+                .0
+                .values()
+                .all(|s| s.catalogue_hash.as_deref() == Some(hash.as_slice()));
+        let best_cvss = if known {
+            Vec::new()
+        } else {
+            parsed
+                .vulnerabilities
+                .iter()
+                .map(|v| cvss::best(&v.cvss_vectors))
+                .collect()
+        };
+        CataloguePlan {
+            hash,
+            known,
+            best_cvss,
+        }
+    }
+}
+
+/// Scores the findings and works out their key order on a blocking thread.
+fn spawn_scoring(
+    parsed: &Arc<ParsedReport>,
+    estate: Estate,
+    context: RiskContext,
+    scope_ids: &[i64],
+    cluster_id: Option<i64>,
+) -> tokio::task::JoinHandle<Scoring> {
+    let parsed = Arc::clone(parsed);
+    let scope_ids = scope_ids.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let mut cache = RiskCache::default();
+        let risks = score_findings(&parsed, &estate, cluster_id, &context, &mut cache);
+        let order = stage_order(&parsed, &estate, &scope_ids, cluster_id);
+        Scoring {
+            estate,
+            context,
+            cache,
+            risks,
+            order,
+        }
+    })
+}
+
+/// Merges the staged findings of each scope whose content changed since its last report;
+/// returns the new content hash of every scope the report applies to.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the step's inputs, named at the one call site"
+)]
+async fn merge_findings(
+    conn: &mut PgConnection,
+    parsed: &ParsedReport,
+    scopes: &Scopes,
+    staged: Vec<StagedFinding<'_>>,
+    context: &RiskContext,
+    (report_id, now): (i64, DateTime<Utc>),
+    counts: &mut Counts,
+    warnings: &mut Vec<Warning>,
+) -> Result<HashMap<i64, Vec<u8>>, sqlx::Error> {
+    let mut merge_scopes = Vec::new();
+    let mut hashes: HashMap<i64, Vec<u8>> = HashMap::new();
+    let mut by_scope: HashMap<i64, Vec<&StagedFinding<'_>>> = HashMap::new();
+    for row in &staged {
+        by_scope.entry(row.scope_id).or_default().push(row);
+    }
+    for key in &parsed.scopes {
+        let Some(state) = scopes.0.get(key) else {
+            continue;
+        };
+        let rows: Vec<&StagedFinding<'_>> = by_scope.remove(&state.id).unwrap_or_default();
+        if let (Some(at), Some(newest)) = (parsed.generated_at, state.last_generated_at)
+            && at < newest
+        {
+            warnings.push(Warning {
+                pointer: String::new(),
+                message: format!(
+                    "scope '{key}': this report was generated at {at}, before the newest \
+                     one already applied ({newest}); its findings were not applied"
+                ),
+            });
+            continue;
+        }
+        let hash = content_hash(&rows);
+        let distinct = rows.len() as u64;
+        counts.received += distinct;
+        if state.content_hash.as_deref() == Some(hash.as_slice()) {
+            counts.unchanged += distinct; // same findings as last time: nothing to touch
+        } else {
+            merge_scopes.push(state.id);
+        }
+        hashes.insert(state.id, hash);
+    }
+    if merge_scopes.is_empty() {
+        return Ok(hashes);
+    }
+    let merging: std::collections::HashSet<i64> = merge_scopes.iter().copied().collect();
+    let merge_rows: Vec<StagedFinding<'_>> = staged
+        .into_iter()
+        .filter(|r| merging.contains(&r.scope_id))
+        .collect();
+    let vex_possible = db::vex::any_for(conn, &context.vulnerability_ids).await?;
+    let merged = db::findings::merge(
+        conn,
+        &merge_scopes,
+        report_id,
+        now,
+        &merge_rows,
+        vex_possible,
+    )
+    .await?;
+    counts.new += merged.new;
+    counts.unchanged += merged.unchanged();
+    counts.fixed += merged.fixed;
+    counts.reopened += merged.reopened;
+    counts.suppressed += merged.suppressed;
+    Ok(hashes)
+}
+
+/// Applies the report's VEX statements, stores its runtime events (rescoring what runs in the
+/// workloads they name) and its control results.
+async fn apply_statements_events_controls(
+    conn: &mut PgConnection,
+    identity: &IngestIdentity,
+    parsed: &ParsedReport,
+    cluster_id: Option<i64>,
+    report_id: i64,
+    counts: &mut Counts,
+) -> Result<(), sqlx::Error> {
+    counts.suppressed += db::vex::apply(conn, identity.source_id, report_id, &parsed.vex).await?;
+    let attributed =
+        db::runtime::insert_events(conn, cluster_id.unwrap_or(0), report_id, &parsed.events)
+            .await?;
+    counts.events = parsed.events.len() as u64;
+    if let (Some(cluster_id), false) = (cluster_id, attributed.is_empty()) {
+        // New runtime signal: rescore what runs in those workloads.
+        let images = db::estate::images_of_workloads(conn, cluster_id, &attributed).await?;
+        db::risk::recompute(
+            conn,
+            &Selector::Assets {
+                cluster_id,
+                workload_ids: attributed,
+                image_ids: images,
+            },
+        )
+        .await?;
+    }
+    db::controls::insert_results(conn, cluster_id.unwrap_or(0), report_id, &parsed.controls)
+        .await?;
+    counts.controls = parsed.controls.len() as u64;
+    Ok(())
 }
 
 async fn resolve_cluster(
@@ -458,15 +606,14 @@ async fn store_estate(
     })
 }
 
-/// What the risk of the report's findings depends on, loaded once per report.
+/// What the risk of the report's findings depends on, loaded once per report with the same
+/// functions the recompute uses.
 struct RiskContext {
     weights: Weights,
     intel: HashMap<String, Intel>,
     /// Catalogue CVSS (vector, score) per vulnerability id.
     cvss: HashMap<String, db::catalogue::CatalogueCvss>,
-    image_exposure: HashMap<i64, Exposure>,
-    workload_exposure: HashMap<i64, Exposure>,
-    cluster_exposure: Exposure,
+    exposures: Exposures,
     vulnerability_ids: Vec<String>,
 }
 
@@ -485,21 +632,18 @@ impl RiskContext {
         ids.sort_unstable();
         ids.dedup();
         let vulnerability_ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
-        let workload_ids: Vec<i64> = estate.workloads.iter().map(|(_, w)| *w).collect();
-        let (workload_exposure, cluster_exposure) = match cluster_id {
+        let (workloads, clusters): (Vec<(i64, i64)>, Vec<i64>) = match cluster_id {
             Some(c) => (
-                db::risk::workload_exposure(conn, c, &workload_ids).await?,
-                db::risk::cluster_exposure(conn, c).await?,
+                estate.workloads.iter().map(|(_, w)| (c, *w)).collect(),
+                vec![c],
             ),
-            None => (HashMap::new(), Exposure::default()),
+            None => (Vec::new(), Vec::new()),
         };
         Ok(RiskContext {
             weights: db::risk::weights(conn).await?,
             intel: db::risk::intel(conn, &vulnerability_ids).await?,
             cvss: db::catalogue::cvss_of(conn, &vulnerability_ids).await?,
-            image_exposure: db::risk::image_exposure(conn, &estate.image_ids).await?,
-            workload_exposure,
-            cluster_exposure,
+            exposures: db::risk::exposures(conn, &workloads, &clusters, &estate.image_ids).await?,
             vulnerability_ids,
         })
     }
@@ -613,40 +757,33 @@ fn score_findings(
         .iter()
         .map(|f| {
             let p = place(f, estate, cluster_id);
-            let exposure = match (p.workload_id, p.image_id) {
-                (Some(w), _) => context
-                    .workload_exposure
-                    .get(&w)
-                    .copied()
-                    .unwrap_or(context.cluster_exposure),
-                (None, Some(i)) if !f.in_cluster => {
-                    context.image_exposure.get(&i).copied().unwrap_or_default()
-                }
-                _ if p.cluster_id > 0 => context.cluster_exposure,
-                _ => Exposure::default(),
+            let finding = FindingFacts {
+                kind: f.kind,
+                severity: f.severity,
+                fixed_version: f.fixed_version.as_deref(),
+                placement: risk::Placement {
+                    cluster_id: p.cluster_id,
+                    workload_id: p.workload_id,
+                    image_id: p.image_id,
+                },
             };
-            let cvss = f
+            let (cvss_vector, cvss_score) = f
                 .vulnerability_id
                 .as_ref()
                 .and_then(|id| context.cvss.get(id))
-                .and_then(|(_, score)| *score);
-            let intel = f
-                .vulnerability_id
-                .as_ref()
-                .and_then(|id| context.intel.get(id))
-                .copied()
-                .unwrap_or_default();
+                .map_or((None, None), |(vector, score)| (vector.as_deref(), *score));
+            let vulnerability = VulnerabilityFacts {
+                cvss_vector,
+                cvss_score,
+                intel: f
+                    .vulnerability_id
+                    .as_ref()
+                    .and_then(|id| context.intel.get(id))
+                    .copied()
+                    .unwrap_or_default(),
+            };
             cache.score(
-                Inputs {
-                    severity: f.severity,
-                    cvss,
-                    cvss_vector: None,
-                    kev_added: intel.kev_added,
-                    epss: intel.epss,
-                    fix_available: f.fixed_version.is_some()
-                        && f.kind == FindingKind::Vulnerability,
-                    exposure,
-                },
+                risk::inputs(&finding, &vulnerability, &context.exposures),
                 &context.weights,
             )
         })
@@ -692,19 +829,17 @@ fn stage_order(
 /// The report's findings as rows to merge, in the order of [`stage_order`].
 fn stage<'a>(
     parsed: &'a ParsedReport,
-    estate: &Estate,
+    scored: &'a Scoring,
     component_ids: &[i64],
-    order: &[(i64, usize)],
     cluster_id: Option<i64>,
-    risks: &[usize],
-    cache: &'a RiskCache,
 ) -> Vec<StagedFinding<'a>> {
-    order
+    scored
+        .order
         .iter()
         .map(|&(scope_id, i)| {
             let f = &parsed.findings[i];
-            let p = place(f, estate, cluster_id);
-            let (risk_score, risk_factors) = &cache.scores[risks[i]];
+            let p = place(f, &scored.estate, cluster_id);
+            let (risk_score, risk_factors) = &scored.cache.scores[scored.risks[i]];
             StagedFinding {
                 scope_id,
                 cluster_id: p.cluster_id,

@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 use http::StatusCode;
 use serde_json::Value;
-use server::db::findings::{Decision, decide};
+use server::db::findings::{Decision, DecisionKind, decide};
 use sqlx::PgPool;
 
 use crate::helpers::{TestApp, trivy_image_report};
@@ -51,14 +51,14 @@ async fn decisions_survive_re_ingest_and_apply_again_when_a_fixed_finding_return
     let (_, b) = finding_id(&app.pool, B.0).await;
     let mut conn = app.pool.acquire().await.unwrap();
     let accept = Decision {
-        decision: "accepted",
+        decision: DecisionKind::Accepted,
         justification: "compensating control: not reachable",
         decided_by: None,
         expires_at: Some(Utc::now() + Duration::days(30)),
     };
     decide(&mut conn, cluster, a, &accept).await.unwrap();
     let false_positive = Decision {
-        decision: "false_positive",
+        decision: DecisionKind::FalsePositive,
         justification: "package not loaded",
         decided_by: None,
         expires_at: None,
@@ -95,7 +95,7 @@ async fn an_expired_acceptance_reopens(pool: PgPool) {
     let mut conn = app.pool.acquire().await.unwrap();
     for (id, expires) in [(a, -1), (b, -1)] {
         let decision = Decision {
-            decision: "accepted",
+            decision: DecisionKind::Accepted,
             justification: "until the next release",
             decided_by: None,
             expires_at: Some(Utc::now() + Duration::hours(expires)),

@@ -16,5 +16,6 @@ mod intel;
 mod lifecycle;
 mod oidc;
 mod pages;
+mod risk_paths;
 mod samples;
 mod vex_runtime;
