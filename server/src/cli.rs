@@ -195,7 +195,6 @@ async fn run_serve(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.addr))?;
     tracing::info!(addr = %args.addr, "serving the dashboard on http://{}/", args.addr);
-    tokio::spawn(sweep_expired_acceptances(pool.clone()));
     let public_origin = args
         .public_url
         .as_deref()
@@ -257,47 +256,10 @@ async fn run_serve(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!(issuer = %settings.issuer, redirect = %settings.redirect_url, "single sign-on enabled");
         state = state.with_oidc(Oidc::new(settings)?);
     }
-    tokio::spawn(housekeeping(state.clone()));
+    crate::jobs::spawn_all(&state);
     serve(listener, state, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Background task of `serve`: drops expired sessions and idle rate-limit keys every minute.
-async fn housekeeping(state: AppState) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        state.limiters.shrink();
-        if let Ok(mut conn) = state.pool.acquire().await
-            && let Err(error) = db::users::delete_expired_sessions(&mut conn).await
-        {
-            tracing::warn!(%error, "removing expired sessions failed; retrying later");
-        }
-    }
-}
-
-/// How often `serve` reopens findings whose risk acceptance has expired.
-const EXPIRY_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// Background task of `serve`: reopens expired acceptances at start and then every
-/// [`EXPIRY_SWEEP_EVERY`] (ingest also reopens them for the findings a report touches).
-async fn sweep_expired_acceptances(pool: sqlx::PgPool) {
-    let mut every = tokio::time::interval(EXPIRY_SWEEP_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        let result = match pool.acquire().await {
-            Ok(mut conn) => crate::db::findings::expire_acceptances(&mut conn).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(reopened = n, "expired risk acceptances reopened"),
-            Err(e) => tracing::warn!(error = %e, "expiry sweep failed; retrying later"),
-        }
-    }
 }
 
 /// Where the site is and how it is served. The names follow cargo-leptos' `LEPTOS_*` variables

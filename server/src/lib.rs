@@ -19,6 +19,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod ingest;
+pub mod jobs;
 pub mod routes;
 pub mod store;
 pub mod telemetry;

@@ -308,12 +308,14 @@ pub fn severity_base(severity: Severity) -> f32 {
 /// Scores one finding.
 pub fn score(inputs: &Inputs, weights: &Weights) -> Risk {
     let mut factors = Vec::new();
+    // A factor worth nothing once rounded (an EPSS of 0.04 %, say) explains nothing.
     let mut add = |factor: &str, detail: String, points: f64| {
+        let points = (points * 10.0).round() / 10.0;
         if points != 0.0 {
             factors.push(Factor {
                 factor: factor.to_owned(),
                 detail,
-                points: (points * 10.0).round() / 10.0,
+                points,
             });
         }
     };

@@ -1,7 +1,7 @@
 //! Ordering of package versions per ecosystem: Debian (`debversion`), RPM (`rpm-version`),
 //! SemVer ecosystems (`semver`), and a segment-wise comparison for the rest (Alpine, Maven,
-//! PyPI, ...). Used to pick the lowest version that fixes a vulnerability when a scanner lists
-//! several.
+//! PyPI, ...). Used by the parsers to choose the fixed version a finding shows when a scanner
+//! lists several (one per release line): the lowest above the installed version.
 
 use std::cmp::Ordering;
 use std::str::FromStr;
@@ -41,6 +41,32 @@ pub fn lowest<'a>(
         .into_iter()
         .filter(|c| !c.trim().is_empty())
         .min_by(|a, b| compare(ecosystem, a, b))
+}
+
+/// The version to upgrade to from `installed`, of the `candidates` a scanner lists as fixing
+/// (often one per release line: "2.4.62, 3.0.1"): the lowest one above the installed version;
+/// the lowest of all when none is above it (the installed version could not be read, say).
+/// `None` when there is no candidate.
+pub fn fix_for<'a>(
+    ecosystem: &str,
+    installed: Option<&str>,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let candidates: Vec<&str> = candidates
+        .into_iter()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let above = installed.and_then(|installed| {
+        lowest(
+            ecosystem,
+            candidates
+                .iter()
+                .copied()
+                .filter(|c| compare(ecosystem, c, installed) == Ordering::Greater),
+        )
+    });
+    above.or_else(|| lowest(ecosystem, candidates))
 }
 
 /// Segment-wise comparison: runs of digits compare as numbers, runs of letters as text, and a
@@ -161,6 +187,29 @@ mod tests {
         assert_eq!(lowest("deb", Vec::<&str>::new()), None);
     }
 
+    #[test]
+    fn the_fix_shown_is_the_lowest_above_the_installed_version() {
+        // one fix per release line: 3.1.x needs 3.1.4, not the older line's 3.0.12
+        assert_eq!(
+            fix_for("apk", Some("3.1.2-r0"), ["3.0.12-r0", "3.1.4-r1"]),
+            Some("3.1.4-r1")
+        );
+        assert_eq!(
+            fix_for("npm", Some("4.17.1"), ["5.0.0", "4.18.3", "4.17.0"]),
+            Some("4.18.3")
+        );
+        // installed unknown, or nothing above it: the lowest listed
+        assert_eq!(
+            fix_for("deb", None, ["1:2.0-1", "1:1.9-3"]),
+            Some("1:1.9-3")
+        );
+        assert_eq!(
+            fix_for("npm", Some("9.0.0"), ["1.0.0", "2.0.0"]),
+            Some("1.0.0")
+        );
+        assert_eq!(fix_for("npm", Some("1.0.0"), [" ", ""]), None);
+    }
+
     fn version() -> impl Strategy<Value = String> {
         "[0-9]{1,3}(\\.[0-9]{1,3}){0,3}(-(rc|r|alpha)?[0-9]{1,2})?(~[a-z]{1,3})?"
     }
@@ -170,6 +219,29 @@ mod tests {
         fn ordering_is_reflexive_and_antisymmetric(a in version(), b in version(), eco in "(deb|rpm|npm|apk|maven|pypi)") {
             prop_assert_eq!(compare(&eco, &a, &a), Ordering::Equal);
             prop_assert_eq!(compare(&eco, &a, &b), compare(&eco, &b, &a).reverse());
+        }
+
+        #[test]
+        fn the_fix_shown_is_listed_and_nothing_listed_lies_between(
+            installed in version(),
+            candidates in proptest::collection::vec(version(), 1..6),
+            eco in "(deb|rpm|npm|apk|maven)",
+        ) {
+            let fix = fix_for(&eco, Some(&installed), candidates.iter().map(String::as_str));
+            let fix = fix.expect("a candidate is listed");
+            prop_assert!(candidates.iter().any(|c| c == fix));
+            if compare(&eco, fix, &installed) == Ordering::Greater {
+                // no listed version is above the installed one and below the chosen one
+                let between = candidates.iter().any(|c| {
+                    compare(&eco, c, &installed) == Ordering::Greater
+                        && compare(&eco, c, fix) == Ordering::Less
+                });
+                prop_assert!(!between, "{} < listed < {}", installed, fix);
+            } else {
+                // nothing listed is above the installed version
+                let none_above = candidates.iter().all(|c| compare(&eco, c, &installed) != Ordering::Greater);
+                prop_assert!(none_above, "{:?} has one above {}", candidates, installed);
+            }
         }
 
         #[test]
