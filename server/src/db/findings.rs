@@ -83,6 +83,8 @@ struct Known {
     finding_id: i64,
     status: String,
     risk_score: Option<i16>,
+    /// The stored breakdown, as the text it was written as.
+    risk_factors: Option<String>,
     fixed_version: Option<String>,
     /// The scope's observation: `None` when the scope never saw the finding.
     observed: Option<bool>,
@@ -392,12 +394,14 @@ pub async fn merge(
     }
     clock.lap("reopen");
 
-    // Risk and fix information that changed; untouched rows stay untouched. A finding staged
+    // Risk (score or breakdown) and fix information that changed; untouched rows stay
+    // untouched. A finding staged
     // for several scopes takes its highest risk.
     let mut changed: HashMap<(i64, i64), usize> = HashMap::new();
     for (i, f) in staged.iter().enumerate() {
         let Some(k) = &known[i] else { continue };
         let differs = k.risk_score != Some(f.risk_score)
+            || k.risk_factors.as_deref() != Some(f.risk_factors)
             || f.fixed_version
                 .is_some_and(|v| k.fixed_version.as_deref() != Some(v));
         if differs {
@@ -454,7 +458,8 @@ async fn lookup(
     }
     let fingerprints: Vec<&[u8]> = staged.iter().map(|f| &f.fingerprint[..]).collect();
     let rows = sqlx::query!(
-        r#"select s.ord as "ord!", f.id, f.status, f.risk_score, f.fixed_version,
+        r#"select s.ord as "ord!", f.id, f.status, f.risk_score,
+                  f.risk_factors::text as "risk_factors?", f.fixed_version,
                   o.active as "observed?"
            from unnest($1::bigint[], $2::bytea[], $3::bigint[]) with ordinality
                 as s(cluster_id, fingerprint, scope_id, ord)
@@ -477,6 +482,7 @@ async fn lookup(
                 finding_id: r.id,
                 status: r.status,
                 risk_score: r.risk_score,
+                risk_factors: r.risk_factors,
                 fixed_version: r.fixed_version,
                 observed: r.observed,
             });

@@ -363,18 +363,18 @@ pub async fn recompute(conn: &mut PgConnection, selector: &Selector) -> Result<u
     if changed.is_empty() {
         return Ok(0);
     }
+    // Written as the same compact text ingestion writes, so that the merge can compare the
+    // stored breakdown as text.
+    let factors: Vec<String> = changed.iter().map(|r| r.factors.to_string()).collect();
     let updated = sqlx::query!(
-        "update finding f set risk_score = x.score, risk_factors = x.factors
-         from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::jsonb[])
+        "update finding f set risk_score = x.score, risk_factors = x.factors::json
+         from unnest($1::bigint[], $2::bigint[], $3::smallint[], $4::text[])
              as x(cluster_id, id, score, factors)
          where f.cluster_id = x.cluster_id and f.id = x.id",
         &changed.iter().map(|r| r.cluster_id).collect::<Vec<_>>(),
         &changed.iter().map(|r| r.id).collect::<Vec<_>>(),
         &changed.iter().map(|r| r.score).collect::<Vec<_>>(),
-        &changed
-            .iter()
-            .map(|r| r.factors.clone())
-            .collect::<Vec<_>>()
+        &factors
     )
     .execute(conn)
     .await?

@@ -872,6 +872,7 @@ fn content_hash(rows: &[&StagedFinding<'_>]) -> Vec<u8> {
         hasher.update(r.fingerprint);
         hasher.update(r.severity.to_be_bytes());
         hasher.update(r.risk_score.to_be_bytes());
+        hash_text(&mut hasher, r.risk_factors);
         for text in [Some(r.title), r.fixed_version, r.resource, Some(r.details)] {
             hash_text(&mut hasher, text.unwrap_or("\u{0}"));
         }

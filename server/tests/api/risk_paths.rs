@@ -120,7 +120,12 @@ fn case() -> impl Strategy<Value = Case> {
 
 /// An identity for `source`, bound to `cluster` when given (created with its environment and
 /// criticality).
-async fn identity(pool: &PgPool, source: &str, cluster: Option<(&str, &Case)>) -> IngestIdentity {
+async fn identity(
+    pool: &PgPool,
+    source: &str,
+    token: &str,
+    cluster: Option<(&str, &Case)>,
+) -> IngestIdentity {
     if let Some((name, case)) = cluster {
         let mut conn = pool.acquire().await.unwrap();
         db::estate::upsert_cluster(
@@ -138,6 +143,7 @@ async fn identity(pool: &PgPool, source: &str, cluster: Option<(&str, &Case)>) -
     let args = TokenCreateArgs {
         source: source.to_owned(),
         cluster: cluster.map(|(name, _)| name.to_owned()),
+        name: Some(token.to_owned()),
         ..TokenCreateArgs::default()
     };
     let issued = server::cli::issue_ingest_token(pool, &args).await.unwrap();
@@ -196,6 +202,11 @@ async fn running_workload(pool: &PgPool, cluster: &str, image: &str, case: &Case
 
 /// Stores the case's one-finding report through the ingest pipeline.
 async fn ingest(pool: &PgPool, n: usize, case: &Case) {
+    ingest_as(pool, n, case, u8::try_from(n % 256).unwrap()).await;
+}
+
+/// The same, with `digest` standing for the report's bytes (another digest: a re-scan).
+async fn ingest_as(pool: &PgPool, n: usize, case: &Case, digest: u8) {
     let cluster = format!("c{n}");
     let image = format!("registry.example/app{n}:1.0");
     let cve = format!("CVE-2024-{:05}", 10_000 + n);
@@ -215,6 +226,7 @@ async fn ingest(pool: &PgPool, n: usize, case: &Case) {
     let identity = identity(
         pool,
         &format!("scanner{n}"),
+        &format!("scanner{n}-{digest}"),
         bound.then_some((cluster.as_str(), case)),
     )
     .await;
@@ -273,7 +285,7 @@ async fn ingest(pool: &PgPool, n: usize, case: &Case) {
         details: Details::of(&serde_json::json!({})),
     });
     let parsed = b.finish();
-    let digest = [u8::try_from(n % 256).unwrap(); 32];
+    let digest = [digest; 32];
     server::ingest::pipeline::store(pool, &identity, "generated", &digest, 1, parsed)
         .await
         .unwrap();
@@ -403,6 +415,54 @@ async fn the_recompute_rewrites_a_stale_breakdown(pool: PgPool) {
             .unwrap(),
         1
     );
+    assert!(
+        db::risk::rescore(&mut conn, &Selector::All)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| !r.changed())
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_re_scan_brings_a_breakdown_up_to_date_whose_score_is_capped(pool: PgPool) {
+    // a critical KEV finding with a fix in an image that an internet-facing production
+    // workload runs: 100 points, capped
+    let mut case = case()
+        .new_tree(&mut TestRunner::deterministic())
+        .unwrap()
+        .current();
+    case.place = Place::ImageRunning;
+    case.environment = "prod";
+    case.criticality = 5;
+    case.internet_facing = true;
+    case.privileged = false;
+    case.kind = FindingKind::Vulnerability;
+    case.severity = Severity::Critical;
+    case.fixed = true;
+    case.vector = Some(VECTORS[0]);
+    case.kev = true;
+    case.epss = Some(0.9);
+    intel(&pool, std::slice::from_ref(&case)).await;
+    ingest(&pool, 0, &case).await;
+    let mut conn = pool.acquire().await.unwrap();
+    let stored: serde_json::Value = sqlx::query_scalar("select risk_factors from finding")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert!(stored.get("privilege").is_none(), "{stored}");
+
+    // the workload turns privileged: still 100 points, one more reason
+    case.privileged = true;
+    running_workload(&pool, "c0", "registry.example/app0:1.0", &case).await;
+    ingest_as(&pool, 0, &case, 200).await;
+    let (score, stored): (i16, serde_json::Value) =
+        sqlx::query_as("select risk_score, risk_factors from finding")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(score, 100);
+    assert_eq!(stored["privilege"], 5.0, "{stored}");
     assert!(
         db::risk::rescore(&mut conn, &Selector::All)
             .await
