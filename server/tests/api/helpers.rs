@@ -219,7 +219,7 @@ impl TestApp {
             Limits::default(),
             AuthSettings::default(),
         );
-        server::routes::router_with_table(state).1
+        server::routes::router_with_table(state).unwrap().1
     }
 
     /// The origin of this server, as a browser would name it.
