@@ -1,12 +1,15 @@
 //! `ApiError`: every failure of the REST API, answered as `application/problem+json`
 //! (RFC 9457) with a status per variant. Internal causes are logged once, with the request id,
 //! and answered as a bare 500 that carries the same id.
+//!
+//! This module knows no route: the id comes from [`crate::telemetry`], where the router's
+//! layers put it.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::routes::request_id;
+use crate::telemetry::request_id;
 
 /// A failure of a REST request.
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +133,18 @@ impl ApiError {
             }
         }
     }
+}
+
+/// The answer to a request whose handler panicked (tower-http's `CatchPanicLayer` calls it): a
+/// 500 problem+json with the request id, like any internal error. The panic's message goes to
+/// the log only.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned());
+    ApiError::Internal(anyhow::anyhow!("a handler panicked: {message}")).into_response()
 }
 
 impl From<sqlx::Error> for ApiError {

@@ -3,9 +3,13 @@
 //! Module map:
 //! - [`config`]: the command line and environment (one clap struct).
 //! - [`cli`]: what each subcommand does (`serve`, `migrate`, `token create`, `demo`).
-//! - [`routes`]: every HTTP route on one screen; [`error`] turns failures into problem+json.
-//! - [`ingest`]: `POST /api/v1/ingest/{format}`: authentication, one pure parser per format,
-//!   and the pipeline that stores a parsed report in one transaction.
+//! - [`routes`]: every HTTP route on one screen, each with its access rule, and the layers
+//!   around them; [`error`] turns failures into problem+json; [`telemetry`] owns logging and
+//!   the request id.
+//! - [`auth`]: sessions, API tokens as credentials, passwords, single sign-on and the guard
+//!   that enforces each route's rule.
+//! - [`ingest`]: `POST /api/v1/ingest/{format}`: one pure parser per format, and the pipeline
+//!   that stores a parsed report in one transaction.
 //! - [`db`]: all SQL, one file per aggregate; functions take a connection or transaction.
 //! - [`domain`]: pure rules (fingerprints, image references, tokens), tested without a database.
 //! - [`store`]: the UI's [`app::store::Store`] implemented over [`db`].
@@ -128,7 +132,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = routes::router(state);
+    // a route without an access rule stops the server here, before it listens
+    let app = routes::router(state).map_err(std::io::Error::other)?;
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

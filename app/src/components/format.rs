@@ -2,6 +2,7 @@
 //! needs both renders to agree, so nothing here depends on the clock or the locale).
 
 use chrono::{DateTime, Utc};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// "2026-11-28 17:41 UTC".
 pub fn timestamp(at: DateTime<Utc>) -> String {
@@ -24,18 +25,16 @@ pub fn count(n: i64) -> String {
     out
 }
 
-/// Percent-encodes a value for a query string.
+/// Everything but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes a value for a query string (UTF-8 bytes, upper-case hex).
 pub fn query_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
 #[cfg(test)]
@@ -55,5 +54,8 @@ mod tests {
     fn query_values_are_escaped() {
         assert_eq!(query_value("prod-eu-1"), "prod-eu-1");
         assert_eq!(query_value("a b&c=d"), "a%20b%26c%3Dd");
+        assert_eq!(query_value("/audit?x=1"), "%2Faudit%3Fx%3D1");
+        assert_eq!(query_value("A-z_0.9~"), "A-z_0.9~");
+        assert_eq!(query_value("é+%"), "%C3%A9%2B%25");
     }
 }

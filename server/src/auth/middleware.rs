@@ -1,7 +1,9 @@
-//! The request pipeline's guards: who is asking ([`guard`]: session → [`Viewer`], access
-//! policy, CSRF) and what every response carries ([`security_headers`]).
+//! The request pipeline's guards: who is asking ([`guard`]: session → [`Viewer`], the route's
+//! access rule, CSRF) and what every response carries ([`security_headers`]). The rules come
+//! from the route table through [`Guard`]; this module declares none.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use app::model::Viewer;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -9,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::policy::{self, Access};
+use super::access::{Access, AccessRules, is_page};
 use super::session;
 use crate::AppState;
 use crate::db;
@@ -26,22 +28,42 @@ pub fn client_ip(request_extensions: &axum::http::Extensions) -> Option<IpAddr> 
 #[derive(Clone, Debug)]
 pub struct SessionHash(pub String);
 
-/// Authenticates the session, enforces the access policy and refuses cross-site writes.
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// What [`guard`] needs: the application's state and the rule of every route the router serves
+/// (built with the router, from its route table).
+#[derive(Clone)]
+pub struct Guard {
+    state: AppState,
+    rules: Arc<AccessRules>,
+}
+
+impl Guard {
+    /// The guard of a router whose routes have `rules`.
+    pub fn new(state: AppState, rules: AccessRules) -> Self {
+        Guard {
+            state,
+            rules: Arc::new(rules),
+        }
+    }
+}
+
+/// Authenticates the session, enforces the route's access rule and refuses cross-site writes.
+pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
+    let Guard { state, rules } = guard;
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let method = request.method().clone();
-    let Some(access) = policy::access(&method, route.as_deref()) else {
-        tracing::error!(route, %method, "route without an access rule refused");
+    let Some(access) = rules.get(&method, route.as_deref()) else {
+        // every route the router serves has a rule, so this is a method the route does not serve
+        tracing::info!(route, %method, "request without an access rule refused");
         return ApiError::Forbidden("this route has no access rule".to_owned()).into_response();
     };
 
     // cookie-authenticated writes, and the sign-in form itself (login CSRF)
     let needs_csrf = match access {
         Access::Roles(_) => true,
-        Access::Public => route.as_deref().is_some_and(policy::is_page),
+        Access::Public => route.as_deref().is_some_and(is_page),
         Access::Token => false,
     };
     if is_unsafe(&method)
@@ -139,7 +161,7 @@ pub fn same_origin(headers: &HeaderMap, public_origin: &Option<String>) -> Resul
 }
 
 fn unauthenticated(request: &Request, route: Option<&str>, stale: bool) -> Response {
-    let page = route.is_none_or(policy::is_page);
+    let page = route.is_none_or(is_page);
     if page && (request.method() == Method::GET || request.method() == Method::HEAD) {
         let target = request
             .uri()
@@ -164,7 +186,7 @@ fn forbidden(route: Option<&str>, viewer: &Viewer) -> Response {
         viewer.role.as_str(),
         route.unwrap_or("this route")
     );
-    if route.is_none_or(policy::is_page) {
+    if route.is_none_or(is_page) {
         let body = format!(
             "<p>{}</p><p><a href=\"/\">Back to the overview</a></p>",
             html_escape(&message)

@@ -1,19 +1,26 @@
 //! Access control: who is asking and what they may do.
 //!
+//! Nothing here knows the router: routes and their rules are declared in `routes.rs`, which
+//! hands the rules to [`middleware::guard`].
+//!
 //! - [`session`]: session cookies (random secrets; the database stores their hashes).
+//! - [`bearer`]: API tokens presented as `Authorization: Bearer` (the REST API's extractors).
 //! - [`password`]: Argon2id hashes and the policy for new passwords.
-//! - [`policy`]: the one table of which route needs what.
-//! - [`middleware`]: the guard every request passes (session, policy, CSRF) and the security
-//!   headers every response carries.
+//! - [`access`]: what a route may require and the lookup of a request's rule (the rules
+//!   themselves are declared with the routes, in `routes.rs`).
+//! - [`middleware`]: the guard every request passes (session, access rule, CSRF) and the
+//!   security headers every response carries.
 //! - [`handlers`]: sign-in, sign-out, password change, the audit CSV.
+//! - [`tokens`]: the token settings forms and the REST read API.
 //! - [`oidc`]: OpenID Connect single sign-on.
 //! - [`rate`]: in-memory rate limits.
 
+pub mod access;
+pub mod bearer;
 pub mod handlers;
 pub mod middleware;
 pub mod oidc;
 pub mod password;
-pub mod policy;
 pub mod rate;
 pub mod session;
 pub mod tokens;

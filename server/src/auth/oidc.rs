@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use app::model::Role;
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
@@ -98,6 +98,8 @@ impl std::fmt::Debug for Oidc {
 const METADATA_TTL: Duration = Duration::from_secs(3600);
 const COOKIE: &str = "bulwark_oidc";
 const FLOW_SECONDS: i64 = 600;
+/// The flow cookie is sent only to the sign-on routes.
+const FLOW_PATH: &str = "/auth/oidc";
 
 impl Oidc {
     /// A client for `settings`; nothing is fetched until the first sign-in.
@@ -201,19 +203,15 @@ async fn begin(state: &AppState, oidc: &Oidc, next: Option<String>) -> anyhow::R
     });
     let mut conn = state.pool.acquire().await?;
     db::users::create_pending_flow(&mut conn, &secret.hash(), &flow, FLOW_SECONDS).await?;
-    let secure = if state.auth.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{COOKIE}={}; Path=/auth/oidc; HttpOnly; SameSite=Lax; Max-Age={FLOW_SECONDS}{secure}",
-        secret.expose()
+    let cookie = session::http_only_cookie(
+        COOKIE,
+        secret.expose(),
+        FLOW_PATH,
+        FLOW_SECONDS,
+        state.auth.secure_cookies,
     );
     let mut response = Redirect::to(url.as_str()).into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie)?);
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
@@ -238,7 +236,7 @@ pub async fn callback(
     let presented = session::presented(request.headers(), &state.auth);
     let flow = session::secret_cookie(request.headers(), COOKIE);
     let outcome = finish(&state, &oidc, answer, flow, presented, ip).await;
-    let clear = format!("{COOKIE}=; Path=/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=0");
+    let clear = session::http_only_cookie(COOKIE, "", FLOW_PATH, 0, state.auth.secure_cookies);
     let mut response = match outcome {
         Ok(response) => response,
         Err(Refusal::User(code, reason)) => {
@@ -266,9 +264,7 @@ pub async fn callback(
             sso_error("sso_unavailable")
         }
     };
-    if let Ok(v) = HeaderValue::from_str(&clear) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
+    response.headers_mut().append(header::SET_COOKIE, clear);
     response
 }
 

@@ -3,6 +3,7 @@
 //! and password change (an id planted before sign-in is never promoted).
 
 use axum::http::{HeaderMap, HeaderValue, header};
+use cookie::{Cookie, SameSite};
 use sha2::{Digest, Sha256};
 
 use super::AuthSettings;
@@ -58,41 +59,46 @@ pub fn secret_cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == wanted)
-        .map(|(_, v)| v.trim().to_owned())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == wanted)
+        .map(|cookie| cookie.value().to_owned())
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `Set-Cookie` for a cookie only the server reads (`HttpOnly`, `SameSite=Lax`, `Secure` over
+/// HTTPS), sent with requests under `path`, kept `max_age_secs` seconds (0 removes it).
+pub fn http_only_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_secs: i64,
+    secure: bool,
+) -> HeaderValue {
+    let cookie = Cookie::build((name, value))
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(cookie::time::Duration::seconds(max_age_secs));
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// `Set-Cookie` for a new session.
 pub fn set_cookie(secret: &SessionSecret, settings: &AuthSettings) -> HeaderValue {
-    let secure = if settings.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let value = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+    let max_age = i64::try_from(settings.session_absolute.as_secs()).unwrap_or(i64::MAX);
+    http_only_cookie(
         name(settings),
-        secret.0,
-        settings.session_absolute.as_secs()
-    );
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+        &secret.0,
+        "/",
+        max_age,
+        settings.secure_cookies,
+    )
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear_cookie(settings: &AuthSettings) -> HeaderValue {
-    let secure = if settings.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    let value = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
-        name(settings)
-    );
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+    http_only_cookie(name(settings), "", "/", 0, settings.secure_cookies)
 }
 
 #[cfg(test)]
@@ -130,9 +136,30 @@ mod tests {
         assert!(plain.starts_with("bulwark_session="));
         assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax"));
         assert!(!plain.contains("Secure"));
+        assert!(plain.contains("Path=/") && plain.contains("Max-Age=43200"));
         settings.secure_cookies = true;
         let tls = set_cookie(&secret, &settings);
         let tls = tls.to_str().expect("ascii");
         assert!(tls.starts_with("__Host-bulwark_session=") && tls.contains("; Secure"));
+        let cleared = clear_cookie(&settings);
+        let cleared = cleared.to_str().expect("ascii");
+        assert!(cleared.starts_with("__Host-bulwark_session=;") && cleared.contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn cookies_are_found_among_others_and_across_headers() {
+        let secret = "ab".repeat(32);
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, HeaderValue::from_static("a=1;b=2"));
+        let second = format!("c=3;  bulwark_oidc={secret} ; d");
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_str(&second).expect("header"),
+        );
+        assert_eq!(
+            secret_cookie(&headers, "bulwark_oidc").as_deref(),
+            Some(secret.as_str())
+        );
+        assert_eq!(secret_cookie(&headers, "bulwark_session"), None);
     }
 }

@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::bearer::ReadToken;
 use super::middleware::{client_ip, html_escape, plain_page};
 use crate::AppState;
 use crate::db;
@@ -203,7 +204,7 @@ pub struct ReadQuery {
 /// token bound to a cluster reads only that cluster.
 pub async fn read_findings(
     State(state): State<AppState>,
-    token: crate::ingest::auth::ReadToken,
+    token: ReadToken,
     axum::extract::Query(query): axum::extract::Query<ReadQuery>,
 ) -> Result<Response, ApiError> {
     let identity = token.0;

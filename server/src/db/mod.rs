@@ -21,6 +21,12 @@ pub mod tokens;
 pub mod users;
 pub mod vex;
 
+/// Whether the database answers: one round trip on `conn` (a protocol-level sync, no SQL), for
+/// the readiness probe.
+pub async fn ping(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::Connection::ping(conn).await
+}
+
 /// PostgreSQL's error code for a detected deadlock.
 pub const DEADLOCK_DETECTED: &str = "40P01";
 /// PostgreSQL's error code for a serialization failure.

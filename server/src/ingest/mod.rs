@@ -6,7 +6,6 @@
 //! thread), store in one transaction. Parsers live one per file and never touch the database.
 
 pub mod anchore;
-pub mod auth;
 pub mod checkov;
 pub mod clair;
 pub mod cyclonedx;
@@ -38,10 +37,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
+use crate::auth::bearer::IngestToken;
 use crate::db;
 use crate::db::risk::Selector;
 use crate::error::ApiError;
-use auth::IngestToken;
 use model::{ParseError, ParsedReport};
 use pipeline::IngestOutcome;
 

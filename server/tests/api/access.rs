@@ -7,8 +7,9 @@ use sqlx::PgPool;
 
 use crate::helpers::{Response, TestApp, session_cookie, trivy_image_report, urlencode};
 use server::auth::AuthSettings;
+use server::auth::access::Access;
 
-/// What the matrix expects of a route, written independently of `auth::policy`.
+/// What the matrix expects of a route, written independently of the route table's rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Expect {
     Public,
@@ -91,6 +92,13 @@ async fn authorization_matrix_covers_every_route_role_and_anonymous(pool: PgPool
                 route.path
             )
         });
+        // the rule declared with the route is the one this matrix expects
+        let declared = match route.access {
+            Access::Public => Expect::Public,
+            Access::Token => Expect::Token,
+            Access::Roles(roles) => Expect::Roles(roles),
+        };
+        assert_eq!(declared, expect, "{method} {}", route.path);
         let path = concrete(&route.path);
         let principals: Vec<(Option<Role>, Option<&str>)> = std::iter::once((None, None))
             .chain(cookies.iter().map(|(r, c)| (*r, Some(c.as_str()))))
@@ -130,15 +138,26 @@ async fn authorization_matrix_covers_every_route_role_and_anonymous(pool: PgPool
 }
 
 fn policy_page(path: &str) -> bool {
-    server::auth::policy::is_page(path)
+    server::auth::access::is_page(path)
 }
 
-#[test]
-fn a_route_without_a_rule_is_refused_for_everyone() {
-    use server::auth::policy::access;
-    assert_eq!(access(&http::Method::GET, Some("/admin/secret")), None);
-    assert_eq!(access(&http::Method::DELETE, Some("/")), None);
-    assert_eq!(access(&http::Method::POST, Some("/audit")), None);
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_method_a_route_does_not_serve_is_refused_for_everyone(pool: PgPool) {
+    let app = TestApp::spawn_with_auth(pool, generous()).await;
+    let admin = app.session(Role::Admin).await;
+    let origin = app.origin();
+    for (method, path) in [("DELETE", "/"), ("POST", "/audit"), ("PUT", "/healthz")] {
+        for cookie in [None, Some(admin.as_str())] {
+            let mut headers = vec![("origin", origin.as_str())];
+            headers.extend(cookie.map(|c| ("cookie", c)));
+            let response = app.request(method, path, &headers, Vec::new()).await;
+            assert_eq!(response.status, StatusCode::FORBIDDEN, "{method} {path}");
+            assert!(
+                response.text().contains("no access rule"),
+                "{method} {path}"
+            );
+        }
+    }
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]

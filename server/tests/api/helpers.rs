@@ -22,6 +22,17 @@ pub struct TestApp {
     _shutdown: oneshot::Sender<()>,
 }
 
+/// With `RUST_LOG` set, the servers' logs go to the output of the test that caused them
+/// (shown when it fails, or always with `--nocapture`).
+fn log_when_asked() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// A response, read completely.
 #[derive(Debug)]
 pub struct Response {
@@ -82,6 +93,7 @@ impl TestApp {
         auth: AuthSettings,
         oidc: Option<Box<dyn FnOnce(SocketAddr) -> OidcSettings + Send>>,
     ) -> TestApp {
+        log_when_asked();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let leptos = LeptosOptions::builder()
@@ -219,7 +231,7 @@ impl TestApp {
             Limits::default(),
             AuthSettings::default(),
         );
-        server::routes::router_with_table(state).1
+        server::routes::router_with_table(state).unwrap().1
     }
 
     /// The origin of this server, as a browser would name it.

@@ -1,5 +1,8 @@
-//! Who is sending: the `Authorization: Bearer <token>` of an ingest request, resolved to a
-//! source (and cluster). Only the token's SHA-256 is looked up; the token is never logged.
+//! API tokens as credentials: the `Authorization: Bearer <token>` of a REST request, resolved
+//! to a live token with the scope the handler needs ([`IngestToken`] for reports and threat
+//! intel, [`ReadToken`] for the read API). Only the token's SHA-256 is looked up; the token is
+//! never logged. Issuing and revoking tokens belongs to [`super::tokens`] and the database side
+//! to `db::tokens`; what a route requires is declared with the route (`routes.rs`).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
