@@ -38,6 +38,21 @@ pub fn query_value(value: &str) -> String {
     out
 }
 
+/// A query string (`?a=1&b=x%20y`, or `""` when every value is absent) from pairs, for links
+/// that carry a page's applied filters (CSV downloads, pagination).
+pub fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -> String {
+    let query = pairs
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", query_value(&v))))
+        .collect::<Vec<_>>()
+        .join("&");
+    if query.is_empty() {
+        query
+    } else {
+        format!("?{query}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +70,18 @@ mod tests {
     fn query_values_are_escaped() {
         assert_eq!(query_value("prod-eu-1"), "prod-eu-1");
         assert_eq!(query_value("a b&c=d"), "a%20b%26c%3Dd");
+    }
+
+    #[test]
+    fn query_strings_skip_absent_values_and_escape_the_rest() {
+        assert_eq!(query_string([("a", None)]), "");
+        assert_eq!(
+            query_string([
+                ("a", Some("x y".to_owned())),
+                ("b", None),
+                ("c", Some("1".to_owned()))
+            ]),
+            "?a=x%20y&c=1"
+        );
     }
 }
