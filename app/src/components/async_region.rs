@@ -83,18 +83,15 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
 
 #[component]
 fn ErrorText(error: AppError) -> impl IntoView {
-    let reference = error
-        .reference()
-        .filter(|r| !r.is_empty())
-        .map(|r| {
-            view! {
-                <p class="error-reference">
-                    "If this keeps happening, tell your administrator the reference "
-                    <code>{r.to_owned()}</code>
-                    "."
-                </p>
-            }
-        });
+    let reference = error.reference().filter(|r| !r.is_empty()).map(|r| {
+        view! {
+            <p class="error-reference">
+                "If this keeps happening, tell your administrator the reference "
+                <code>{r.to_owned()}</code>
+                "."
+            </p>
+        }
+    });
     let sign_in = (error == AppError::Unauthorized)
         .then(|| view! { <p><a href="/login" rel="external">"Sign in"</a></p> });
     view! {

@@ -10,7 +10,13 @@ use crate::model::{Flash, FlashKind, FlashQuery};
 /// The flash in this page's query string (`?flash=`), if it is a known one.
 pub fn use_flash() -> Signal<Option<Flash>> {
     let query = use_query::<FlashQuery>();
-    Signal::derive(move || query.read().as_ref().ok().and_then(|q| q.flash.get().copied()))
+    Signal::derive(move || {
+        query
+            .read()
+            .as_ref()
+            .ok()
+            .and_then(|q| q.flash.get().copied())
+    })
 }
 
 /// Shows `flash`'s message: `role="status"` for a success, `role="alert"` for a problem.

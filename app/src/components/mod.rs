@@ -44,7 +44,10 @@ mod tests {
             .filter_map(|l| l.strip_prefix("pub mod "))
             .map(|m| format!("{}.rs", m.trim_end_matches(';')))
             .collect::<Vec<_>>();
-        let checked = SOURCES.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>();
+        let checked = SOURCES
+            .iter()
+            .map(|(f, _)| f.to_string())
+            .collect::<Vec<_>>();
         assert_eq!(listed, checked);
     }
 }

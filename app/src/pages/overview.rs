@@ -126,10 +126,15 @@ fn ClustersSection(clusters: Vec<ClusterSummary>) -> impl IntoView {
 
 fn cluster_row(c: ClusterSummary) -> impl IntoView {
     let href = format!("/?cluster={}", format::query_value(&c.name));
-    let cells = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low]
-        .into_iter()
-        .map(|s| view! { <td class="num">{format::count(c.open.get(s))}</td> })
-        .collect_view();
+    let cells = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ]
+    .into_iter()
+    .map(|s| view! { <td class="num">{format::count(c.open.get(s))}</td> })
+    .collect_view();
     view! {
         <tr>
             <th scope="row"><a href=href>{c.name.clone()}</a></th>
