@@ -5,6 +5,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::api::session::get_viewer;
 use crate::components::layout::Layout;
 use crate::pages::account::Account;
 use crate::pages::audit::Audit;
@@ -37,10 +38,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The application: layout and routes.
+/// The application: layout and routes. Owns the one resource of the frame: who is signed in.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let viewer = Resource::new(|| (), |_| get_viewer());
     // Effects run only in the browser: this marks the page as interactive (used by the browser
     // tests to know hydration finished).
     Effect::new(move |_| {
@@ -52,7 +54,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/bulwark.css" />
         <Title formatter=|page: String| format!("{page} · Bulwark") />
         <Router>
-            <Layout>
+            <Layout viewer>
                 <Routes fallback=NotFound>
                     // Async: the server answers with the complete page, so every page works with
                     // JavaScript off and the status code can depend on the data.

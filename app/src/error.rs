@@ -32,10 +32,64 @@ pub enum AppError {
     Transport(String),
 }
 
+impl AppError {
+    /// What went wrong, in plain words for the person looking at the page. Never carries
+    /// internal details: a transport failure says only that the server could not be reached.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::NotFound(what) => format!("{what} was not found."),
+            AppError::BadRequest(how) => how.clone(),
+            AppError::Unauthorized => "Your session has ended. Please sign in again.".to_owned(),
+            AppError::Forbidden => "Your role does not allow this.".to_owned(),
+            AppError::Unavailable => {
+                "The service is temporarily unavailable. Please try again in a moment.".to_owned()
+            }
+            AppError::Internal(_) => "Something went wrong on our side.".to_owned(),
+            AppError::Transport(_) => {
+                "The server could not be reached. Check your connection and try again.".to_owned()
+            }
+        }
+    }
+
+    /// The reference under which the server logged the failure, for the person to quote when
+    /// they report it. Only failures on the server have one.
+    pub fn reference(&self) -> Option<&str> {
+        match self {
+            AppError::Internal(reference) => Some(reference),
+            _ => None,
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_details_never_reach_the_page() {
+        let error = AppError::Transport("error decoding response body at /rpc/x: eof".into());
+        assert!(!error.message().contains("/rpc"));
+        assert_eq!(error.reference(), None);
+    }
+
+    #[test]
+    fn server_failures_carry_their_reference_and_nothing_else() {
+        let error = AppError::Internal("a1b2c3".into());
+        assert_eq!(error.reference(), Some("a1b2c3"));
+        assert!(!error.message().contains("a1b2c3"));
+    }
+
+    #[test]
+    fn not_found_names_what_was_missing() {
+        let error = AppError::NotFound("Cluster 'x'".into());
+        assert_eq!(error.message(), "Cluster 'x' was not found.");
     }
 }

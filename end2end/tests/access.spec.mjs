@@ -22,7 +22,8 @@ test("visitors sign in, land where they were going, and sign out", async ({ page
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
 
   await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login\?signed_out=1$/);
+  await expect(page).toHaveURL(/\/login\?flash=signed-out$/);
+  await expect(page.getByRole("status")).toHaveText("You have signed out.");
   await page.goto("/");
   await expect(page).toHaveURL(/\/login\?next=%2F$/);
   expect(problems).toEqual([]);

@@ -37,6 +37,21 @@ pub fn query_value(value: &str) -> String {
     utf8_percent_encode(value, QUERY_VALUE).to_string()
 }
 
+/// A query string (`?a=1&b=x%20y`, or `""` when every value is absent) from pairs, for links
+/// that carry a page's applied filters (CSV downloads, pagination).
+pub fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -> String {
+    let query = pairs
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", query_value(&v))))
+        .collect::<Vec<_>>()
+        .join("&");
+    if query.is_empty() {
+        query
+    } else {
+        format!("?{query}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +72,18 @@ mod tests {
         assert_eq!(query_value("/audit?x=1"), "%2Faudit%3Fx%3D1");
         assert_eq!(query_value("A-z_0.9~"), "A-z_0.9~");
         assert_eq!(query_value("é+%"), "%C3%A9%2B%25");
+    }
+
+    #[test]
+    fn query_strings_skip_absent_values_and_escape_the_rest() {
+        assert_eq!(query_string([("a", None)]), "");
+        assert_eq!(
+            query_string([
+                ("a", Some("x y".to_owned())),
+                ("b", None),
+                ("c", Some("1".to_owned()))
+            ]),
+            "?a=x%20y&c=1"
+        );
     }
 }

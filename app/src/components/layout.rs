@@ -1,15 +1,20 @@
 //! The frame around every page: skip link, header with navigation and the signed-in user, main
-//! region. Signing out is a plain form POST, so it works without JavaScript.
+//! region. Signing out is a plain form POST, so it works without JavaScript. Who is signed in
+//! comes from the `App`, which owns that resource.
 
 use leptos::prelude::*;
 
-use crate::api::session::get_viewer;
+use crate::error::AppError;
 use crate::model::Viewer;
 
-/// Page frame. `children` is the routed page.
+/// Page frame. `children` is the routed page; `viewer` is who is signed in (`None` for a
+/// visitor). A failure to learn who is signed in shows no navigation: the page's own region
+/// reports the error.
 #[component]
-pub fn Layout(children: Children) -> impl IntoView {
-    let viewer = Resource::new(|| (), |_| get_viewer());
+pub fn Layout(
+    viewer: Resource<Result<Option<Viewer>, AppError>>,
+    children: Children,
+) -> impl IntoView {
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">

@@ -1,6 +1,53 @@
-//! Prop-driven pieces of the interface. Components render what they are given; they never call
-//! server functions (pages do), except the layout, which asks who is signed in.
+//! Prop-driven pieces of the interface, the building blocks every page reuses: the data table,
+//! the async region (loading, error boundary, one error presentation), the flash message,
+//! severity badges and charts, the page frame, and text formatting.
+//!
+//! Components render what they are given. They never call server functions and own no
+//! resources: pages (and the `App` for the frame) do, and pass data or resources in. A test in
+//! this module holds that line.
 
+pub mod async_region;
+pub mod flash;
 pub mod format;
 pub mod layout;
 pub mod severity;
+pub mod table;
+
+#[cfg(test)]
+mod tests {
+    /// Every component's source, by file name.
+    const SOURCES: &[(&str, &str)] = &[
+        ("async_region.rs", include_str!("async_region.rs")),
+        ("flash.rs", include_str!("flash.rs")),
+        ("format.rs", include_str!("format.rs")),
+        ("layout.rs", include_str!("layout.rs")),
+        ("severity.rs", include_str!("severity.rs")),
+        ("table.rs", include_str!("table.rs")),
+    ];
+
+    #[test]
+    fn components_never_call_server_functions_or_own_resources() {
+        for (file, source) in SOURCES {
+            for forbidden in ["crate::api", "Resource::new", "ServerAction::new"] {
+                assert!(
+                    !source.contains(forbidden),
+                    "components/{file} uses {forbidden}: pages own data"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_component_file_is_checked() {
+        let listed = include_str!("mod.rs")
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub mod "))
+            .map(|m| format!("{}.rs", m.trim_end_matches(';')))
+            .collect::<Vec<_>>();
+        let checked = SOURCES
+            .iter()
+            .map(|(f, _)| f.to_string())
+            .collect::<Vec<_>>();
+        assert_eq!(listed, checked);
+    }
+}

@@ -1,16 +1,23 @@
 //! Types shared by the server and the browser: what pages display and what server functions
-//! return. Plain data with serde; no behaviour that needs the server.
+//! return, the outcomes form handlers report ([`Flash`]) and the query strings pages read
+//! ([`FindingsQuery`] and its siblings). Plain data; no behaviour that needs the server.
 
 mod audit;
+mod flash;
 mod lists;
 mod overview;
+mod query;
 mod severity;
 mod tokens;
 mod viewer;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
+pub use flash::{Flash, FlashKind, UnknownFlash};
 pub use lists::{EventList, EventRow, FindingList, FindingRow, ListFilter};
 pub use overview::{ClusterSummary, FleetOverview, ReportSummary, SeverityBreakdown};
-pub use severity::{Severity, SeverityCounts};
+pub use query::{
+    AuditQuery, EventsQuery, FindingsQuery, FlashQuery, Lenient, LoginQuery, OverviewQuery,
+};
+pub use severity::{Severity, SeverityCounts, UnknownSeverity};
 pub use tokens::TokenSummary;
 pub use viewer::{Role, SignInOptions, Viewer};

@@ -92,6 +92,20 @@ impl Severity {
     }
 }
 
+/// The word is not a severity.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a severity")]
+pub struct UnknownSeverity;
+
+impl std::str::FromStr for Severity {
+    type Err = UnknownSeverity;
+
+    /// Reads a severity word as [`Severity::parse`] does (query strings use the slugs).
+    fn from_str(word: &str) -> Result<Severity, UnknownSeverity> {
+        Severity::parse(word).ok_or(UnknownSeverity)
+    }
+}
+
 /// A number per severity.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeverityCounts {

@@ -1,44 +1,22 @@
 //! The signed-in user's account: who they are, and changing their password (a plain form
-//! posted to `/account/password`; the server redirects back with `?changed` or `?error=`).
+//! posted to `/account/password`; the server redirects back with a [`crate::model::Flash`]).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use crate::api::session::get_viewer;
+use crate::components::async_region::AsyncRegion;
+use crate::components::flash::{FlashMessage, use_flash};
 use crate::error::AppError;
 
 /// The account page.
 #[component]
 pub fn Account() -> impl IntoView {
-    let query = use_query_map();
     let viewer = Resource::new(|| (), |_| get_viewer());
-    let message = move || {
-        let q = query.read();
-        if q.get("changed").is_some() {
-            return Some((
-                "notice",
-                "Your password was changed. Other sessions were signed out.",
-            ));
-        }
-        q.get("error").map(|e| {
-            let text = match e.as_str() {
-                "current" => "The current password is wrong.",
-                "mismatch" => "The new password and its confirmation differ.",
-                "weak" => {
-                    "Choose a password of at least 12 characters that is not your e-mail address."
-                }
-                "long" => "Passwords may be at most 256 characters long.",
-                "throttled" => "Too many failed attempts. Wait a few minutes before trying again.",
-                _ => "The password could not be changed. Please try again.",
-            };
-            ("alert", text)
-        })
-    };
     view! {
         <Title text="Account" />
         <h1>"Your account"</h1>
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <AsyncRegion>
             {move || Suspend::new(async move {
                 let viewer = viewer.await?.ok_or(AppError::Unauthorized)?;
                 Ok::<_, AppError>(view! {
@@ -57,13 +35,10 @@ pub fn Account() -> impl IntoView {
                     </section>
                 })
             })}
-        </Transition>
+        </AsyncRegion>
         <section class="card auth-card" aria-labelledby="password-heading">
             <h2 id="password-heading">"Change password"</h2>
-            {move || message().map(|(class, text)| {
-                let role = if class == "alert" { "alert" } else { "status" };
-                view! { <p class=class role=role>{text}</p> }
-            })}
+            <FlashMessage flash=use_flash() />
             <form method="post" action="/account/password" class="stack">
                 <label for="pw-current">"Current password"</label>
                 <input id="pw-current" name="current" type="password" autocomplete="current-password" required />

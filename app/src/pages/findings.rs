@@ -1,161 +1,165 @@
-//! Open findings, riskiest first, and the newest runtime events. Filters are GET forms (query
-//! string), so both work without JavaScript and can be bookmarked.
+//! Open findings, riskiest first, and the newest runtime events. Filters are GET forms whose
+//! fields are the typed query strings [`FindingsQuery`] and [`EventsQuery`], so both pages work
+//! without JavaScript and can be bookmarked; a value that does not read is dropped, and the form
+//! shows the filter that was applied.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::use_query;
 
 use crate::api::findings::{get_events, get_findings};
+use crate::components::async_region::AsyncRegion;
 use crate::components::format;
 use crate::components::severity::SeverityBadge;
+use crate::components::table::{Column, DataTable};
 use crate::error::AppError;
-use crate::model::{EventRow, FindingRow, ListFilter, Severity};
-
-fn filter_from_query() -> Memo<ListFilter> {
-    let query = use_query_map();
-    Memo::new(move |_| {
-        let q = query.read();
-        let get = |k: &str| {
-            q.get(k)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        ListFilter {
-            severity: get("severity"),
-            cluster: get("cluster"),
-            q: get("q"),
-        }
-    })
-}
-
-fn errors_view(errors: ArcRwSignal<Errors>) -> impl IntoView {
-    view! {
-        <div class="alert" role="alert">
-            {move || errors.get().into_iter().map(|(_, e)| view! { <p>{e.to_string()}</p> }).collect_view()}
-        </div>
-    }
-}
-
-#[component]
-fn FilterForm(action: &'static str, filter: ListFilter, severity: bool) -> impl IntoView {
-    let options = Severity::WORST_FIRST
-        .into_iter()
-        .map(|s| {
-            let selected = filter.severity.as_deref() == Some(s.slug());
-            view! { <option value=s.slug() selected=selected>{s.label()}</option> }
-        })
-        .collect_view();
-    view! {
-        <form method="get" action=action class="filters card">
-            {severity.then(|| view! {
-                <label>
-                    "Severity"
-                    <select name="severity">
-                        <option value="">"any"</option>
-                        {options}
-                    </select>
-                </label>
-            })}
-            <label>"Cluster" <input type="search" name="cluster" value=filter.cluster.clone().unwrap_or_default() /></label>
-            <label>"Contains" <input type="search" name="q" value=filter.q.clone().unwrap_or_default() /></label>
-            <button type="submit">"Apply"</button>
-        </form>
-    }
-}
+use crate::model::{EventRow, EventsQuery, FindingList, FindingRow, FindingsQuery, Severity};
 
 /// The findings page.
 #[component]
 pub fn Findings() -> impl IntoView {
-    let filter = filter_from_query();
-    let list = Resource::new(move || filter.get(), get_findings);
+    let query = use_query::<FindingsQuery>();
+    let applied = Memo::new(move |_| query.get().unwrap_or_default());
+    let list = Resource::new(move || applied.get().filter(), get_findings);
     view! {
         <Title text="Findings" />
         <h1>"Open findings"</h1>
-        <FilterForm action="/findings" filter=filter.get_untracked() severity=true />
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            <ErrorBoundary fallback=errors_view>
-                {move || Suspend::new(async move {
-                    let list = list.await?;
-                    Ok::<_, AppError>(view! { <FindingTable rows=list.rows total=list.total /> })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        {move || view! { <FindingsFilter applied=applied.get() /> }}
+        <AsyncRegion>
+            {move || Suspend::new(async move {
+                let list = list.await?;
+                Ok::<_, AppError>(view! { <FindingTable list /> })
+            })}
+        </AsyncRegion>
     }
 }
 
 #[component]
-fn FindingTable(rows: Vec<FindingRow>, total: i64) -> impl IntoView {
-    if rows.is_empty() {
-        return view! { <section class="card"><p class="empty">"No open findings match."</p></section> }
-            .into_any();
-    }
-    let shown = rows.len();
-    let body = rows
+fn FindingsFilter(applied: FindingsQuery) -> impl IntoView {
+    let options = Severity::WORST_FIRST
         .into_iter()
-        .map(|f| {
-            let what = f.vulnerability.clone().unwrap_or_else(|| f.kind.clone());
-            view! {
-                <tr>
-                    <td class="num">{f.risk.map(|r| r.to_string()).unwrap_or_default()}</td>
-                    <td><SeverityBadge severity=f.severity /></td>
-                    <td>
-                        <div class="finding-title">{f.title}</div>
-                        {f.description.map(|d| view! { <div class="muted finding-description">{d}</div> })}
-                    </td>
-                    <td><code>{what}</code></td>
-                    <td>{f.package.unwrap_or_default()}</td>
-                    <td class="artifact">{f.image.or(f.resource).unwrap_or_default()}</td>
-                    <td>{f.cluster.unwrap_or_else(|| "—".to_owned())}</td>
-                    <td>{f.status}</td>
-                </tr>
-            }
+        .map(|s| {
+            let selected = applied.severity.get() == Some(&s);
+            view! { <option value=s.slug() selected=selected>{s.label()}</option> }
         })
         .collect_view();
     view! {
-        <section class="card" aria-labelledby="findings-heading">
-            <h2 id="findings-heading">"Riskiest first"</h2>
-            <p class="muted" data-testid="findings-count">
-                {format!("{} of {} shown", format::count(shown as i64), format::count(total))}
-            </p>
-            <div class="table-wrap" tabindex="0" role="region" aria-label="Findings table">
-                <table>
-                    <thead>
-                        <tr>
-                            <th scope="col" class="num">"Risk"</th>
-                            <th scope="col">"Severity"</th>
-                            <th scope="col">"Finding"</th>
-                            <th scope="col">"Id"</th>
-                            <th scope="col">"Package"</th>
-                            <th scope="col">"Image or resource"</th>
-                            <th scope="col">"Cluster"</th>
-                            <th scope="col">"Status"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{body}</tbody>
-                </table>
-            </div>
-        </section>
+        <form method="get" action="/findings" class="filters card">
+            <label>
+                "Severity"
+                <select name="severity">
+                    <option value="">"any"</option>
+                    {options}
+                </select>
+            </label>
+            <TextFilters cluster=applied.cluster.into_inner() q=applied.q.into_inner() />
+        </form>
     }
-    .into_any()
+}
+
+/// The cluster and text fields and the submit button both list filters share.
+#[component]
+fn TextFilters(cluster: Option<String>, q: Option<String>) -> impl IntoView {
+    view! {
+        <label>"Cluster" <input type="search" name="cluster" value=cluster.unwrap_or_default() /></label>
+        <label>"Contains" <input type="search" name="q" value=q.unwrap_or_default() /></label>
+        <button type="submit">"Apply"</button>
+    }
+}
+
+#[component]
+fn FindingTable(list: FindingList) -> impl IntoView {
+    let shown = list.rows.len() as i64;
+    let total = list.total;
+    view! {
+        <DataTable
+            id="findings"
+            title="Riskiest first"
+            label="Findings table"
+            columns=vec![
+                Column::numeric("Risk"),
+                Column::new("Severity"),
+                Column::new("Finding"),
+                Column::new("Id"),
+                Column::new("Package"),
+                Column::new("Image or resource"),
+                Column::new("Cluster"),
+                Column::new("Status"),
+            ]
+            rows=list.rows
+            row=finding_row
+            empty="No findings match these filters."
+            hint=|| "Clear or widen the filters above; fixed findings are not listed."
+            summary=move || view! {
+                <span data-testid="findings-count">
+                    {format!("{} of {} shown", format::count(shown), format::count(total))}
+                </span>
+            }
+        />
+    }
+}
+
+fn finding_row(f: FindingRow) -> impl IntoView {
+    let what = f.vulnerability.clone().unwrap_or_else(|| f.kind.clone());
+    view! {
+        <tr>
+            <td class="num">{f.risk.map(|r| r.to_string()).unwrap_or_default()}</td>
+            <td><SeverityBadge severity=f.severity /></td>
+            <td>
+                <div class="finding-title">{f.title}</div>
+                {f.description.map(|d| view! { <div class="muted finding-description">{d}</div> })}
+            </td>
+            <td><code>{what}</code></td>
+            <td>{f.package.unwrap_or_default()}</td>
+            <td class="artifact">{f.image.or(f.resource).unwrap_or_default()}</td>
+            <td>{f.cluster.unwrap_or_else(|| "—".to_owned())}</td>
+            <td>{f.status}</td>
+        </tr>
+    }
 }
 
 /// The runtime events page.
 #[component]
 pub fn Events() -> impl IntoView {
-    let filter = filter_from_query();
-    let list = Resource::new(move || filter.get(), get_events);
+    let query = use_query::<EventsQuery>();
+    let applied = Memo::new(move |_| query.get().unwrap_or_default());
+    let list = Resource::new(move || applied.get().filter(), get_events);
     view! {
         <Title text="Runtime events" />
         <h1>"Runtime events"</h1>
-        <FilterForm action="/events" filter=filter.get_untracked() severity=false />
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            <ErrorBoundary fallback=errors_view>
-                {move || Suspend::new(async move {
-                    let list = list.await?;
-                    Ok::<_, AppError>(view! { <EventTable rows=list.rows /> })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        {move || {
+            let applied = applied.get();
+            view! {
+                <form method="get" action="/events" class="filters card">
+                    <TextFilters cluster=applied.cluster.into_inner() q=applied.q.into_inner() />
+                </form>
+            }
+        }}
+        <AsyncRegion>
+            {move || Suspend::new(async move {
+                let list = list.await?;
+                Ok::<_, AppError>(view! {
+                    <DataTable
+                        id="events"
+                        title="Newest first"
+                        label="Runtime events table"
+                        columns=vec![
+                            Column::new("When"),
+                            Column::new("Priority"),
+                            Column::new("Rule"),
+                            Column::new("Output"),
+                            Column::new("Where"),
+                            Column::new("Image"),
+                            Column::new("Cluster"),
+                        ]
+                        rows=list.rows
+                        row=event_row
+                        empty="No runtime events match these filters."
+                        hint=|| "Clear or widen the filters above; agents send events as they happen."
+                    />
+                })
+            })}
+        </AsyncRegion>
     }
 }
 
@@ -172,48 +176,16 @@ fn priority_label(p: i16) -> &'static str {
     }
 }
 
-#[component]
-fn EventTable(rows: Vec<EventRow>) -> impl IntoView {
-    if rows.is_empty() {
-        return view! { <section class="card"><p class="empty">"No runtime events match."</p></section> }
-            .into_any();
-    }
-    let body = rows
-        .into_iter()
-        .map(|e| {
-            view! {
-                <tr>
-                    <td>{format::timestamp(e.time)}</td>
-                    <td>{priority_label(e.priority)}</td>
-                    <td>{e.rule}</td>
-                    <td class="details">{e.output.unwrap_or_default()}</td>
-                    <td>{e.place.unwrap_or_default()}</td>
-                    <td class="artifact">{e.image.unwrap_or_default()}</td>
-                    <td>{e.cluster.unwrap_or_else(|| "—".to_owned())}</td>
-                </tr>
-            }
-        })
-        .collect_view();
+fn event_row(e: EventRow) -> impl IntoView {
     view! {
-        <section class="card" aria-labelledby="events-heading">
-            <h2 id="events-heading">"Newest first"</h2>
-            <div class="table-wrap" tabindex="0" role="region" aria-label="Runtime events table">
-                <table>
-                    <thead>
-                        <tr>
-                            <th scope="col">"When"</th>
-                            <th scope="col">"Priority"</th>
-                            <th scope="col">"Rule"</th>
-                            <th scope="col">"Output"</th>
-                            <th scope="col">"Where"</th>
-                            <th scope="col">"Image"</th>
-                            <th scope="col">"Cluster"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{body}</tbody>
-                </table>
-            </div>
-        </section>
+        <tr>
+            <td>{format::timestamp(e.time)}</td>
+            <td>{priority_label(e.priority)}</td>
+            <td>{e.rule}</td>
+            <td class="details">{e.output.unwrap_or_default()}</td>
+            <td>{e.place.unwrap_or_default()}</td>
+            <td class="artifact">{e.image.unwrap_or_default()}</td>
+            <td>{e.cluster.unwrap_or_else(|| "—".to_owned())}</td>
+        </tr>
     }
-    .into_any()
 }

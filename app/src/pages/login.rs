@@ -1,55 +1,40 @@
-//! Sign-in: a plain HTML form posted to `/login` (works without JavaScript). The server answers
-//! with a redirect: to `next` on success, back here with `?error=` otherwise.
+//! Sign-in: a plain HTML form posted to `/login` (works without JavaScript, and the server
+//! sets the session cookie and limits attempts). The server answers with a redirect: to `next`
+//! on success, back here with a [`crate::model::Flash`] otherwise.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::use_query;
 
 use crate::api::session::get_sign_in_options;
+use crate::components::async_region::AsyncRegion;
+use crate::components::flash::FlashMessage;
 use crate::components::format;
+use crate::error::AppError;
+use crate::model::LoginQuery;
 
 /// The sign-in page.
 #[component]
 pub fn Login() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_query::<LoginQuery>();
+    let applied = Memo::new(move |_| query.get().unwrap_or_default());
     let next = move || {
-        query
+        applied
             .read()
-            .get("next")
+            .next
+            .get()
             .filter(|n| safe_next(n))
+            .cloned()
             .unwrap_or_else(|| "/".to_owned())
     };
-    let message = move || {
-        query.read().get("error").map(|e| match e.as_str() {
-            "invalid" => "The e-mail address or the password is wrong.",
-            "throttled" => "Too many failed attempts. Wait a few minutes before trying again.",
-            "missing" => "Enter your e-mail address and your password.",
-            "expired" => "Your session has ended. Please sign in again.",
-            "sso_unavailable" => {
-                "Single sign-on is unavailable right now. Try again, or sign in with a local account."
-            }
-            "sso_denied" => "The identity provider did not confirm who you are.",
-            "sso_state" => "That single sign-on attempt expired or was already used. Start again.",
-            "sso_role" => {
-                "Your account at the identity provider has no role in Bulwark. Ask an administrator."
-            }
-            "sso_email" => "The identity provider did not share your e-mail address.",
-            "sso_conflict" => {
-                "A local account already uses your e-mail address. Ask an administrator to link them."
-            }
-            "sso_disabled" => "Your account is disabled.",
-            _ => "Signing in failed. Please try again.",
-        })
-    };
-    let signed_out = move || query.read().get("signed_out").is_some();
+    let flash = Signal::derive(move || applied.read().flash());
     let options = Resource::new(|| (), |_| get_sign_in_options());
     let sso_href = move || format!("/auth/oidc/login?next={}", format::query_value(&next()));
     view! {
         <Title text="Sign in" />
         <section class="card auth-card" aria-labelledby="login-heading">
             <h1 id="login-heading">"Sign in to Bulwark"</h1>
-            {move || message().map(|m| view! { <p class="alert" role="alert" id="login-error">{m}</p> })}
-            {move || signed_out().then(|| view! { <p class="notice" role="status">"You have signed out."</p> })}
+            <FlashMessage flash id="login-flash" />
             <form method="post" action="/login" class="stack">
                 <input type="hidden" name="next" value=next />
                 <label for="login-email">"E-mail address"</label>
@@ -60,7 +45,7 @@ pub fn Login() -> impl IntoView {
                     autocomplete="username"
                     required
                     autofocus
-                    aria-describedby=move || message().map(|_| "login-error")
+                    aria-describedby=move || flash.get().map(|_| "login-flash")
                 />
                 <label for="login-password">"Password"</label>
                 <input
@@ -72,19 +57,19 @@ pub fn Login() -> impl IntoView {
                 />
                 <button type="submit">"Sign in"</button>
             </form>
-            <Transition fallback=|| ()>
+            <AsyncRegion>
                 {move || Suspend::new(async move {
-                    let sso = options.await.map(|o| o.single_sign_on).unwrap_or(false);
-                    sso.then(|| view! {
+                    let sso = options.await?.single_sign_on;
+                    Ok::<_, AppError>(sso.then(|| view! {
                         <p class="sso">
                             // a server route, not a page: the router must not handle it
                             <a class="button-link" href=sso_href rel="external">
                                 "Sign in with single sign-on"
                             </a>
                         </p>
-                    })
+                    }))
                 })}
-            </Transition>
+            </AsyncRegion>
         </section>
     }
 }

@@ -1,8 +1,8 @@
 //! The form endpoints of signing in and out and of changing one's password, and the audit
 //! log's CSV export. Forms answer with `303 See Other` (to the next page, or back to the form
-//! with `?error=`), so they work without JavaScript.
+//! with `?flash=` and an [`app::model::Flash`] code), so they work without JavaScript.
 
-use app::model::{AuditFilter, Viewer};
+use app::model::{AuditFilter, Flash, Viewer};
 use axum::Form;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -36,9 +36,9 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
-fn back_to_login(error: &str, next: &str) -> Response {
+fn back_to_login(flash: Flash, next: &str) -> Response {
     let next = app::components::format::query_value(safe_next(next));
-    Redirect::to(&format!("/login?error={error}&next={next}")).into_response()
+    Redirect::to(&format!("/login?flash={}&next={next}", flash.code())).into_response()
 }
 
 fn too_many(retry_after: u64, back: &str) -> Response {
@@ -62,7 +62,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Re
     let presented = session::presented(request.headers(), &state.auth);
     let Form(form) = match Form::<LoginForm>::from_request(request, &()).await {
         Ok(form) => form,
-        Err(_) => return Ok(back_to_login("missing", "/")),
+        Err(_) => return Ok(back_to_login(Flash::SignInIncomplete, "/")),
     };
     if let Some(ip) = ip
         && let Err(wait) = state.limiters.login(ip)
@@ -71,7 +71,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Re
     }
     let email = form.email.trim();
     if email.is_empty() || form.password.is_empty() || email.len() > 320 {
-        return Ok(back_to_login("missing", &form.next));
+        return Ok(back_to_login(Flash::SignInIncomplete, &form.next));
     }
     let mut conn = state.pool.acquire().await?;
     let failures =
@@ -112,7 +112,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Re
             },
         )
         .await?;
-        return Ok(back_to_login("invalid", &form.next));
+        return Ok(back_to_login(Flash::SignInFailed, &form.next));
     };
 
     let secret = SessionSecret::generate()?;
@@ -173,7 +173,8 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Result<R
         .await?;
         tx.commit().await?;
     }
-    let mut response = Redirect::to("/login?signed_out=1").into_response();
+    let mut response =
+        Redirect::to(&format!("/login?flash={}", Flash::SignedOut.code())).into_response();
     response
         .headers_mut()
         .insert(header::SET_COOKIE, session::clear_cookie(&state.auth));
@@ -203,9 +204,11 @@ pub async fn change_password(
         .get::<Viewer>()
         .cloned()
         .ok_or_else(|| ApiError::Unauthorized("sign in first".to_owned()))?;
-    let back = |error: &str| Ok(Redirect::to(&format!("/account?error={error}")).into_response());
+    let back = |flash: Flash| {
+        Ok(Redirect::to(&format!("/account?flash={}", flash.code())).into_response())
+    };
     let Ok(Form(form)) = Form::<PasswordForm>::from_request(request, &()).await else {
-        return back("missing");
+        return back(Flash::PasswordNotChanged);
     };
     let mut conn = state.pool.acquire().await?;
     let failures =
@@ -233,13 +236,18 @@ pub async fn change_password(
             },
         )
         .await?;
-        return back("current");
+        return back(Flash::PasswordWrong);
     }
     if form.new != form.confirm {
-        return back("mismatch");
+        return back(Flash::PasswordMismatch);
     }
     if let Err(problem) = password::check_new(&form.new, &user.email) {
-        return back(problem.code());
+        return back(match problem {
+            password::PasswordProblem::TooLong => Flash::PasswordTooLong,
+            password::PasswordProblem::TooShort | password::PasswordProblem::SameAsEmail => {
+                Flash::PasswordWeak
+            }
+        });
     }
     let hash = password::hash(form.new).await?;
     let secret = SessionSecret::generate()?;
@@ -261,7 +269,8 @@ pub async fn change_password(
     )
     .await?;
     tx.commit().await?;
-    let mut response = Redirect::to("/account?changed=1").into_response();
+    let mut response =
+        Redirect::to(&format!("/account?flash={}", Flash::PasswordChanged.code())).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         session::set_cookie(&secret, &state.auth),

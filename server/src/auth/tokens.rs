@@ -2,7 +2,7 @@
 //! answer to the form), revoke. Plain forms, so they work without JavaScript. A manager limited
 //! to some clusters sees and creates only tokens bound to those clusters.
 
-use app::model::Viewer;
+use app::model::{Flash, Viewer};
 use axum::Form;
 use axum::extract::{FromRequest, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -43,8 +43,8 @@ pub struct CreateForm {
     expires_days: String,
 }
 
-fn back(error: &str) -> Response {
-    Redirect::to(&format!("/settings/tokens?error={error}")).into_response()
+fn back(flash: Flash) -> Response {
+    Redirect::to(&format!("/settings/tokens?flash={}", flash.code())).into_response()
 }
 
 /// `POST /settings/tokens/new`: creates a token and shows its secret once.
@@ -52,22 +52,22 @@ pub async fn create(State(state): State<AppState>, request: Request) -> Result<R
     let viewer = viewer(&request)?;
     let ip = client_ip(request.extensions());
     let Ok(Form(form)) = Form::<CreateForm>::from_request(request, &()).await else {
-        return Ok(back("missing"));
+        return Ok(back(Flash::TokenNotSaved));
     };
     let name = form.name.trim();
     if name.is_empty() || name.len() > 100 {
-        return Ok(back("name"));
+        return Ok(back(Flash::TokenNameInvalid));
     }
     let read = match form.scope.as_str() {
         "ingest" => false,
         "read" => true,
-        _ => return Ok(back("scope")),
+        _ => return Ok(back(Flash::TokenScopeInvalid)),
     };
     let days: Option<i64> = match form.expires_days.trim() {
         "" => None,
         d => match d.parse::<i64>() {
             Ok(n) if (1..=3650).contains(&n) => Some(n),
-            _ => return Ok(back("expiry")),
+            _ => return Ok(back(Flash::TokenExpiryInvalid)),
         },
     };
     let cluster = form.cluster.trim();
@@ -77,26 +77,28 @@ pub async fn create(State(state): State<AppState>, request: Request) -> Result<R
     } else {
         match db::overview::cluster_id_by_name(&mut tx, cluster).await? {
             Some(id) if viewer.sees_cluster(id) => Some(id),
-            _ => return Ok(back("cluster")),
+            _ => return Ok(back(Flash::TokenClusterInvalid)),
         }
     };
     // a limited manager cannot mint a token that reaches beyond their clusters
     if viewer.clusters.is_some() && cluster_id.is_none() {
-        return Ok(back("cluster"));
+        return Ok(back(Flash::TokenClusterInvalid));
     }
     let source_id = if read {
         None
     } else {
         let source = form.source.trim();
         if source.is_empty() {
-            return Ok(back("source"));
+            return Ok(back(Flash::TokenSourceInvalid));
         }
         match db::tokens::ensure_source(&mut tx, source, cluster_id).await {
             Ok(id) => Some(id),
-            Err(db::tokens::SourceError::ClusterMismatch(_)) => return Ok(back("source_cluster")),
+            Err(db::tokens::SourceError::ClusterMismatch(_)) => {
+                return Ok(back(Flash::TokenSourceTaken));
+            }
             Err(db::tokens::SourceError::Database(e)) => {
                 if e.as_database_error().and_then(|d| d.constraint()) == Some("source_name_check") {
-                    return Ok(back("source"));
+                    return Ok(back(Flash::TokenSourceInvalid));
                 }
                 return Err(e.into());
             }
@@ -160,10 +162,10 @@ pub async fn revoke(State(state): State<AppState>, request: Request) -> Result<R
     let viewer = viewer(&request)?;
     let ip = client_ip(request.extensions());
     let Ok(Form(form)) = Form::<RevokeForm>::from_request(request, &()).await else {
-        return Ok(back("missing"));
+        return Ok(back(Flash::TokenUnknown));
     };
     let Ok(id) = form.id.trim().parse::<i64>() else {
-        return Ok(back("missing"));
+        return Ok(back(Flash::TokenUnknown));
     };
     let mut tx = state.pool.begin().await?;
     let visible = db::tokens::list(&mut tx, viewer.clusters.as_deref())
@@ -171,7 +173,7 @@ pub async fn revoke(State(state): State<AppState>, request: Request) -> Result<R
         .into_iter()
         .find(|t| t.id == id);
     let Some(token) = visible else {
-        return Ok(back("unknown"));
+        return Ok(back(Flash::TokenUnknown));
     };
     if db::tokens::revoke(&mut tx, id).await? {
         db::audit::record(
@@ -188,7 +190,11 @@ pub async fn revoke(State(state): State<AppState>, request: Request) -> Result<R
         .await?;
     }
     tx.commit().await?;
-    Ok(Redirect::to("/settings/tokens?revoked=1").into_response())
+    Ok(Redirect::to(&format!(
+        "/settings/tokens?flash={}",
+        Flash::TokenRevoked.code()
+    ))
+    .into_response())
 }
 
 /// The read API's query.

@@ -238,7 +238,7 @@ async fn wrong_passwords_and_unknown_users_fail_alike_and_are_audited(pool: PgPo
             response
                 .header("location")
                 .unwrap()
-                .starts_with("/login?error=invalid"),
+                .starts_with("/login?flash=sign-in-failed"),
             "{:?}",
             response.header("location")
         );
@@ -367,25 +367,37 @@ async fn signing_out_and_changing_the_password_end_sessions(pool: PgPool) {
     // wrong current password: nothing changes
     let body = "current=wrong-password-1&new=a-brand-new-secret&confirm=a-brand-new-secret";
     let response = app.post_form_as(&first, "/account/password", body).await;
-    assert_eq!(response.header("location"), Some("/account?error=current"));
+    assert_eq!(
+        response.header("location"),
+        Some("/account?flash=password-wrong")
+    );
     // too short
     let body = format!("current={}&new=short&confirm=short", urlencode(&password));
     let response = app.post_form_as(&first, "/account/password", &body).await;
-    assert_eq!(response.header("location"), Some("/account?error=weak"));
+    assert_eq!(
+        response.header("location"),
+        Some("/account?flash=password-weak")
+    );
     // mismatch
     let body = format!(
         "current={}&new=a-brand-new-secret&confirm=another-new-secret",
         urlencode(&password)
     );
     let response = app.post_form_as(&first, "/account/password", &body).await;
-    assert_eq!(response.header("location"), Some("/account?error=mismatch"));
+    assert_eq!(
+        response.header("location"),
+        Some("/account?flash=password-mismatch")
+    );
 
     let body = format!(
         "current={}&new=a-brand-new-secret&confirm=a-brand-new-secret",
         urlencode(&password)
     );
     let response = app.post_form_as(&first, "/account/password", &body).await;
-    assert_eq!(response.header("location"), Some("/account?changed=1"));
+    assert_eq!(
+        response.header("location"),
+        Some("/account?flash=password-changed")
+    );
     let rotated = session_cookie(&response).unwrap();
     assert_ne!(rotated, first);
     // every earlier session ended, the rotated one works
@@ -874,19 +886,19 @@ async fn managers_create_use_and_revoke_tokens_in_settings(pool: PgPool) {
 
     // refused input says why, and creates nothing
     for (body, error) in [
-        ("name=&scope=ingest&source=x", "name"),
-        ("name=x&scope=root&source=x", "scope"),
-        ("name=x&scope=ingest&source=", "source"),
-        ("name=x&scope=ingest&source=bad%20name", "source"),
-        ("name=x&scope=read&expires_days=0", "expiry"),
-        ("name=x&scope=read&cluster=no-such-cluster", "cluster"),
+        ("name=&scope=ingest&source=x", "token-name"),
+        ("name=x&scope=root&source=x", "token-scope"),
+        ("name=x&scope=ingest&source=", "token-source"),
+        ("name=x&scope=ingest&source=bad%20name", "token-source"),
+        ("name=x&scope=read&expires_days=0", "token-expiry"),
+        ("name=x&scope=read&cluster=no-such-cluster", "token-cluster"),
     ] {
         let r = app
             .post_form_as(&manager, "/settings/tokens/new", body)
             .await;
         assert_eq!(
             r.header("location"),
-            Some(format!("/settings/tokens?error={error}").as_str()),
+            Some(format!("/settings/tokens?flash={error}").as_str()),
             "{body}"
         );
     }
@@ -982,7 +994,7 @@ async fn managers_create_use_and_revoke_tokens_in_settings(pool: PgPool) {
         .await;
     assert_eq!(
         revoked.header("location"),
-        Some("/settings/tokens?revoked=1")
+        Some("/settings/tokens?flash=token-revoked")
     );
     let again = trivy_image_report("acme/new:2", "2026-11-06T00:00:00Z", &[]);
     assert_eq!(
@@ -1011,7 +1023,7 @@ async fn a_limited_manager_mints_tokens_only_for_their_clusters(pool: PgPool) {
             .await;
         assert_eq!(
             r.header("location"),
-            Some("/settings/tokens?error=cluster"),
+            Some("/settings/tokens?flash=token-cluster"),
             "{body}"
         );
     }
@@ -1037,7 +1049,10 @@ async fn a_limited_manager_mints_tokens_only_for_their_clusters(pool: PgPool) {
             &format!("id={bravo_token}"),
         )
         .await;
-    assert_eq!(r.header("location"), Some("/settings/tokens?error=unknown"));
+    assert_eq!(
+        r.header("location"),
+        Some("/settings/tokens?flash=token-unknown")
+    );
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]

@@ -131,6 +131,42 @@ async fn severity_server_function_answers_json(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
+async fn flashes_filters_empty_states_and_errors_render_on_the_server(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let manager = app.session(Role::Manager).await;
+
+    // a known flash code shows its message with the role its kind asks for; others show nothing
+    let (_, html) = page(&app, &manager, "/settings/tokens?flash=token-revoked").await;
+    assert!(
+        html.contains(r#"role="status""#) && html.contains("The token was revoked"),
+        "{html}"
+    );
+    let (_, html) = page(&app, &manager, "/account?flash=password-wrong").await;
+    assert!(
+        html.contains(r#"role="alert""#) && html.contains("The current password is wrong."),
+        "{html}"
+    );
+    let (_, html) = page(&app, &manager, "/settings/tokens?flash=%3Cb%3Ehi").await;
+    assert!(
+        !html.contains("data-flash") && !html.contains("<b>hi"),
+        "{html}"
+    );
+
+    // a value that does not read is dropped; the rest of the filter applies and is shown
+    let (status, html) = page(&app, &manager, "/findings?severity=purple&q=openssl").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("No findings match these filters"), "{html}");
+    assert!(html.contains(r#"value="openssl""#), "{html}");
+    assert!(!html.contains("purple"), "{html}");
+
+    // a store error is shown in plain words, in one alert
+    let (status, html) = page(&app, &manager, "/findings?cluster=nowhere").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches(r#"role="alert""#).count(), 1, "{html}");
+    assert!(html.contains("was not found."), "{html}");
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
 async fn unknown_pages_are_404(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let cookie = app.session(Role::Analyst).await;

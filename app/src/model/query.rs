@@ -1,0 +1,260 @@
+//! Typed query-string parameters. Each page's filters are a struct deriving leptos_router's
+//! `Params` (read with `use_query::<T>()`); its fields are [`Lenient`], so a value that is
+//! absent, empty (as a GET form sends untouched fields) or unreadable counts as "not given"
+//! instead of failing the whole struct. A bad bookmark therefore shows the unfiltered list,
+//! and the filter form shows what was applied.
+//!
+//! This file is the pages' URL contract: every query parameter a page reads is declared here,
+//! under the names bookmarks, links and tests use. Rename nothing; add fields.
+//!
+//! What does not belong here: the wire types sent to the store ([`super::ListFilter`],
+//! [`super::AuditFilter`]); the structs here convert into them.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use leptos::Params;
+use leptos_router::params::{IntoParam, Params, ParamsError};
+
+use super::{AuditFilter, Flash, ListFilter, Severity};
+
+/// A query parameter that reads as `None` when it is absent, blank or does not parse as `T`.
+/// Surrounding whitespace is ignored.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Lenient<T>(pub Option<T>);
+
+impl<T> Default for Lenient<T> {
+    fn default() -> Self {
+        Lenient(None)
+    }
+}
+
+impl<T> Lenient<T> {
+    /// The value, when one was given and read.
+    pub fn get(&self) -> Option<&T> {
+        self.0.as_ref()
+    }
+
+    /// The value, when one was given and read.
+    pub fn into_inner(self) -> Option<T> {
+        self.0
+    }
+}
+
+impl<T: FromStr> Lenient<T> {
+    /// Reads a raw parameter value.
+    pub fn read(value: Option<&str>) -> Lenient<T> {
+        Lenient(
+            value
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .and_then(|v| v.parse().ok()),
+        )
+    }
+}
+
+impl<T: FromStr> IntoParam for Lenient<T> {
+    fn into_param(value: Option<&str>, _name: &str) -> Result<Self, ParamsError> {
+        Ok(Lenient::read(value))
+    }
+}
+
+impl<T> From<Option<T>> for Lenient<T> {
+    fn from(value: Option<T>) -> Self {
+        Lenient(value)
+    }
+}
+
+/// `/?cluster=`: the overview's severity breakdown for one cluster (by name).
+#[derive(Params, Clone, Debug, Default, PartialEq)]
+pub struct OverviewQuery {
+    /// The cluster; absent for the whole fleet.
+    pub cluster: Lenient<String>,
+}
+
+/// `/findings?severity=&cluster=&q=`.
+#[derive(Params, Clone, Debug, Default, PartialEq)]
+pub struct FindingsQuery {
+    /// Only this severity (`critical`, `high`, …; scanner words such as `important` read too).
+    pub severity: Lenient<Severity>,
+    /// Only what concerns this cluster (by name).
+    pub cluster: Lenient<String>,
+    /// Only rows whose text contains this.
+    pub q: Lenient<String>,
+}
+
+impl FindingsQuery {
+    /// The filter sent to the store.
+    pub fn filter(&self) -> ListFilter {
+        ListFilter {
+            severity: self.severity.get().map(|s| s.slug().to_owned()),
+            cluster: self.cluster.get().cloned(),
+            q: self.q.get().cloned(),
+        }
+    }
+}
+
+/// `/events?cluster=&q=`.
+#[derive(Params, Clone, Debug, Default, PartialEq)]
+pub struct EventsQuery {
+    /// Only events of this cluster (by name).
+    pub cluster: Lenient<String>,
+    /// Only events whose text contains this.
+    pub q: Lenient<String>,
+}
+
+impl EventsQuery {
+    /// The filter sent to the store.
+    pub fn filter(&self) -> ListFilter {
+        ListFilter {
+            severity: None,
+            cluster: self.cluster.get().cloned(),
+            q: self.q.get().cloned(),
+        }
+    }
+}
+
+/// `/audit?action=&actor=&since=&until=` (and the same on `/audit.csv`).
+#[derive(Params, Clone, Debug, Default, PartialEq)]
+pub struct AuditQuery {
+    /// Only this action (exact).
+    pub action: Lenient<String>,
+    /// Only actors whose name contains this.
+    pub actor: Lenient<String>,
+    /// Only entries on or after this day (UTC).
+    pub since: Lenient<NaiveDate>,
+    /// Only entries up to the end of this day (UTC).
+    pub until: Lenient<NaiveDate>,
+}
+
+impl AuditQuery {
+    /// The filter sent to the store.
+    pub fn filter(&self) -> AuditFilter {
+        AuditFilter {
+            action: self.action.get().cloned(),
+            actor: self.actor.get().cloned(),
+            since: self.since.get().map(|d| d.format("%Y-%m-%d").to_string()),
+            until: self.until.get().map(|d| d.format("%Y-%m-%d").to_string()),
+        }
+    }
+}
+
+/// `?flash=`: the outcome a form handler redirected back with (any page).
+#[derive(Params, Clone, Debug, Default, PartialEq)]
+pub struct FlashQuery {
+    /// The flash; unknown codes read as none.
+    pub flash: Lenient<Flash>,
+}
+
+/// `/login?next=&flash=&error=`.
+#[derive(Params, Clone, Debug, Default, PartialEq)]
+pub struct LoginQuery {
+    /// Where to go after signing in (checked with `safe_next` before use).
+    pub next: Lenient<String>,
+    /// The outcome of the last attempt.
+    pub flash: Lenient<Flash>,
+    /// The older form of `flash`, still sent by single sign-on and the session middleware
+    /// (see [`Flash::from_login_error`]).
+    pub error: Lenient<String>,
+}
+
+impl LoginQuery {
+    /// The message to show: `flash`, else the older `error` code.
+    pub fn flash(&self) -> Option<Flash> {
+        self.flash
+            .get()
+            .copied()
+            .or_else(|| self.error.get().and_then(|e| Flash::from_login_error(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_and_unreadable_values_count_as_not_given() {
+        assert_eq!(Lenient::<Severity>::read(None), Lenient(None));
+        assert_eq!(Lenient::<Severity>::read(Some("")), Lenient(None));
+        assert_eq!(Lenient::<Severity>::read(Some("  ")), Lenient(None));
+        assert_eq!(Lenient::<Severity>::read(Some("purple")), Lenient(None));
+        assert_eq!(
+            Lenient::<Severity>::read(Some(" high ")),
+            Lenient(Some(Severity::High))
+        );
+        assert_eq!(
+            Lenient::<String>::read(Some(" openssl ")),
+            Lenient(Some("openssl".to_owned()))
+        );
+    }
+
+    /// A query string as the router hands it over. `ParamsMap` decodes values with the
+    /// browser's `decodeURIComponent` unless built for the server, so these tests run with
+    /// `ssr` (as in the workspace's test run, where the server enables it).
+    #[cfg(feature = "ssr")]
+    fn params(pairs: &[(&'static str, &str)]) -> leptos_router::params::ParamsMap {
+        let mut map = leptos_router::params::ParamsMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, (*v).to_owned());
+        }
+        map
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_bad_value_drops_only_itself() {
+        let query = FindingsQuery::from_map(&params(&[
+            ("severity", "purple"),
+            ("cluster", "prod-eu-1"),
+            ("q", ""),
+        ]))
+        .unwrap();
+        assert_eq!(
+            query.filter(),
+            ListFilter {
+                severity: None,
+                cluster: Some("prod-eu-1".to_owned()),
+                q: None,
+            }
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn severities_reach_the_store_as_their_slug() {
+        let query = FindingsQuery::from_map(&params(&[("severity", "Important")])).unwrap();
+        assert_eq!(query.filter().severity.as_deref(), Some("high"));
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn audit_days_must_be_dates() {
+        let query = AuditQuery::from_map(&params(&[
+            ("since", "2026-11-01"),
+            ("until", "' OR 1=1"),
+            ("action", "login"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            query.filter(),
+            AuditFilter {
+                action: Some("login".to_owned()),
+                actor: None,
+                since: Some("2026-11-01".to_owned()),
+                until: None,
+            }
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_sign_in_page_reads_flash_before_the_older_error_code() {
+        let query = LoginQuery::from_map(&params(&[("flash", "signed-out"), ("error", "invalid")]))
+            .unwrap();
+        assert_eq!(query.flash(), Some(Flash::SignedOut));
+        let query = LoginQuery::from_map(&params(&[("error", "sso_role")])).unwrap();
+        assert_eq!(query.flash(), Some(Flash::SsoNoRole));
+        let query = LoginQuery::from_map(&params(&[("flash", "nonsense")])).unwrap();
+        assert_eq!(query.flash(), None);
+    }
+}
