@@ -164,7 +164,7 @@ test("single sign-on through the in-suite identity provider", async ({ page }) =
   // a provider user without a mapped group is refused with a reason
   await page.getByRole("link", { name: "Sign in with single sign-on" }).click();
   await page.getByRole("button", { name: /Sign in as Nora Nobody/ }).click();
-  await expect(page).toHaveURL(/\/login\?error=sso_role/);
+  await expect(page).toHaveURL(/\/login\?flash=sso-no-role/);
   await expect(page.getByRole("alert")).toContainText("has no role in Bulwark");
   await expect(page.getByTestId("current-user")).toHaveCount(0);
   expect(problems).toEqual([]);

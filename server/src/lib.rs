@@ -31,13 +31,13 @@ pub mod telemetry;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
+
+pub use db::connect;
 
 /// The database migrations, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -107,23 +107,6 @@ impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
     }
-}
-
-/// Opens a pool on `url`. Fails fast when the database cannot be reached.
-pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                // Ingest stages whole reports in temporary tables; the default 8 MB of
-                // temporary buffers would spill a large report to disk. Allocated only when used.
-                sqlx::Executor::execute(&mut *conn, "set temp_buffers = '64MB'").await?;
-                Ok(())
-            })
-        })
-        .connect(url)
-        .await
 }
 
 /// Serves the application on `listener` until `shutdown` resolves, then drains open requests.

@@ -134,25 +134,6 @@ impl Flash {
     pub fn parse(code: &str) -> Option<Flash> {
         Flash::ALL.iter().copied().find(|f| f.code() == code)
     }
-
-    /// The sign-in page's older `?error=` codes, still written by the single sign-on callback
-    /// and the session middleware (`server/src/auth/oidc.rs`, `middleware.rs`). Remove this
-    /// once those redirect with [`Flash::code`] too.
-    pub fn from_login_error(code: &str) -> Option<Flash> {
-        Some(match code {
-            "invalid" => Flash::SignInFailed,
-            "missing" => Flash::SignInIncomplete,
-            "expired" => Flash::SessionExpired,
-            "sso_unavailable" => Flash::SsoUnavailable,
-            "sso_denied" => Flash::SsoDenied,
-            "sso_state" => Flash::SsoExpired,
-            "sso_role" => Flash::SsoNoRole,
-            "sso_email" => Flash::SsoNoEmail,
-            "sso_conflict" => Flash::SsoConflict,
-            "sso_disabled" => Flash::AccountDisabled,
-            _ => return None,
-        })
-    }
 }
 
 impl fmt::Display for Flash {
@@ -215,15 +196,5 @@ mod tests {
         assert_eq!(Flash::PasswordChanged.kind(), FlashKind::Success);
         assert_eq!(Flash::SignInFailed.kind(), FlashKind::Error);
         assert!(Flash::TokenRevoked.message().contains("revoked"));
-    }
-
-    #[test]
-    fn the_sign_in_pages_older_error_codes_still_read() {
-        assert_eq!(Flash::from_login_error("sso_role"), Some(Flash::SsoNoRole));
-        assert_eq!(
-            Flash::from_login_error("expired"),
-            Some(Flash::SessionExpired)
-        );
-        assert_eq!(Flash::from_login_error("whatever"), None);
     }
 }

@@ -146,25 +146,19 @@ pub struct FlashQuery {
     pub flash: Lenient<Flash>,
 }
 
-/// `/login?next=&flash=&error=`.
+/// `/login?next=&flash=`.
 #[derive(Params, Clone, Debug, Default, PartialEq)]
 pub struct LoginQuery {
     /// Where to go after signing in (checked with `safe_next` before use).
     pub next: Lenient<String>,
-    /// The outcome of the last attempt.
+    /// The outcome of the last attempt (also of single sign-on, and why a session ended).
     pub flash: Lenient<Flash>,
-    /// The older form of `flash`, still sent by single sign-on and the session middleware
-    /// (see [`Flash::from_login_error`]).
-    pub error: Lenient<String>,
 }
 
 impl LoginQuery {
-    /// The message to show: `flash`, else the older `error` code.
+    /// The message to show.
     pub fn flash(&self) -> Option<Flash> {
-        self.flash
-            .get()
-            .copied()
-            .or_else(|| self.error.get().and_then(|e| Flash::from_login_error(e)))
+        self.flash.get().copied()
     }
 }
 

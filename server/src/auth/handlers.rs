@@ -98,8 +98,12 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Re
         .await?
         .filter(|u| u.disabled_at.is_none());
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    // Verifying takes a while, and a request never holds a pooled connection while it waits
+    // for another (two connections of one request could wait on each other for ever).
+    drop(conn);
     let ok = password::verify(form.password, hash).await;
     let Some(user) = user.filter(|_| ok) else {
+        let mut conn = state.pool.acquire().await?;
         db::audit::record(
             &mut conn,
             Event {
@@ -222,8 +226,11 @@ pub async fn change_password(
     let user = db::users::find_by_id(&mut conn, viewer.user_id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
+    // as in `login`: no pooled connection is held while verifying or hashing
+    drop(conn);
     if !password::verify(form.current, user.password_hash.clone()).await {
         // counts towards the account's failure limit, like a failed sign-in
+        let mut conn = state.pool.acquire().await?;
         db::audit::record(
             &mut conn,
             Event {

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use app::model::Viewer;
+use app::model::{Flash, Viewer};
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -173,7 +173,7 @@ fn unauthenticated(request: &Request, route: Option<&str>, stale: bool) -> Respo
             app::components::format::query_value(target)
         );
         if stale {
-            to.push_str("&error=expired");
+            to.push_str(&format!("&flash={}", Flash::SessionExpired.code()));
         }
         return Redirect::to(&to).into_response();
     }

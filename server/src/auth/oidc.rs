@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::model::Role;
+use app::model::{Flash, Role};
 use axum::extract::{Query, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -157,8 +157,8 @@ pub struct Start {
     next: Option<String>,
 }
 
-fn sso_error(code: &str) -> Response {
-    Redirect::to(&format!("/login?error={code}")).into_response()
+fn sso_error(flash: Flash) -> Response {
+    Redirect::to(&format!("/login?flash={}", flash.code())).into_response()
 }
 
 /// `GET /auth/oidc/login`: sends the browser to the identity provider.
@@ -170,7 +170,7 @@ pub async fn start(State(state): State<AppState>, Query(start): Query<Start>) ->
         Ok(response) => response,
         Err(error) => {
             tracing::warn!(error = %error, "single sign-on could not start");
-            sso_error("sso_unavailable")
+            sso_error(Flash::SsoUnavailable)
         }
     }
 }
@@ -261,7 +261,7 @@ pub async fn callback(
         }
         Err(Refusal::Internal(error)) => {
             tracing::warn!(error = %error, "single sign-on failed");
-            sso_error("sso_unavailable")
+            sso_error(Flash::SsoUnavailable)
         }
     };
     response.headers_mut().append(header::SET_COOKIE, clear);
@@ -269,8 +269,8 @@ pub async fn callback(
 }
 
 enum Refusal {
-    /// The user cannot be signed in (code for the sign-in page, reason for the log).
-    User(&'static str, String),
+    /// The user cannot be signed in (what the sign-in page says, the reason for the log).
+    User(Flash, String),
     /// Something failed on the way.
     Internal(anyhow::Error),
 }
@@ -281,8 +281,8 @@ impl<E: Into<anyhow::Error>> From<E> for Refusal {
     }
 }
 
-fn refuse(code: &'static str, reason: impl Into<String>) -> Refusal {
-    Refusal::User(code, reason.into())
+fn refuse(flash: Flash, reason: impl Into<String>) -> Refusal {
+    Refusal::User(flash, reason.into())
 }
 
 /// The values of `claim` (a dotted path) in the ID token's payload: a string or a list.
@@ -314,17 +314,19 @@ async fn finish(
 ) -> Result<Response, Refusal> {
     if let Some(error) = answer.error {
         return Err(refuse(
-            "sso_denied",
+            Flash::SsoDenied,
             format!("the provider answered '{error}'"),
         ));
     }
     let flow =
-        flow.ok_or_else(|| refuse("sso_state", "no sign-in in progress (cookie missing)"))?;
+        flow.ok_or_else(|| refuse(Flash::SsoExpired, "no sign-in in progress (cookie missing)"))?;
     let mut conn = state.pool.acquire().await?;
     // single use: the pending flow is deleted as it is read
     let data = db::users::take_pending_flow(&mut conn, &session::hash(&flow))
         .await?
-        .ok_or_else(|| refuse("sso_state", "the sign-in expired or was already used"))?;
+        .ok_or_else(|| refuse(Flash::SsoExpired, "the sign-in expired or was already used"))?;
+    // not held across the provider's answer, nor beside the transaction below
+    drop(conn);
     let pending = &data["oidc"];
     let text = |k: &str| pending[k].as_str().unwrap_or_default().to_owned();
     let expected_state = text("state");
@@ -332,11 +334,11 @@ async fn finish(
     if expected_state.is_empty()
         || !bool::from(expected_state.as_bytes().ct_eq(got_state.as_bytes()))
     {
-        return Err(refuse("sso_state", "the state does not match"));
+        return Err(refuse(Flash::SsoExpired, "the state does not match"));
     }
     let code = answer
         .code
-        .ok_or_else(|| refuse("sso_denied", "the provider sent no code"))?;
+        .ok_or_else(|| refuse(Flash::SsoDenied, "the provider sent no code"))?;
 
     let metadata = oidc.metadata().await?;
     let client = oidc.client(&metadata)?;
@@ -345,14 +347,14 @@ async fn finish(
         .set_pkce_verifier(PkceCodeVerifier::new(text("verifier")))
         .request_async(&oidc.http)
         .await
-        .map_err(|e| refuse("sso_denied", format!("the code exchange failed: {e}")))?;
+        .map_err(|e| refuse(Flash::SsoDenied, format!("the code exchange failed: {e}")))?;
     let id_token = tokens
         .id_token()
-        .ok_or_else(|| refuse("sso_denied", "the provider sent no ID token"))?;
+        .ok_or_else(|| refuse(Flash::SsoDenied, "the provider sent no ID token"))?;
     let nonce = Nonce::new(text("nonce"));
     let claims = id_token
         .claims(&client.id_token_verifier(), &nonce)
-        .map_err(|e| refuse("sso_denied", format!("the ID token is not valid: {e}")))?;
+        .map_err(|e| refuse(Flash::SsoDenied, format!("the ID token is not valid: {e}")))?;
     // the signature is verified: the payload's other claims can be read
     let payload = id_token
         .to_string()
@@ -370,7 +372,7 @@ async fn finish(
     let email = claims
         .email()
         .map(|e| e.to_string())
-        .ok_or_else(|| refuse("sso_email", "the ID token carries no e-mail address"))?;
+        .ok_or_else(|| refuse(Flash::SsoNoEmail, "the ID token carries no e-mail address"))?;
     let name = claims
         .name()
         .and_then(|n| n.get(None))
@@ -380,13 +382,13 @@ async fn finish(
     let role = oidc
         .settings
         .role_for(&values)
-        .ok_or_else(|| refuse("sso_role", format!("no role is mapped for {values:?}")))?;
+        .ok_or_else(|| refuse(Flash::SsoNoRole, format!("no role is mapped for {values:?}")))?;
 
     let mut tx = state.pool.begin().await?;
     let user = match db::users::find_by_oidc(&mut tx, &issuer, &subject).await? {
         Some(user) => {
             if user.disabled_at.is_some() {
-                return Err(refuse("sso_disabled", "the account is disabled"));
+                return Err(refuse(Flash::AccountDisabled, "the account is disabled"));
             }
             if user.role != role.as_str() {
                 db::users::set_role(&mut tx, user.id, role).await?;
@@ -411,7 +413,7 @@ async fn finish(
             if db::users::find_by_email(&mut tx, &email).await?.is_some() {
                 // never take over an existing account by e-mail address alone
                 return Err(refuse(
-                    "sso_conflict",
+                    Flash::SsoConflict,
                     "a local account already uses this e-mail address",
                 ));
             }

@@ -21,10 +21,35 @@ pub mod tokens;
 pub mod users;
 pub mod vex;
 
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
 /// Whether the database answers: one round trip on `conn` (a protocol-level sync, no SQL), for
 /// the readiness probe.
 pub async fn ping(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
     sqlx::Connection::ping(conn).await
+}
+
+/// Opens a pool on `url`. Fails fast when the database cannot be reached.
+///
+/// Every connection starts with two settings (sent at start-up, no statement): ingest stages
+/// whole reports in temporary tables, and the default 8 MB of temporary buffers would spill a
+/// large report to disk (allocated only when used); and a session left idle inside a
+/// transaction for five minutes is ended by the server, so that no bug can hold locks, and
+/// the requests waiting on them, for ever.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?.options([
+        ("temp_buffers", "64MB"),
+        ("idle_in_transaction_session_timeout", "300s"),
+    ]);
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
 }
 
 /// PostgreSQL's error code for a detected deadlock.

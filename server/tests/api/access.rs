@@ -350,7 +350,7 @@ async fn session_fixation_fails(pool: PgPool) {
         response
             .header("location")
             .unwrap()
-            .contains("error=expired")
+            .contains("flash=session-expired")
     );
     let cleared = response.header("set-cookie").unwrap();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");

@@ -124,7 +124,7 @@ async fn single_sign_on_signs_in_with_the_mapped_role(pool: PgPool) {
     let replay = app
         .fetch("GET", &callback, &[("cookie", &flow)], Vec::new())
         .await;
-    assert_eq!(replay.header("location"), Some("/login?error=sso_state"));
+    assert_eq!(replay.header("location"), Some("/login?flash=sso-expired"));
     assert!(session_cookie(&replay).is_none());
 
     // a second sign-in finds the same account
@@ -143,7 +143,7 @@ async fn single_sign_on_refuses_what_it_must(pool: PgPool) {
 
     // no mapped group, no default role
     let (answer, _, _) = sign_in_as(&app, "u-eve").await;
-    assert_eq!(answer.header("location"), Some("/login?error=sso_role"));
+    assert_eq!(answer.header("location"), Some("/login?flash=sso-no-role"));
     assert!(session_cookie(&answer).is_none());
 
     // a callback without the browser's flow cookie (login CSRF, or another browser)
@@ -160,7 +160,7 @@ async fn single_sign_on_refuses_what_it_must(pool: PgPool) {
         .await;
     let callback = approved.header("location").unwrap().to_owned();
     let stolen = app.fetch("GET", &callback, &[], Vec::new()).await;
-    assert_eq!(stolen.header("location"), Some("/login?error=sso_state"));
+    assert_eq!(stolen.header("location"), Some("/login?flash=sso-expired"));
 
     // a tampered state
     let flow = cookie_named(&start, "bulwark_oidc").unwrap();
@@ -168,7 +168,7 @@ async fn single_sign_on_refuses_what_it_must(pool: PgPool) {
     let answer = app
         .fetch("GET", &tampered, &[("cookie", &flow)], Vec::new())
         .await;
-    assert_eq!(answer.header("location"), Some("/login?error=sso_state"));
+    assert_eq!(answer.header("location"), Some("/login?flash=sso-expired"));
 
     // the provider's error answer
     let start = app.get("/auth/oidc/login").await;
@@ -181,12 +181,12 @@ async fn single_sign_on_refuses_what_it_must(pool: PgPool) {
             Vec::new(),
         )
         .await;
-    assert_eq!(denied.header("location"), Some("/login?error=sso_denied"));
+    assert_eq!(denied.header("location"), Some("/login?flash=sso-denied"));
 
     // an existing local account is never taken over by e-mail address
     app.user("ann@example.com", Role::Analyst).await;
     let (answer, _, _) = sign_in_as(&app, "u-ann").await;
-    assert_eq!(answer.header("location"), Some("/login?error=sso_conflict"));
+    assert_eq!(answer.header("location"), Some("/login?flash=sso-conflict"));
     let role: String =
         sqlx::query_scalar("select role from app_user where email = 'ann@example.com'")
             .fetch_one(&app.pool)
