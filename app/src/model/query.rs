@@ -242,12 +242,13 @@ mod tests {
 
     #[cfg(feature = "ssr")]
     #[test]
-    fn the_sign_in_page_reads_flash_before_the_older_error_code() {
-        let query = LoginQuery::from_map(&params(&[("flash", "signed-out"), ("error", "invalid")]))
-            .unwrap();
-        assert_eq!(query.flash(), Some(Flash::SignedOut));
-        let query = LoginQuery::from_map(&params(&[("error", "sso_role")])).unwrap();
+    fn the_sign_in_page_reads_its_flash_and_ignores_the_rest() {
+        let query =
+            LoginQuery::from_map(&params(&[("flash", "sso-no-role"), ("error", "invalid")]))
+                .unwrap();
         assert_eq!(query.flash(), Some(Flash::SsoNoRole));
+        let query = LoginQuery::from_map(&params(&[("error", "sso_role")])).unwrap();
+        assert_eq!(query.flash(), None);
         let query = LoginQuery::from_map(&params(&[("flash", "nonsense")])).unwrap();
         assert_eq!(query.flash(), None);
     }

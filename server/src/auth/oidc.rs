@@ -379,10 +379,12 @@ async fn finish(
         .map(|n| n.to_string())
         .unwrap_or_default();
     let values = claim_values(&payload, &oidc.settings.roles_claim);
-    let role = oidc
-        .settings
-        .role_for(&values)
-        .ok_or_else(|| refuse(Flash::SsoNoRole, format!("no role is mapped for {values:?}")))?;
+    let role = oidc.settings.role_for(&values).ok_or_else(|| {
+        refuse(
+            Flash::SsoNoRole,
+            format!("no role is mapped for {values:?}"),
+        )
+    })?;
 
     let mut tx = state.pool.begin().await?;
     let user = match db::users::find_by_oidc(&mut tx, &issuer, &subject).await? {
