@@ -1,4 +1,10 @@
+use app::model::Severity;
+use serde_json::json;
+
+use super::decoder::DECODE_WINDOW;
 use super::*;
+use crate::domain::component::Component;
+use crate::ingest::model::FindingKind;
 
 fn image_report(vulns: &str) -> String {
     format!(
