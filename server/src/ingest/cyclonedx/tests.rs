@@ -1,4 +1,9 @@
+use app::model::Severity;
+
+use super::vulnerabilities::is_cve;
 use super::*;
+use crate::domain::fingerprint::Fingerprint;
+use crate::ingest::model::{FindingKind, VexStatus};
 
 const DIGEST: &str = "sha256:abababababababababababababababababababababababababababababababab";
 
