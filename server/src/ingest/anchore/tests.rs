@@ -1,4 +1,7 @@
+use app::model::Severity;
+
 use super::*;
+use crate::ingest::model::FindingKind;
 
 const DIGEST: &str = "sha256:abababababababababababababababababababababababababababababababab";
 
