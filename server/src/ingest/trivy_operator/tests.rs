@@ -1,4 +1,6 @@
 use super::*;
+use crate::domain::fingerprint::Fingerprint;
+use crate::ingest::model::{ControlStatus, FindingKind, WorkloadAsset};
 use app::model::Severity;
 
 const DIGEST: &str = "sha256:f78909c2b360d866b3220655c0b079838258b8891a12ac25fc670f0cbb54229f";
