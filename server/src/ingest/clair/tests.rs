@@ -1,4 +1,7 @@
 use super::*;
+use crate::domain::component::Component;
+use crate::domain::fingerprint::Fingerprint;
+use crate::ingest::model::{FindingKind, ReportKind};
 
 const DIGEST: &str = "sha256:fe3d51dd3262e5d9b9584603da59e387619234d95182351e4f493a1e5998f1f0";
 
