@@ -1,4 +1,12 @@
+use std::collections::HashSet;
+
+use app::model::Severity;
+use serde_json::json;
+
 use super::*;
+use crate::domain::fingerprint::Fingerprint;
+use super::reader::{severity_of, slug, workload_from_id};
+use crate::ingest::model::{ControlStatus, FindingKind, FindingRecord};
 
 fn fixture(name: &str) -> Vec<u8> {
     let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
