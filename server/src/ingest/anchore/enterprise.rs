@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::{escape_pointer, image_of};
+use super::image_of;
 use crate::domain::fingerprint::Fingerprint;
 use crate::ingest::model::{
-    FindingKind, FindingRecord, ReportBuilder, insert_some, parse_timestamp,
+    FindingKind, FindingRecord, ReportBuilder, escape_pointer, insert_some, parse_timestamp,
 };
 
 #[derive(Deserialize)]

@@ -55,7 +55,6 @@
 //! reads the vulnerability report and the vulnerability evaluation, `enterprise` the policy
 //! evaluation.
 
-
 mod engine;
 mod enterprise;
 
@@ -220,7 +219,6 @@ fn image_of(
     Some(ImageAsset::new(reference, image_id))
 }
 
-
 /// Anchore's package-type words, onto purl types.
 fn anchore_ecosystem(kind: &str) -> &str {
     match kind.trim().to_ascii_lowercase().as_str() {
@@ -286,10 +284,6 @@ fn push_unique(list: &mut Vec<String>, item: &str) {
     if !item.is_empty() && !list.iter().any(|known| known == item) {
         list.push(item.to_owned());
     }
-}
-
-fn escape_pointer(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]

@@ -43,7 +43,6 @@
 //! Layout: telling the dialects apart and the words they share (severities, ecosystems, CVE
 //! ids) are here; `v4` reads Clair v4 reports, `v2` clair-scanner and klar.
 
-
 mod v2;
 mod v4;
 
@@ -55,7 +54,6 @@ use crate::domain::component::ecosystem_of;
 use crate::ingest::model::{ParseError, ParsedReport, ReportBuilder};
 use v2::{parse_klar, parse_scanner};
 use v4::parse_v4;
-
 
 /// The top-level keys of all three dialects; which ones are present tells the dialect.
 #[derive(Deserialize)]
@@ -183,11 +181,6 @@ fn cve_ids(text: &str) -> Vec<String> {
         }
     }
     ids
-}
-
-/// RFC 6901 escaping of one pointer segment.
-fn escape_pointer(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! and klar (`LayerCount`, `Vulnerabilities` keyed by severity). Both become the same
 //! [`V2Record`] and finding; Clair v4 is read in [`super::v4`].
 
-use super::{escape_pointer, fixes_something, os_ecosystem, v4_severity};
+use super::{fixes_something, os_ecosystem, v4_severity};
 use std::collections::{BTreeMap, HashMap};
 
 use app::model::Severity;
@@ -15,7 +15,7 @@ use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::ImageRef;
 use crate::ingest::model::{
     FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder, ReportKind,
-    VulnerabilityInfo, insert_some,
+    VulnerabilityInfo, escape_pointer, insert_some,
 };
 
 #[derive(Deserialize)]

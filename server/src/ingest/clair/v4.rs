@@ -3,7 +3,7 @@
 //! package database, CVSS vectors from the `clair.cvss` enrichment. The Clair v2-era clients
 //! are read in [`super::v2`].
 
-use super::{cve_ids, escape_pointer, fixes_something, is_cve, os_ecosystem, v4_severity};
+use super::{cve_ids, fixes_something, is_cve, os_ecosystem, v4_severity};
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::{ImageRef, normalise_digest};
 use crate::ingest::model::{
     FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder, ReportKind,
-    VulnerabilityInfo, insert_some, parse_timestamp,
+    VulnerabilityInfo, escape_pointer, insert_some, parse_timestamp,
 };
 
 #[derive(Deserialize)]

@@ -43,7 +43,6 @@
 //! and what the SBOM describes), `vulnerabilities` (findings) and `vex` (analysis states as VEX
 //! statements); reading a document top to bottom is here.
 
-
 mod schema;
 mod subject;
 mod vex;
@@ -55,9 +54,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::domain::component::Component;
-use crate::ingest::model::{
-    ParseError, ParsedReport, ReportBuilder, ReportKind, parse_timestamp,
-};
+use crate::ingest::model::{ParseError, ParsedReport, ReportBuilder, ReportKind, parse_timestamp};
 use schema::{Bom, ComponentEntry, Metadata, Vulnerability};
 use subject::{Subject, component_of, flatten};
 use vulnerabilities::{Reader, Target};

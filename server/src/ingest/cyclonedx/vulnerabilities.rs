@@ -317,7 +317,6 @@ pub(super) fn cwe(value: &Value) -> Option<String> {
     }
 }
 
-
 pub(super) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

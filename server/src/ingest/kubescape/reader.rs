@@ -16,7 +16,7 @@ use super::{MAX_PATHS, SCANNER};
 use crate::domain::fingerprint::Fingerprint;
 use crate::ingest::model::{
     ControlResultRecord, ControlStatus, FindingKind, FindingRecord, ReportBuilder, WorkloadAsset,
-    insert_some, nonempty, pointer_token,
+    escape_pointer, insert_some, nonempty,
 };
 
 /// (pointer token, id when keyed by it, control) triples of a control collection: kubescape
@@ -42,7 +42,7 @@ pub(super) fn control_entries<'a>(
     } else {
         serde_json::from_str::<BTreeMap<String, &RawValue>>(raw.get()).map(|map| {
             map.into_iter()
-                .map(|(id, raw)| (pointer_token(&id), Some(id), raw))
+                .map(|(id, raw)| (escape_pointer(&id), Some(id), raw))
                 .collect()
         })
     };
@@ -235,7 +235,12 @@ impl Reader<'_> {
         Some(id)
     }
 
-    pub(super) fn status(&mut self, at: &str, word: Option<&str>, sub_status: Option<&str>) -> ControlStatus {
+    pub(super) fn status(
+        &mut self,
+        at: &str,
+        word: Option<&str>,
+        sub_status: Option<&str>,
+    ) -> ControlStatus {
         let word = word.unwrap_or_default().trim().to_ascii_lowercase();
         let sub = sub_status.unwrap_or_default().to_ascii_lowercase();
         match word.as_str() {
@@ -306,7 +311,12 @@ impl Reader<'_> {
         named
     }
 
-    pub(super) fn result(&mut self, at: &str, entry: ResultEntry<'_>, resources: &HashMap<String, Named>) {
+    pub(super) fn result(
+        &mut self,
+        at: &str,
+        entry: ResultEntry<'_>,
+        resources: &HashMap<String, Named>,
+    ) {
         let resource_id = entry.resource_id.unwrap_or_default();
         let named = resources.get(&resource_id);
         let workload = named

@@ -3,9 +3,9 @@ use std::collections::HashSet;
 use app::model::Severity;
 use serde_json::json;
 
+use super::reader::{severity_of, slug, workload_from_id};
 use super::*;
 use crate::domain::fingerprint::Fingerprint;
-use super::reader::{severity_of, slug, workload_from_id};
 use crate::ingest::model::{ControlStatus, FindingKind, FindingRecord};
 
 fn fixture(name: &str) -> Vec<u8> {

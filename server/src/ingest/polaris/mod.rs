@@ -24,7 +24,7 @@
 //! Skipped: `Score` and `ClusterInfo` (summaries), `Mutations` (suggested patches),
 //! `CreatedTime`.
 
-use crate::ingest::model::{insert_some, nonempty, pointer_token};
+use crate::ingest::model::{escape_pointer, insert_some, nonempty};
 use std::collections::BTreeMap;
 
 use app::model::Severity;
@@ -217,7 +217,7 @@ fn read_checks(
     level: &str,
 ) {
     for (name, raw) in checks.unwrap_or_default() {
-        let check_at = format!("{at}/{}", pointer_token(&name));
+        let check_at = format!("{at}/{}", escape_pointer(&name));
         b.record();
         match serde_json::from_str::<Check>(raw.get()) {
             Ok(check) => read_check(b, &check_at, &name, check, target, level),

@@ -205,7 +205,12 @@ pub(super) fn read_k8s<R>(b: &mut ReportBuilder, report: Report<'_, R>) {
     }
 }
 
-pub(super) fn read_resource(b: &mut ReportBuilder, scope: usize, pointer: &str, resource: Resource<'_>) {
+pub(super) fn read_resource(
+    b: &mut ReportBuilder,
+    scope: usize,
+    pointer: &str,
+    resource: Resource<'_>,
+) {
     let (Some(kind), Some(name)) = (resource.kind, resource.name) else {
         return b.warn(pointer, "resource skipped: no Kind or Name");
     };
@@ -258,7 +263,10 @@ pub(super) fn read_resource(b: &mut ReportBuilder, scope: usize, pointer: &str, 
     }
 }
 
-pub(super) fn read_legacy_list(b: &mut ReportBuilder, results: Vec<&RawValue>) -> Result<(), ParseError> {
+pub(super) fn read_legacy_list(
+    b: &mut ReportBuilder,
+    results: Vec<&RawValue>,
+) -> Result<(), ParseError> {
     // A list of anything but objects is not a Trivy report at all.
     if let Some(i) = results
         .iter()

@@ -301,7 +301,14 @@ impl<'b> Reader<'b> {
         });
     }
 
-    pub(super) fn secret(&mut self, at: &str, s: Secret, target: &str, asset_key: &str, asset: &Asset) {
+    pub(super) fn secret(
+        &mut self,
+        at: &str,
+        s: Secret,
+        target: &str,
+        asset_key: &str,
+        asset: &Asset,
+    ) {
         if s.rule_id.trim().is_empty() {
             return self.b.warn(at, "secret skipped: empty RuleID");
         }

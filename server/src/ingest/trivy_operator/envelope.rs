@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use super::reader::label;
 use super::schema::{ComplianceSpecWrapper, ReportData, Resource};
 use super::{API_GROUP, Kind, MAX_DEPTH};
-use crate::ingest::model::ParseError;
+use crate::ingest::model::{ParseError, escape_pointer};
 
 #[derive(Default)]
 pub(super) struct Collected<'a> {
@@ -73,10 +73,6 @@ pub(super) fn shape_of(map: BTreeMap<String, &RawValue>) -> Shape<'_> {
     }
 }
 
-pub(super) fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
 pub(super) const EXPECTED: &str = "expected an aquasecurity.github.io custom resource (VulnerabilityReport, \
      ConfigAuditReport, ClusterComplianceReport, ...), a List or array of them, a dict of lists \
      keyed by kind, or a trivy-operator webhook payload";
@@ -109,7 +105,12 @@ impl<'a> Collected<'a> {
         Ok(())
     }
 
-    pub(super) fn list(&mut self, pointer: &str, raw: &'a RawValue, depth: usize) -> Result<(), ParseError> {
+    pub(super) fn list(
+        &mut self,
+        pointer: &str,
+        raw: &'a RawValue,
+        depth: usize,
+    ) -> Result<(), ParseError> {
         if first_char(raw) == Some(b'n') {
             return Ok(());
         }
@@ -154,7 +155,13 @@ impl<'a> Collected<'a> {
         ));
     }
 
-    pub(super) fn shape(&mut self, pointer: &str, raw: &'a RawValue, shape: Shape<'a>, depth: usize) {
+    pub(super) fn shape(
+        &mut self,
+        pointer: &str,
+        raw: &'a RawValue,
+        shape: Shape<'a>,
+        depth: usize,
+    ) {
         match shape {
             Shape::Envelope(verb, object) => {
                 if verb

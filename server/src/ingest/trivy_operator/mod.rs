@@ -56,7 +56,6 @@ const MAX_TARGETS: usize = 20;
 /// Characters of a (redacted) secret match kept in details.
 const MAX_MATCH: usize = 120;
 
-
 /// The report kinds this parser knows.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -154,7 +153,6 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedReport, ParseError> {
     });
     Ok(b.finish())
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -117,7 +117,13 @@ impl Reader {
         }
     }
 
-    pub(super) fn resource(&mut self, pointer: &str, kind: Kind, kind_name: &str, resource: Resource<'_>) {
+    pub(super) fn resource(
+        &mut self,
+        pointer: &str,
+        kind: Kind,
+        kind_name: &str,
+        resource: Resource<'_>,
+    ) {
         if let Some(api) = resource.api_version.as_deref()
             && !api.starts_with(API_GROUP)
         {
@@ -261,7 +267,13 @@ impl Reader {
         }
     }
 
-    pub(super) fn vulnerability(&mut self, at: &str, v: Vulnerability, t: &Target, os_family: Option<&str>) {
+    pub(super) fn vulnerability(
+        &mut self,
+        at: &str,
+        v: Vulnerability,
+        t: &Target,
+        os_family: Option<&str>,
+    ) {
         let id = v
             .vulnerability_id
             .as_deref()
