@@ -10,11 +10,11 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{
-    Asset, anchore_ecosystem, fix_of, image_of, is_cve, is_none, push_unique, report_scope,
-    split_package,
+    Asset, anchore_ecosystem, fix_of, image_of, is_none, push_unique, report_scope, split_package,
 };
 use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
+use crate::domain::vuln_id::is_cve;
 use crate::ingest::model::{
     FindingKind, FindingRecord, ParseError, ParsedReport, ReportBuilder, ReportKind,
     VulnerabilityInfo, insert_some, parse_timestamp,

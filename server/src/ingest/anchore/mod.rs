@@ -275,10 +275,6 @@ fn is_none(value: &str) -> bool {
     value.is_empty() || value == "None" || value == "N/A"
 }
 
-fn is_cve(id: &str) -> bool {
-    id.len() > 4 && id.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("cve-"))
-}
-
 fn push_unique(list: &mut Vec<String>, item: &str) {
     let item = item.trim();
     if !item.is_empty() && !list.iter().any(|known| known == item) {

@@ -138,50 +138,5 @@ fn fixes_something(version: &str) -> bool {
     !version.is_empty() && !version.chars().all(|c| c == '0' || c == ':')
 }
 
-/// Whether `word` is a CVE id (`CVE-2021-1234`).
-fn is_cve(word: &str) -> bool {
-    cve_at(word.as_bytes(), 0) == Some(word.len())
-}
-
-/// If a CVE id starts at `i` of `text` (case-insensitive), the index just after it.
-fn cve_at(text: &[u8], i: usize) -> Option<usize> {
-    let prefix = text.get(i..i + 4)?;
-    if !prefix.eq_ignore_ascii_case(b"CVE-") {
-        return None;
-    }
-    let digits = |from: usize| {
-        text.get(from..).map_or(0, |rest| {
-            rest.iter().take_while(|c| c.is_ascii_digit()).count()
-        })
-    };
-    let year = digits(i + 4);
-    if year != 4 || text.get(i + 8) != Some(&b'-') {
-        return None;
-    }
-    let number = digits(i + 9);
-    (number >= 4).then_some(i + 9 + number)
-}
-
-/// Every CVE id in `text`, upper-cased, in order, without repeats.
-fn cve_ids(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    let mut ids: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let boundary = i == 0 || bytes.get(i - 1).is_some_and(|c| !c.is_ascii_alphanumeric());
-        match cve_at(bytes, i).filter(|_| boundary) {
-            Some(end) => {
-                let id = text.get(i..end).unwrap_or_default().to_ascii_uppercase();
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-                i = end;
-            }
-            None => i += 1,
-        }
-    }
-    ids
-}
-
 #[cfg(test)]
 mod tests;

@@ -172,13 +172,7 @@ fn klar_reports_are_their_own_scope() {
 }
 
 #[test]
-fn cve_ids_are_found_in_names_and_links() {
-    assert_eq!(
-        cve_ids("pyup.io-1 (CVE-2021-27923) https://x/cve-2020-1234 XCVE-2020-9999"),
-        vec!["CVE-2021-27923", "CVE-2020-1234"]
-    );
-    assert!(is_cve("CVE-2016-2779"));
-    assert!(!is_cve("CVE-2016-27"));
+fn zero_versions_fix_nothing() {
     assert!(!fixes_something("0:0"));
     assert!(fixes_something("0:2.28-164.el8_5.3"));
 }

@@ -3,7 +3,7 @@
 //! package database, CVSS vectors from the `clair.cvss` enrichment. The Clair v2-era clients
 //! are read in [`super::v2`].
 
-use super::{cve_ids, fixes_something, is_cve, os_ecosystem, v4_severity};
+use super::{fixes_something, os_ecosystem, v4_severity};
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::{ImageRef, normalise_digest};
+use crate::domain::vuln_id::{VulnId, cves_in};
 use crate::ingest::model::{
     FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder, ReportKind,
     VulnerabilityInfo, escape_pointer, insert_some, parse_timestamp,
@@ -265,11 +266,12 @@ impl V4Context<'_> {
             );
         };
         let links = vuln.links.as_deref().unwrap_or_default();
-        let (ids, aliases) = if is_cve(advisory) {
-            (vec![advisory.to_ascii_uppercase()], Vec::new())
+        let advisory_id = VulnId::parse(advisory);
+        let (ids, aliases) = if let Some(cve) = advisory_id.filter(VulnId::is_cve) {
+            (vec![cve.into_string()], Vec::new())
         } else {
-            let mut cves = cve_ids(name);
-            for cve in cve_ids(links) {
+            let mut cves: Vec<String> = cves_in(name).into_iter().map(String::from).collect();
+            for cve in cves_in(links).into_iter().map(String::from) {
                 if !cves.contains(&cve) {
                     cves.push(cve);
                 }

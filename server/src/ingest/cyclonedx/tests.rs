@@ -1,8 +1,8 @@
 use app::model::Severity;
 
-use super::vulnerabilities::is_cve;
 use super::*;
 use crate::domain::fingerprint::Fingerprint;
+use crate::domain::vuln_id::is_cve;
 use crate::ingest::model::{FindingKind, VexStatus};
 
 const DIGEST: &str = "sha256:abababababababababababababababababababababababababababababababab";

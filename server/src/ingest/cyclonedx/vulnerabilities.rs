@@ -12,6 +12,7 @@ use super::subject::Subject;
 use super::vex;
 use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
+use crate::domain::vuln_id::is_cve;
 use crate::ingest::model::{
     FindingKind, FindingRecord, ReportBuilder, VulnerabilityInfo, insert_some, parse_timestamp,
 };
@@ -227,10 +228,6 @@ pub(super) fn choose_id(id: &str, references: &[Reference]) -> (String, Vec<Stri
         .unwrap_or_else(|| id.to_owned());
     let aliases = ids.into_iter().filter(|i| *i != chosen).collect();
     (chosen, aliases)
-}
-
-pub(super) fn is_cve(id: &str) -> bool {
-    id.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("CVE-"))
 }
 
 /// The rating of the vulnerability's own source when it has a severity, else the highest.

@@ -48,6 +48,7 @@ use serde_json::{Value, json};
 use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::{ImageRef, normalise_digest};
+use crate::domain::vuln_id::is_cve;
 use crate::ingest::model::{
     FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder, ReportKind,
     VulnerabilityInfo, parse_timestamp,
@@ -499,10 +500,6 @@ fn read_match(b: &mut ReportBuilder, at: &str, m: Match, asset: &Asset, scope: u
             details: details.into(),
         });
     }
-}
-
-fn is_cve(id: &str) -> bool {
-    id.len() > 4 && id.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("cve-"))
 }
 
 /// The fix state (when given) and the fixed versions, when they fix the issue.

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 pub use crate::domain::intel::{EpssFile, EpssScore, KevCatalog, KevEntry};
+use crate::domain::vuln_id::is_cve;
 use crate::ingest::model::{ParseError, Warning};
 
 #[derive(Deserialize)]
@@ -92,7 +93,7 @@ pub fn parse_kev(bytes: &[u8]) -> Result<KevCatalog, ParseError> {
 
 fn kev_row(catalog: &mut KevCatalog, pointer: String, row: KevRow) {
     let cve_id = row.cve_id.trim().to_ascii_uppercase();
-    if !cve_id.starts_with("CVE-") {
+    if !is_cve(&cve_id) {
         catalog.warnings.push(Warning {
             pointer,
             message: format!("entry skipped: '{cve_id}' is not a CVE id"),
@@ -188,7 +189,7 @@ pub fn parse_epss(bytes: &[u8]) -> Result<EpssFile, ParseError> {
         let pct = row
             .get(percentile)
             .and_then(|v| v.trim().parse::<f32>().ok());
-        match (id.starts_with("CVE-"), score, pct) {
+        match (is_cve(&id), score, pct) {
             (true, Some(score), Some(percentile))
                 if (0.0..=1.0).contains(&score) && (0.0..=1.0).contains(&percentile) =>
             {

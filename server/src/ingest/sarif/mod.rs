@@ -48,6 +48,7 @@ use serde_json::{Map, Value, json};
 use crate::domain::component::{Component, ecosystem_of};
 use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::{ImageRef, normalise_digest};
+use crate::domain::vuln_id::{VulnId, cve_at, is_ghsa};
 use crate::ingest::model::{
     FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder, ReportKind,
     VulnerabilityInfo, parse_timestamp,
@@ -649,45 +650,18 @@ fn advisory_ids(rule_id: &str) -> Option<(String, Vec<String>)> {
     let mut cves = Vec::new();
     let mut ghsas = Vec::new();
     for (i, _) in upper.match_indices("CVE-") {
-        if let Some(end) = cve_end(bytes, i) {
+        if let Some(end) = cve_at(bytes, i) {
             cves.push(upper.get(i..end).unwrap_or_default().to_owned());
         }
     }
     for (i, _) in upper.match_indices("GHSA-") {
         if let Some(id) = rule_id.get(i..i + 19).filter(|id| is_ghsa(id)) {
-            ghsas.push(id.to_ascii_lowercase().replacen("ghsa", "GHSA", 1));
+            ghsas.extend(VulnId::parse(id).map(VulnId::into_string));
         }
     }
     let mut ids = cves.into_iter().chain(ghsas);
     let primary = ids.next()?;
     Some((primary, ids.collect()))
-}
-
-/// If `CVE-YYYY-NNNN…` starts at `i`, where it ends.
-fn cve_end(bytes: &[u8], i: usize) -> Option<usize> {
-    let digits = |from: usize| {
-        bytes.get(from..).map_or(0, |rest| {
-            rest.iter().take_while(|c| c.is_ascii_digit()).count()
-        })
-    };
-    if digits(i + 4) != 4 || bytes.get(i + 8) != Some(&b'-') {
-        return None;
-    }
-    let number = digits(i + 9);
-    (number >= 4).then_some(i + 9 + number)
-}
-
-/// `GHSA-xxxx-xxxx-xxxx`.
-fn is_ghsa(id: &str) -> bool {
-    let parts: Vec<&str> = id.split('-').collect();
-    parts.len() == 4
-        && parts
-            .first()
-            .is_some_and(|p| p.eq_ignore_ascii_case("GHSA"))
-        && parts
-            .iter()
-            .skip(1)
-            .all(|p| p.len() == 4 && p.bytes().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Package facts from the `Key: value` lines of a message or a rule's help.
