@@ -346,16 +346,8 @@ pub fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// Where the team's published scanner outputs live for tests that read them when present:
-/// `BULWARK_SAMPLES`, else `shared/samples` beside the repository.
 #[cfg(test)]
-pub fn shared_samples() -> std::path::PathBuf {
-    std::env::var_os("BULWARK_SAMPLES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
-        })
-}
+pub mod testkit;
 
 #[cfg(test)]
 mod tests {

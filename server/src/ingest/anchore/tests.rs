@@ -2,6 +2,7 @@ use app::model::Severity;
 
 use super::*;
 use crate::ingest::model::FindingKind;
+use crate::ingest::model::testkit;
 
 const DIGEST: &str = "sha256:abababababababababababababababababababababababababababababababab";
 
@@ -249,149 +250,6 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(base.join("tests/fixtures/anchore").join(name)).expect("fixture")
 }
 
-/// (file, records, vulnerabilities, misconfigurations,
-///  [critical, high, medium, low, unknown], warnings), counted with a Python script over
-/// the JSON: every vulnerability / securityEvaluation entry and every policy gate row is a
-/// record; a vulnerability is one finding (one per CVE for advisories with CVEs: none in
-/// these samples); gate rows are findings when stop/warn and not whitelisted, severity
-/// from the check output's first word, else stop → high, warn → medium. Warnings: the
-/// anchorectl lists name no image; three engine samples have a placeholder digest
-/// (`sha256:xxx…`).
-type Expected = (&'static str, usize, usize, usize, [usize; 5], usize);
-const SAMPLES: &[Expected] = &[
-    (
-        "defectdojo-anchorectl__many_vulns.json",
-        23,
-        23,
-        0,
-        [1, 5, 11, 5, 1],
-        1,
-    ),
-    (
-        "defectdojo-anchorectl__no_vuln.json",
-        0,
-        0,
-        0,
-        [0, 0, 0, 0, 0],
-        0,
-    ),
-    (
-        "defectdojo-anchorectl__one_vuln.json",
-        1,
-        1,
-        0,
-        [0, 0, 1, 0, 0],
-        1,
-    ),
-    (
-        "defectdojo-engine__many_vulns.json",
-        23,
-        23,
-        0,
-        [1, 5, 11, 5, 1],
-        1,
-    ),
-    (
-        "defectdojo-engine__many_vulns_2.4.1.json",
-        51,
-        51,
-        0,
-        [0, 3, 34, 14, 0],
-        0,
-    ),
-    (
-        "defectdojo-engine__new_format_issue_11552.json",
-        84,
-        84,
-        0,
-        [8, 8, 24, 43, 1],
-        0,
-    ),
-    (
-        "defectdojo-engine__no_vuln.json",
-        0,
-        0,
-        0,
-        [0, 0, 0, 0, 0],
-        1,
-    ),
-    (
-        "defectdojo-engine__one_vuln.json",
-        1,
-        1,
-        0,
-        [0, 0, 1, 0, 0],
-        1,
-    ),
-    (
-        "defectdojo-engine__one_vuln_many_files.json",
-        4,
-        4,
-        0,
-        [0, 4, 0, 0, 0],
-        0,
-    ),
-    (
-        "defectdojo-enterprise__many_checks.json",
-        57,
-        0,
-        57,
-        [25, 16, 16, 0, 0],
-        0,
-    ),
-    (
-        "defectdojo-enterprise__no_checks.json",
-        0,
-        0,
-        0,
-        [0, 0, 0, 0, 0],
-        0,
-    ),
-    (
-        "defectdojo-enterprise__one_check.json",
-        1,
-        0,
-        1,
-        [0, 0, 1, 0, 0],
-        0,
-    ),
-];
-
-#[test]
-fn every_vendored_sample_parses_to_the_expected_counts() {
-    for (file, records, vulns, misconfigs, severities, warnings) in SAMPLES {
-        let parsed = parse(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let kind = |k: FindingKind| parsed.findings.iter().filter(|f| f.kind == k).count();
-        let severity = |s: Severity| parsed.findings.iter().filter(|f| f.severity == s).count();
-        assert_eq!(parsed.record_count, *records, "{file} records");
-        assert_eq!(
-            kind(FindingKind::Vulnerability),
-            *vulns,
-            "{file} vulnerabilities"
-        );
-        assert_eq!(
-            kind(FindingKind::Misconfiguration),
-            *misconfigs,
-            "{file} misconfigurations"
-        );
-        let by_severity = [
-            severity(Severity::Critical),
-            severity(Severity::High),
-            severity(Severity::Medium),
-            severity(Severity::Low),
-            severity(Severity::Unknown),
-        ];
-        assert_eq!(&by_severity, severities, "{file} severities");
-        assert_eq!(
-            parsed.warnings.len(),
-            *warnings,
-            "{file}: {:?}",
-            parsed.warnings
-        );
-        assert_eq!(parsed.scopes.len(), 1, "{file} scopes");
-    }
-}
-
 #[test]
 fn samples_name_their_images() {
     let parsed = parse(&fixture("defectdojo-engine__many_vulns_2.4.1.json")).unwrap();
@@ -452,4 +310,13 @@ fn samples_name_their_images() {
         1,
         "a clean evaluation still declares its scope"
     );
+}
+
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
+#[test]
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("anchore") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
+    }
 }

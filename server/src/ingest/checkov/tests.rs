@@ -1,4 +1,5 @@
 use super::*;
+use crate::ingest::model::testkit;
 use app::model::Severity;
 
 const REPORT: &str = r#"{"check_type": "kubernetes",
@@ -97,95 +98,11 @@ fn empty_outputs_succeed_and_other_documents_are_refused() {
     assert_eq!(kind(br#"{"results": []}"#), "wrong-format");
 }
 
-fn fixture(name: &str) -> Vec<u8> {
-    let base = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    std::fs::read(base.join("tests/fixtures/checkov").join(name)).expect("fixture")
-}
-
-/// (file, records, failed checks, [critical, high, medium, low, unknown], scopes), counted
-/// with a Python script: records = passed + failed + skipped checks of every report;
-/// findings = failed checks; severity null → unknown; one scope per report with a
-/// check_type (none for the bare summary).
-type Expected = (&'static str, usize, usize, [usize; 5], usize);
-const SAMPLES: &[Expected] = &[
-    (
-        "defectdojo__checkov-report-0-vuln.json",
-        0,
-        0,
-        [0, 0, 0, 0, 0],
-        1,
-    ),
-    (
-        "defectdojo__checkov-report-1-vuln.json",
-        1,
-        1,
-        [0, 0, 0, 0, 1],
-        1,
-    ),
-    (
-        "defectdojo__checkov-report-many-vuln.json",
-        3,
-        3,
-        [0, 0, 0, 0, 3],
-        1,
-    ),
-    (
-        "defectdojo__checkov-report-multiple-check_type.json",
-        28,
-        13,
-        [0, 0, 0, 0, 13],
-        2,
-    ),
-    (
-        "defectdojo__checkov-report-severity.json",
-        4,
-        4,
-        [0, 1, 2, 1, 0],
-        1,
-    ),
-    (
-        "defectdojo__checkov2-report-0-vuln.json",
-        0,
-        0,
-        [0, 0, 0, 0, 0],
-        0,
-    ),
-];
-
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
 #[test]
-fn every_vendored_sample_parses_to_the_expected_counts() {
-    for (file, records, findings, severities, scopes) in SAMPLES {
-        let parsed = parse(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert_eq!(parsed.record_count, *records, "{file} records");
-        assert_eq!(parsed.findings.len(), *findings, "{file} findings");
-        assert!(
-            parsed
-                .findings
-                .iter()
-                .all(|f| f.kind == FindingKind::Misconfiguration && !f.in_cluster),
-            "{file} kinds"
-        );
-        let severity = |s: Severity| parsed.findings.iter().filter(|f| f.severity == s).count();
-        assert_eq!(
-            &Severity::WORST_FIRST.map(severity),
-            severities,
-            "{file} severities"
-        );
-        assert_eq!(parsed.scopes.len(), *scopes, "{file} scopes");
-        assert!(parsed.warnings.is_empty(), "{file}: {:?}", parsed.warnings);
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("checkov") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
     }
-    let multiple = parse(&fixture(
-        "defectdojo__checkov-report-multiple-check_type.json",
-    ))
-    .unwrap();
-    assert_eq!(
-        multiple.scopes,
-        vec![
-            "checkov:terraform@/infra/terraform",
-            "checkov:dockerfile@/infra/terraform"
-        ]
-    );
-    assert_eq!(multiple.scanner_version.as_deref(), Some("2.0.209"));
 }

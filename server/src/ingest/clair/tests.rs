@@ -1,7 +1,8 @@
 use super::*;
 use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
-use crate::ingest::model::{FindingKind, ReportKind};
+use crate::ingest::model::ReportKind;
+use crate::ingest::model::testkit;
 
 const DIGEST: &str = "sha256:fe3d51dd3262e5d9b9584603da59e387619234d95182351e4f493a1e5998f1f0";
 
@@ -177,110 +178,25 @@ fn zero_versions_fix_nothing() {
     assert!(fixes_something("0:2.28-164.el8_5.3"));
 }
 
-fn fixture(name: &str) -> Option<Vec<u8>> {
-    let base = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    std::fs::read(base.join("tests/fixtures/clair").join(name)).ok()
-}
-
-/// (file, records, findings, [critical, high, medium, low, unknown], warnings), counted
-/// with a Python script over the JSON: a record per package→vulnerability link (v4) or per
-/// vulnerability entry (clair-scanner, klar); a v4 link gives one finding per CVE named in
-/// a non-CVE advisory's name or links (one finding when it names none).
-type Expected = (&'static str, usize, usize, [usize; 5], usize);
-const SAMPLES: &[Expected] = &[
-    ("defectdojo__clair_empty.json", 0, 0, [0, 0, 0, 0, 0], 0),
-    ("defectdojo__clair_few_vuln.json", 4, 4, [0, 0, 4, 0, 0], 0),
-    (
-        "defectdojo__clair_many_vul.json",
-        35,
-        35,
-        [0, 0, 9, 26, 0],
-        0,
-    ),
-    ("defectdojo__clairklar_empty.json", 0, 0, [0, 0, 0, 0, 0], 0),
-    ("defectdojo__clairklar_high.json", 6, 6, [0, 6, 0, 0, 0], 1),
-    ("defectdojo__clairklar_mixed.json", 6, 6, [2, 1, 1, 1, 1], 1),
-    (
-        "clair-action__report-with-vulns.json",
-        3,
-        3,
-        [0, 0, 0, 0, 3],
-        0,
-    ),
-    (
-        "clair-action__debian_stretch.json",
-        212,
-        212,
-        [0, 0, 0, 0, 212],
-        0,
-    ),
-];
-
-/// Samples over 1 MB are not vendored: tested from the team's shared samples when present.
-const LARGE_SAMPLES: &[Expected] = &[
-    (
-        "clair-action__quay-rhel8.json",
-        39,
-        85,
-        [0, 28, 38, 0, 19],
-        0,
-    ),
-    (
-        "clair-action__quay_v3_4.json",
-        301,
-        663,
-        [0, 110, 448, 49, 56],
-        0,
-    ),
-];
-
-fn check(file: &str, body: &[u8], expected: &Expected) {
-    let (_, records, findings, severities, warnings) = *expected;
-    let parsed = parse(body).unwrap_or_else(|e| panic!("{file}: {e}"));
-    let severity = |s: Severity| parsed.findings.iter().filter(|f| f.severity == s).count();
-    assert_eq!(parsed.record_count, records, "{file} records");
-    assert_eq!(parsed.findings.len(), findings, "{file} findings");
-    assert!(
-        parsed
-            .findings
-            .iter()
-            .all(|f| f.kind == FindingKind::Vulnerability)
-    );
-    let by_severity = [
-        severity(Severity::Critical),
-        severity(Severity::High),
-        severity(Severity::Medium),
-        severity(Severity::Low),
-        severity(Severity::Unknown),
-    ];
-    assert_eq!(by_severity, severities, "{file} severities");
-    assert_eq!(
-        parsed.warnings.len(),
-        warnings,
-        "{file}: {:?}",
-        parsed.warnings
-    );
-    assert_eq!(parsed.scopes.len(), 1, "{file} scopes");
-}
-
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
 #[test]
-fn every_vendored_sample_parses_to_the_expected_counts() {
-    for expected in SAMPLES {
-        let body = fixture(expected.0).unwrap_or_else(|| panic!("fixture {}", expected.0));
-        check(expected.0, &body, expected);
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("clair") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
     }
 }
 
+/// The Clair samples over 1 MB, from the team's shared samples.
+/// Not vendored; a missing shared sample fails the test.
 #[test]
-fn large_shared_samples_parse_to_the_expected_counts_when_present() {
-    for expected in LARGE_SAMPLES {
-        let path = crate::ingest::model::shared_samples()
-            .join("clair")
-            .join(expected.0);
-        if let Ok(body) = std::fs::read(path) {
-            check(expected.0, &body, expected);
-        }
+fn shared_samples_match_their_snapshots() {
+    for relative in [
+        "clair/clair-action__quay-rhel8.json",
+        "clair/clair-action__quay_v3_4.json",
+    ] {
+        let body = testkit::shared_sample(relative);
+        let name = format!("shared__{}", relative.replace('/', "__"));
+        insta::assert_json_snapshot!(name, testkit::outcome(&parse(&body)));
     }
 }

@@ -3,7 +3,8 @@ use app::model::Severity;
 use super::*;
 use crate::domain::fingerprint::Fingerprint;
 use crate::domain::vuln_id::is_cve;
-use crate::ingest::model::{FindingKind, VexStatus};
+use crate::ingest::model::VexStatus;
+use crate::ingest::model::testkit;
 
 const DIGEST: &str = "sha256:abababababababababababababababababababababababababababababababab";
 
@@ -370,234 +371,6 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(base.join("tests/fixtures/cyclonedx").join(name)).expect("fixture")
 }
 
-/// (file, records, findings, [critical, high, medium, low, unknown], components, VEX
-/// statements, warnings, inventory?), computed with a Python script over the documents
-/// (ElementTree for XML): records = every component (nested too) + every vulnerability
-/// (top-level and XML-extension ones inside components); findings = one per affected
-/// component that resolves (bom-ref or purl); severity = the rating of the vulnerability's
-/// own source, else the highest rating; VEX = findings with an analysis state;
-/// components = distinct package keys (purl, else generic/name@version).
-type Expected = (
-    &'static str,
-    usize,
-    usize,
-    [usize; 5],
-    usize,
-    usize,
-    usize,
-    bool,
-);
-const SAMPLES: &[Expected] = &[
-    (
-        "defectdojo__cyclonedx_bom.xml",
-        73,
-        0,
-        [0, 0, 0, 0, 0],
-        73,
-        0,
-        0,
-        true,
-    ),
-    (
-        "defectdojo__dd_1_15_0.xml",
-        689,
-        381,
-        [4, 28, 175, 141, 33],
-        308,
-        0,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__grype.xml",
-        634,
-        327,
-        [5, 24, 155, 133, 10],
-        307,
-        0,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__grype_dd_1_14_1.xml",
-        619,
-        312,
-        [5, 31, 139, 137, 0],
-        307,
-        0,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__issue_8022.json",
-        2,
-        1,
-        [1, 0, 0, 0, 0],
-        1,
-        1,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__issue_9277.json",
-        112,
-        14,
-        [0, 0, 1, 13, 0],
-        102,
-        0,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__jake.xml",
-        204,
-        0,
-        [0, 0, 0, 0, 0],
-        204,
-        0,
-        0,
-        true,
-    ),
-    (
-        "defectdojo__jake2.json",
-        74,
-        7,
-        [0, 3, 4, 0, 0],
-        67,
-        0,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__log4j.json",
-        9,
-        8,
-        [4, 1, 3, 0, 0],
-        1,
-        8,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__log4j.xml",
-        9,
-        8,
-        [4, 1, 3, 0, 0],
-        1,
-        8,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__nested-component-log4j.json",
-        10,
-        8,
-        [4, 1, 3, 0, 0],
-        1,
-        8,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__no-severity.json",
-        1,
-        0,
-        [0, 0, 0, 0, 0],
-        0,
-        0,
-        1,
-        false,
-    ),
-    (
-        "defectdojo__retirejs.latest.xml",
-        6,
-        0,
-        [0, 0, 0, 0, 0],
-        6,
-        0,
-        0,
-        true,
-    ),
-    (
-        "defectdojo__spec1.xml",
-        2,
-        1,
-        [1, 0, 0, 0, 0],
-        1,
-        0,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__spec1_lowfirst.xml",
-        2,
-        1,
-        [1, 0, 0, 0, 0],
-        1,
-        0,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__valid-vulnerability-1.4.json",
-        2,
-        1,
-        [1, 0, 0, 0, 0],
-        1,
-        1,
-        0,
-        false,
-    ),
-    (
-        "defectdojo__valid-vulnerability-1.4.xml",
-        2,
-        1,
-        [1, 0, 0, 0, 0],
-        1,
-        1,
-        0,
-        false,
-    ),
-];
-
-#[test]
-fn every_vendored_sample_parses_to_the_expected_counts() {
-    for (file, records, findings, severities, components, vex, warnings, inventory) in SAMPLES {
-        let parsed = parse(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let severity = |s: Severity| parsed.findings.iter().filter(|f| f.severity == s).count();
-        assert_eq!(parsed.record_count, *records, "{file} records");
-        assert_eq!(parsed.findings.len(), *findings, "{file} findings");
-        assert!(
-            parsed
-                .findings
-                .iter()
-                .all(|f| f.kind == FindingKind::Vulnerability && !f.in_cluster),
-            "{file} kinds"
-        );
-        let by_severity = Severity::WORST_FIRST.map(severity);
-        assert_eq!(&by_severity, severities, "{file} severities");
-        assert_eq!(parsed.components.len(), *components, "{file} components");
-        assert_eq!(parsed.vex.len(), *vex, "{file} vex");
-        assert_eq!(
-            parsed.warnings.len(),
-            *warnings,
-            "{file}: {:?}",
-            parsed.warnings
-        );
-        let kind = if *inventory {
-            ReportKind::Inventory
-        } else {
-            ReportKind::Findings
-        };
-        assert_eq!(parsed.kind, kind, "{file} kind");
-        assert_eq!(
-            parsed.scopes.len(),
-            usize::from(!inventory),
-            "{file} scopes"
-        );
-    }
-}
-
 #[test]
 fn sample_subjects_name_their_images() {
     let grype = parse(&fixture("defectdojo__dd_1_15_0.xml")).unwrap();
@@ -622,4 +395,13 @@ fn sample_subjects_name_their_images() {
             .iter()
             .all(|f| f.vulnerability_id.as_deref().is_some_and(is_cve))
     );
+}
+
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
+#[test]
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("cyclonedx") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
+    }
 }

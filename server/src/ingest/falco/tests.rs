@@ -1,4 +1,5 @@
 use super::*;
+use crate::ingest::model::testkit;
 
 fn fixture(name: &str) -> Vec<u8> {
     let base = std::env::var("BULWARK_SERVER")
@@ -156,32 +157,22 @@ proptest::proptest! {
     }
 }
 
-/// The team's shared sample is Elastic License 2.0: read from the shared samples directory
-/// when it is there, never vendored. Counts from a Python script over its JSON lines.
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
 #[test]
-fn shared_elastic_sample_when_present() {
-    let path =
-        crate::ingest::model::shared_samples().join("falco/elastic-integrations__test-falco.log");
-    let Ok(body) = std::fs::read(&path) else {
-        eprintln!("skipped: {} is not present", path.display());
-        return;
-    };
-    let parsed = parse(&body).unwrap();
-    assert_eq!(parsed.record_count, 17);
-    assert_eq!(parsed.events.len(), 17);
-    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
-    let count = |p: i16| parsed.events.iter().filter(|e| e.priority == p).count();
-    // Warning 12, Informational 3, Notice 2
-    assert_eq!((count(4), count(6), count(5)), (12, 3, 2));
-    let namespaced = parsed
-        .events
-        .iter()
-        .filter(|e| e.namespace.is_some())
-        .count();
-    assert_eq!(namespaced, 1);
-    assert_eq!(
-        parsed.events.iter().filter(|e| e.image.is_some()).count(),
-        1
-    );
-    assert!(parsed.events.iter().all(|e| e.container_id.is_some()));
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("falco") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
+    }
+}
+
+/// Elastic's Falco log is Elastic License 2.0: read from the team's shared samples, never vendored.
+/// Not vendored; a missing shared sample fails the test.
+#[test]
+fn shared_samples_match_their_snapshots() {
+    for relative in ["falco/elastic-integrations__test-falco.log"] {
+        let body = testkit::shared_sample(relative);
+        let name = format!("shared__{}", relative.replace('/', "__"));
+        insta::assert_json_snapshot!(name, testkit::outcome(&parse(&body)));
+    }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::ingest::model::testkit;
 use app::model::Severity;
 
 const DIGEST: &str = "sha256:abababababababababababababababababababababababababababababababab";
@@ -253,131 +254,6 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(base.join("tests/fixtures/grype").join(name)).expect("fixture")
 }
 
-/// (file, records, findings, [critical, high, medium, low, unknown], warnings), counted
-/// with a Python script over the JSON: every match is a record; a match is one finding,
-/// or one per related CVE when its id is not a CVE and it has related CVEs; severities
-/// from `vulnerability.severity` (Negligible → low, missing → unknown).
-type Expected = (&'static str, usize, usize, [usize; 5], usize);
-const SAMPLES: &[Expected] = &[
-    // no 'source': unnamed artifact, one warning
-    (
-        "defectdojo__anchore_grype_epss_problem.json",
-        1,
-        1,
-        [0, 1, 0, 0, 0],
-        1,
-    ),
-    (
-        "defectdojo__check_all_fields.json",
-        6,
-        6,
-        [2, 3, 0, 1, 0],
-        0,
-    ),
-    ("defectdojo__fix_available.json", 1, 1, [0, 1, 0, 0, 0], 0),
-    (
-        "defectdojo__fix_not_available.json",
-        1,
-        1,
-        [0, 1, 0, 0, 0],
-        0,
-    ),
-    ("defectdojo__issue_9618.json", 35, 35, [1, 18, 13, 2, 1], 0),
-    (
-        "defectdojo__many_vulns3.json",
-        327,
-        327,
-        [5, 24, 155, 133, 10],
-        0,
-    ),
-    ("defectdojo__many_vulns4.json", 9, 9, [2, 2, 5, 0, 0], 0),
-    (
-        "defectdojo__many_vulns_with_epss_values.json",
-        15,
-        15,
-        [1, 10, 2, 2, 0],
-        0,
-    ),
-    ("defectdojo__no_vuln.json", 0, 0, [0, 0, 0, 0, 0], 0),
-    (
-        "defectdojo__same_cve_different_paths.json",
-        2,
-        2,
-        [2, 0, 0, 0, 0],
-        0,
-    ),
-];
-
-fn check(file: &str, parsed: &ParsedReport, expected: &Expected) {
-    let (_, records, findings, severities, warnings) = expected;
-    let severity = |s: Severity| parsed.findings.iter().filter(|f| f.severity == s).count();
-    assert_eq!(parsed.record_count, *records, "{file} records");
-    assert_eq!(parsed.findings.len(), *findings, "{file} findings");
-    assert!(
-        parsed
-            .findings
-            .iter()
-            .all(|f| f.kind == FindingKind::Vulnerability),
-        "{file} kinds"
-    );
-    let by_severity = [
-        severity(Severity::Critical),
-        severity(Severity::High),
-        severity(Severity::Medium),
-        severity(Severity::Low),
-        severity(Severity::Unknown),
-    ];
-    assert_eq!(&by_severity, severities, "{file} severities");
-    assert_eq!(
-        parsed.warnings.len(),
-        *warnings,
-        "{file}: {:?}",
-        parsed.warnings
-    );
-    assert_eq!(parsed.scopes.len(), 1, "{file} scopes");
-}
-
-#[test]
-fn every_vendored_sample_parses_to_the_expected_counts() {
-    for expected in SAMPLES {
-        let file = expected.0;
-        let parsed = parse(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        check(file, &parsed, expected);
-    }
-}
-
-/// The two multi-megabyte samples are not vendored: read from the team's sample set
-/// when it is there.
-#[test]
-fn large_samples_parse_when_present() {
-    let large: &[Expected] = &[
-        (
-            "defectdojo__many_vulns.json",
-            1509,
-            1509,
-            [0, 32, 613, 788, 76],
-            0,
-        ),
-        (
-            "defectdojo__many_vulns2.json",
-            1567,
-            1567,
-            [0, 26, 637, 800, 104],
-            0,
-        ),
-    ];
-    for expected in large {
-        let path = crate::ingest::model::shared_samples()
-            .join("grype")
-            .join(expected.0);
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
-        let parsed = parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", expected.0));
-        check(expected.0, &parsed, expected);
-    }
-}
-
 #[test]
 fn samples_name_their_images_as_trivy_would() {
     let parsed = parse(&fixture("defectdojo__issue_9618.json")).unwrap();
@@ -425,4 +301,27 @@ fn samples_name_their_images_as_trivy_would() {
     let parsed = parse(&fixture("defectdojo__many_vulns4.json")).unwrap();
     assert!(parsed.images.is_empty());
     assert_eq!(parsed.scopes, vec!["directory:."]);
+}
+
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
+#[test]
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("grype") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
+    }
+}
+
+/// The two multi-megabyte Grype samples, from the team's shared samples.
+/// Not vendored; a missing shared sample fails the test.
+#[test]
+fn shared_samples_match_their_snapshots() {
+    for relative in [
+        "grype/defectdojo__many_vulns.json",
+        "grype/defectdojo__many_vulns2.json",
+    ] {
+        let body = testkit::shared_sample(relative);
+        let name = format!("shared__{}", relative.replace('/', "__"));
+        insta::assert_json_snapshot!(name, testkit::outcome(&parse(&body)));
+    }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::ingest::model::testkit;
 
 fn fixture(name: &str) -> Vec<u8> {
     let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -247,4 +248,13 @@ fn sample_zero_vuln_still_declares_its_scope() {
     assert!(parsed.findings.is_empty());
     assert_eq!(parsed.scopes, vec!["kube-bench:node"]);
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+}
+
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
+#[test]
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("kube_bench") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
+    }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::ingest::model::testkit;
 use app::model::Severity;
 
 #[test]
@@ -75,57 +76,11 @@ fn other_documents_are_refused() {
     assert_eq!(empty.scopes, vec!["kube-hunter"]);
 }
 
-fn fixture(name: &str) -> Vec<u8> {
-    let base = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    std::fs::read(base.join("tests/fixtures/kube_hunter").join(name)).expect("fixture")
-}
-
-/// (file, records = findings, [critical, high, medium, low, unknown], distinct
-/// fingerprints), counted with a Python script over `vulnerabilities` (distinct by vid, or
-/// name when vid is "None", and location without the pod name).
-type Expected = (&'static str, usize, [usize; 5], usize);
-const SAMPLES: &[Expected] = &[
-    ("defectdojo__dupe.json", 2, [0, 2, 0, 0, 0], 1),
-    (
-        "defectdojo__kubehunter_many_vul.json",
-        8,
-        [0, 2, 3, 3, 0],
-        8,
-    ),
-    ("defectdojo__kubehunter_one_vul.json", 1, [0, 1, 0, 0, 0], 1),
-    (
-        "defectdojo__kubehunter_zero_vul.json",
-        0,
-        [0, 0, 0, 0, 0],
-        0,
-    ),
-];
-
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
 #[test]
-fn every_vendored_sample_parses_to_the_expected_counts() {
-    for (file, findings, severities, distinct) in SAMPLES {
-        let parsed = parse(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert_eq!(parsed.record_count, *findings, "{file} records");
-        assert_eq!(parsed.findings.len(), *findings, "{file} findings");
-        let severity = |s: Severity| parsed.findings.iter().filter(|f| f.severity == s).count();
-        assert_eq!(
-            &Severity::WORST_FIRST.map(severity),
-            severities,
-            "{file} severities"
-        );
-        let mut fingerprints: Vec<Fingerprint> =
-            parsed.findings.iter().map(|f| f.fingerprint).collect();
-        fingerprints.sort();
-        fingerprints.dedup();
-        assert_eq!(
-            fingerprints.len(),
-            *distinct,
-            "{file} distinct fingerprints"
-        );
-        assert!(parsed.findings.iter().all(|f| f.in_cluster));
-        assert_eq!(parsed.scopes, vec!["kube-hunter"], "{file} scopes");
-        assert!(parsed.warnings.is_empty(), "{file}: {:?}", parsed.warnings);
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("kube_hunter") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
     }
 }

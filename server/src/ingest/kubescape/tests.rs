@@ -1,11 +1,10 @@
-use std::collections::HashSet;
-
 use app::model::Severity;
 use serde_json::json;
 
 use super::reader::{severity_of, slug, workload_from_id};
 use super::*;
 use crate::domain::fingerprint::Fingerprint;
+use crate::ingest::model::testkit;
 use crate::ingest::model::{ControlStatus, FindingKind, FindingRecord};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -359,50 +358,22 @@ fn sample_results_all_passed() {
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
 }
 
-/// Over 1 MB, so not vendored: read from the team's shared samples when present.
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
 #[test]
-fn shared_many_findings_when_present() {
-    let path =
-        crate::ingest::model::shared_samples().join("kubescape/defectdojo__many_findings.json");
-    let Ok(body) = std::fs::read(&path) else {
-        eprintln!("skipped: {} is not present", path.display());
-        return;
-    };
-    let parsed = parse(&body).unwrap();
-    assert_eq!(parsed.record_count, 998);
-    assert_eq!(parsed.controls.len(), 288);
-    assert_eq!(count(&parsed, ControlStatus::Pass), 201);
-    assert_eq!(count(&parsed, ControlStatus::Fail), 87);
-    assert_eq!(parsed.findings.len(), 289 + 87);
-    assert_eq!(
-        severities(&parsed, FindingKind::Misconfiguration),
-        [0, 58, 197, 34, 0]
-    );
-    assert_eq!(
-        severities(&parsed, FindingKind::Control),
-        [0, 14, 54, 19, 0]
-    );
-    assert_eq!(parsed.workloads.len(), 32);
-    let resources: HashSet<&str> = parsed
-        .findings
-        .iter()
-        .filter_map(|f| f.resource.as_deref())
-        .collect();
-    assert_eq!(resources.len(), 37);
-    assert!(
-        parsed
-            .findings
-            .iter()
-            .all(|f| f.kind == FindingKind::Control || f.workload.is_some())
-    );
-    assert_eq!(parsed.scopes, vec!["kubescape:unnamed"]);
-    assert!(parsed.generated_at.is_some());
-    let frameworks: HashSet<&str> = parsed
-        .controls
-        .iter()
-        .map(|c| c.framework_id.as_str())
-        .collect();
-    assert_eq!(frameworks.len(), 6);
-    assert!(frameworks.contains("kubescape-armobest"));
-    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("kubescape") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
+    }
+}
+
+/// The Kubescape sample over 1 MB, from the team's shared samples.
+/// Not vendored; a missing shared sample fails the test.
+#[test]
+fn shared_samples_match_their_snapshots() {
+    for relative in ["kubescape/defectdojo__many_findings.json"] {
+        let body = testkit::shared_sample(relative);
+        let name = format!("shared__{}", relative.replace('/', "__"));
+        insta::assert_json_snapshot!(name, testkit::outcome(&parse(&body)));
+    }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::ingest::model::testkit;
 
 fn log(runs: &str) -> String {
     format!(r#"{{"version": "2.1.0", "runs": [{runs}]}}"#)
@@ -155,105 +156,33 @@ fn other_documents_are_refused() {
     assert_eq!(broken.warnings[0].pointer, "/runs/0");
 }
 
-/// A vendored fixture, else the team's shared sample (one SARIF sample is not vendored: it
-/// spells the CI runner's checkout path, which reads like a machine path in the repo).
-fn sample(name: &str) -> Option<Vec<u8>> {
-    let base = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    std::fs::read(base.join("tests/fixtures/sarif").join(name))
-        .or_else(|_| {
-            std::fs::read(
-                crate::ingest::model::shared_samples()
-                    .join("sarif")
-                    .join(name),
-            )
-        })
-        .ok()
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
+#[test]
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("sarif") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
+    }
 }
 
-/// (file, records, vulnerabilities, misconfigurations, [critical, high, medium, low,
-/// unknown], scope), counted with a Python script over the JSON: a record per result; a
-/// vulnerability when the rule id holds a CVE/GHSA (or the rule is tagged vulnerability)
-/// and a `Package:` line or Grype's "reports X at version Y" names the package; severity
-/// from security-severity bands, else the level.
-type Expected = (&'static str, usize, usize, usize, [usize; 5], &'static str);
-const SAMPLES: &[Expected] = &[
-    (
-        "defectdojo__cxf-3.4.6.sarif",
-        22,
-        22,
-        0,
-        [1, 11, 4, 6, 0],
-        "sarif:grype:lib",
-    ),
-    (
-        "defectdojo__dockle_0_3_15.sarif",
-        4,
-        0,
-        4,
-        [0, 1, 0, 3, 0],
-        "sarif:dockle",
-    ),
-    (
-        "trivy-action__config-sarif-report.sarif",
-        8,
-        0,
-        8,
-        [0, 5, 1, 2, 0],
-        "sarif:trivy:main.tf",
-    ),
-    (
-        "trivy-action__config-sarif@5f1841d.sarif",
-        11,
-        0,
-        11,
-        [0, 7, 1, 3, 0],
-        concat!(
-            "sarif:trivy:/home/runner/",
-            "work/trivy-action/trivy-action"
-        ),
-    ),
-    (
-        "trivy-action__image-sarif@bc615ae.sarif",
-        80,
-        80,
-        0,
-        [23, 28, 26, 3, 0],
-        "sarif:trivy:knqyf263",
-    ),
-];
-
+/// The Trivy config scan whose locations spell the CI runner's checkout path: not vendored (it
+/// reads like a machine path in the repository), read from the team's shared samples, and the
+/// runner's workspace prefix is replaced in the snapshot for the same reason. A missing shared
+/// sample fails the test.
 #[test]
-fn every_vendored_sample_parses_to_the_expected_counts() {
-    for (file, records, vulns, misconfigs, severities, scope) in SAMPLES {
-        let Some(body) = sample(file) else {
-            eprintln!("skipped: {file} is not present");
-            continue;
-        };
-        let parsed = parse(&body).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let kind = |k: FindingKind| parsed.findings.iter().filter(|f| f.kind == k).count();
-        let severity = |s: Severity| parsed.findings.iter().filter(|f| f.severity == s).count();
-        assert_eq!(parsed.record_count, *records, "{file} records");
-        assert_eq!(
-            kind(FindingKind::Vulnerability),
-            *vulns,
-            "{file} vulnerabilities"
-        );
-        assert_eq!(
-            kind(FindingKind::Misconfiguration),
-            *misconfigs,
-            "{file} misconfigurations"
-        );
-        let by_severity = [
-            severity(Severity::Critical),
-            severity(Severity::High),
-            severity(Severity::Medium),
-            severity(Severity::Low),
-            severity(Severity::Unknown),
-        ];
-        assert_eq!(&by_severity, severities, "{file} severities");
-        assert!(parsed.warnings.is_empty(), "{file}: {:?}", parsed.warnings);
-        assert_eq!(parsed.scopes, vec![scope.to_string()], "{file} scope");
-    }
+fn shared_samples_match_their_snapshots() {
+    let relative = "sarif/trivy-action__config-sarif@5f1841d.sarif";
+    let body = testkit::shared_sample(relative);
+    let summary = testkit::outcome(&parse(&body)).to_string();
+    let workspace = concat!("/home/", "runner/work/");
+    assert!(
+        summary.contains(workspace),
+        "the sample names its workspace"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&summary.replace(workspace, "[runner workspace]/")).unwrap();
+    insta::assert_json_snapshot!(
+        "shared__sarif__trivy-action__config-sarif@5f1841d.sarif",
+        summary
+    );
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::fingerprint::Fingerprint;
+use crate::ingest::model::testkit;
 use crate::ingest::model::{ControlStatus, FindingKind, WorkloadAsset};
 use app::model::Severity;
 
@@ -432,214 +433,6 @@ fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(dir.join("tests/fixtures/trivy_operator").join(path)).expect("fixture")
 }
 
-/// (file, records, [vulnerability, misconfiguration, rbac, secret, control] findings,
-///  [critical, high, medium, low, unknown], [pass, fail] controls, scopes, warnings),
-/// counted with a Python script over the JSON: a record is every vulnerability, secret,
-/// check and compliance control; findings are vulnerabilities with an id and a resource,
-/// secrets with a ruleID, checks with `success: false`, and controls with a failed check
-/// (detail report) or `totalFail > 0` (summary report). Scopes: one per report kind,
-/// resource and container; one per compliance framework.
-type Expected = (
-    &'static str,
-    usize,
-    [usize; 5],
-    [usize; 5],
-    [usize; 2],
-    usize,
-    usize,
-);
-const SAMPLES: &[Expected] = &[
-    (
-        "defectdojo__all_reports_in_dict.json",
-        43,
-        [41, 1, 0, 1, 0],
-        [3, 3, 25, 12, 0],
-        [0, 0],
-        3,
-        0,
-    ),
-    (
-        "defectdojo__cis_benchmark.json",
-        116,
-        [0, 0, 0, 0, 14],
-        [0, 7, 6, 1, 0],
-        [102, 14],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__clustercompliancereport.json",
-        3,
-        [0, 0, 0, 0, 2],
-        [2, 0, 0, 0, 0],
-        [1, 2],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__compliance_severity.json",
-        1,
-        [0, 0, 0, 0, 1],
-        [0, 1, 0, 0, 0],
-        [0, 1],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__configauditreport_many.json",
-        13,
-        [0, 13, 0, 0, 0],
-        [0, 0, 2, 11, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__configauditreport_missing_checkid.json",
-        1,
-        [0, 1, 0, 0, 0],
-        [0, 0, 1, 0, 0],
-        [0, 0],
-        1,
-        1,
-    ),
-    (
-        "defectdojo__configauditreport_no_vuln.json",
-        0,
-        [0, 0, 0, 0, 0],
-        [0, 0, 0, 0, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__configauditreport_single_vuln.json",
-        1,
-        [0, 1, 0, 0, 0],
-        [0, 0, 0, 1, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__configauditreport_with_remediation.json",
-        2,
-        [0, 2, 0, 0, 0],
-        [0, 0, 0, 2, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__exposedsecretreport_many.json",
-        2,
-        [0, 0, 0, 2, 0],
-        [2, 0, 0, 0, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__exposedsecretreport_no_vuln.json",
-        0,
-        [0, 0, 0, 0, 0],
-        [0, 0, 0, 0, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__exposedsecretreport_single_vuln.json",
-        1,
-        [0, 0, 0, 1, 0],
-        [1, 0, 0, 0, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__findings_in_list.json",
-        18,
-        [5, 13, 0, 0, 0],
-        [0, 0, 7, 11, 0],
-        [0, 0],
-        2,
-        0,
-    ),
-    (
-        "defectdojo__vulnerabilityreport_extended.json",
-        5,
-        [5, 0, 0, 0, 0],
-        [0, 0, 5, 0, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__vulnerabilityreport_many.json",
-        41,
-        [41, 0, 0, 0, 0],
-        [2, 3, 25, 11, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__vulnerabilityreport_no_vuln.json",
-        0,
-        [0, 0, 0, 0, 0],
-        [0, 0, 0, 0, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-    (
-        "defectdojo__vulnerabilityreport_single_vuln.json",
-        1,
-        [1, 0, 0, 0, 0],
-        [1, 0, 0, 0, 0],
-        [0, 0],
-        1,
-        0,
-    ),
-];
-
-#[test]
-fn every_vendored_sample_parses_to_the_expected_counts() {
-    for (file, records, kinds, severities, controls, scopes, warnings) in SAMPLES {
-        let parsed = parse(&fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let kind = |k: FindingKind| parsed.findings.iter().filter(|f| f.kind == k).count();
-        let severity = |s: Severity| parsed.findings.iter().filter(|f| f.severity == s).count();
-        let status = |s: ControlStatus| parsed.controls.iter().filter(|c| c.status == s).count();
-        assert_eq!(parsed.record_count, *records, "{file} records");
-        let by_kind = [
-            kind(FindingKind::Vulnerability),
-            kind(FindingKind::Misconfiguration),
-            kind(FindingKind::Rbac),
-            kind(FindingKind::Secret),
-            kind(FindingKind::Control),
-        ];
-        assert_eq!(&by_kind, kinds, "{file} kinds");
-        let by_severity = Severity::WORST_FIRST.map(severity);
-        assert_eq!(&by_severity, severities, "{file} severities");
-        let by_status = [status(ControlStatus::Pass), status(ControlStatus::Fail)];
-        assert_eq!(&by_status, controls, "{file} controls");
-        assert_eq!(parsed.controls.len(), controls[0] + controls[1], "{file}");
-        assert_eq!(
-            parsed.scopes.len(),
-            *scopes,
-            "{file} scopes: {:?}",
-            parsed.scopes
-        );
-        assert_eq!(
-            parsed.warnings.len(),
-            *warnings,
-            "{file}: {:?}",
-            parsed.warnings
-        );
-    }
-}
-
 #[test]
 fn the_dict_sample_links_workloads_to_images() {
     let parsed = parse(&fixture("defectdojo__all_reports_in_dict.json")).unwrap();
@@ -676,4 +469,13 @@ fn the_cis_sample_keeps_failed_targets_short() {
             .map(Vec::len),
         Some(MAX_TARGETS)
     );
+}
+
+/// Every vendored sample's parse, summarised and reviewed as a snapshot
+/// (`snapshots/*.snap` beside this file).
+#[test]
+fn every_vendored_sample_matches_its_snapshot() {
+    for (file, body) in testkit::fixtures("trivy_operator") {
+        insta::assert_json_snapshot!(file.clone(), testkit::outcome(&parse(&body)));
+    }
 }
