@@ -10,3 +10,4 @@ pub mod report;
 pub mod risk;
 pub mod token;
 pub mod version;
+pub mod vuln_id;

@@ -340,21 +340,14 @@ pub fn nonempty(value: Option<&str>) -> Option<&str> {
     value.map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// A JSON pointer token (RFC 6901): `~` → `~0`, `/` → `~1`.
-pub fn pointer_token(key: &str) -> String {
+/// One JSON pointer reference token (RFC 6901 §3): `~` → `~0`, then `/` → `~1`. Every parser
+/// that names a record by an object key in a warning's pointer escapes the key with this.
+pub fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// Where the team's published scanner outputs live for tests that read them when present:
-/// `BULWARK_SAMPLES`, else `shared/samples` beside the repository.
 #[cfg(test)]
-pub fn shared_samples() -> std::path::PathBuf {
-    std::env::var_os("BULWARK_SAMPLES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples")
-        })
-}
+pub mod testkit;
 
 #[cfg(test)]
 mod tests {
@@ -372,6 +365,16 @@ mod tests {
             assert!(parse_timestamp(value).is_some(), "{value}");
         }
         assert!(parse_timestamp("yesterday").is_none());
+    }
+
+    #[test]
+    fn pointer_tokens_escape_tilde_before_slash() {
+        assert_eq!(escape_pointer("plain"), "plain");
+        assert_eq!(escape_pointer("a/b"), "a~1b");
+        assert_eq!(escape_pointer("m~n"), "m~0n");
+        // `~1` in a key must not read back as `/`: the tilde is escaped first.
+        assert_eq!(escape_pointer("~1/"), "~01~1");
+        assert_eq!(escape_pointer(""), "");
     }
 
     #[test]

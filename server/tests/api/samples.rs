@@ -1,6 +1,6 @@
-//! Real-world inputs end to end: every vendored fixture, and every file of `../shared/samples/`
-//! when that directory exists, goes through `POST /api/v1/ingest/{format}` and through format
-//! detection on `POST /api/v1/ingest`.
+//! Real-world inputs end to end: every vendored fixture, and every file of the team's
+//! `shared/samples/` (beside the repository in CI; a missing folder fails), goes through
+//! `POST /api/v1/ingest/{format}` and through format detection on `POST /api/v1/ingest`.
 
 use std::path::{Path, PathBuf};
 
@@ -105,17 +105,25 @@ async fn every_vendored_fixture_ingests_and_is_detected(pool: PgPool) {
     ingest_all(&app, &files).await;
 }
 
-/// `../shared/samples/` (or `BULWARK_SAMPLES`): the published scanner outputs this project was
-/// built against. Not part of the repository, so the test says so and passes when it is absent.
-#[sqlx::test(migrator = "server::MIGRATOR")]
-async fn every_shared_sample_ingests_and_is_detected(pool: PgPool) {
+/// `shared/samples/` beside the repository (or `BULWARK_SAMPLES`): the published scanner
+/// outputs this project was built against. Not part of the repository but always present in CI,
+/// so a missing folder fails the test, naming the path.
+fn shared_samples() -> PathBuf {
     let root = std::env::var_os("BULWARK_SAMPLES")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples"));
-    if !root.is_dir() {
-        eprintln!("skipped: no samples at {}", root.display());
-        return;
-    }
+    assert!(
+        root.is_dir(),
+        "no shared samples at {}: the team's samples must be in shared/samples beside the \
+         repository, or named by BULWARK_SAMPLES",
+        root.display()
+    );
+    root
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn every_shared_sample_ingests_and_is_detected(pool: PgPool) {
+    let root = shared_samples();
     let files = reports_under(&root);
     let app = TestApp::spawn(pool).await;
     ingest_all(&app, &files).await;
@@ -125,20 +133,14 @@ async fn every_shared_sample_ingests_and_is_detected(pool: PgPool) {
 /// through `POST /api/v1/intel/{feed}` and say how many entries they held.
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn every_shared_intel_sample_imports(pool: PgPool) {
-    let root = std::env::var_os("BULWARK_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples"));
-    if !root.is_dir() {
-        eprintln!("skipped: no samples at {}", root.display());
-        return;
-    }
+    let root = shared_samples();
     let app = TestApp::spawn(pool).await;
     let token = app.token("intel", None).await;
     let auth = format!("Bearer {token}");
     for feed in ["kev", "epss"] {
-        let Ok(entries) = std::fs::read_dir(root.join(feed)) else {
-            continue;
-        };
+        let dir = root.join(feed);
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("shared {feed} samples at {}: {e}", dir.display()));
         for file in entries {
             let file = file.unwrap().path();
             let body = std::fs::read(&file).unwrap();
