@@ -57,6 +57,9 @@ pub fn fix_for<'a>(
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .collect();
+    if let [only] = candidates[..] {
+        return Some(only); // the usual case, and no comparison can change it
+    }
     let above = installed.and_then(|installed| {
         lowest(
             ecosystem,

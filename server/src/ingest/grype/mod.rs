@@ -48,6 +48,7 @@ use serde_json::{Value, json};
 use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
 use crate::domain::image_ref::{ImageRef, normalise_digest};
+use crate::domain::version;
 use crate::domain::vuln_id::is_cve;
 use crate::ingest::model::{
     FindingKind, FindingRecord, ImageAsset, ParseError, ParsedReport, ReportBuilder, ReportKind,
@@ -371,6 +372,7 @@ fn read_match(b: &mut ReportBuilder, at: &str, m: Match, asset: &Asset, scope: u
             Component::from_parts(artifact.kind.as_deref().unwrap_or(""), &name, &version)
         });
     let component_key = component.key();
+    let ecosystem = component.ecosystem.clone();
     let component_index = b.component(component);
     let severity = b.severity(at, v.severity.as_deref());
     let related = m.related_vulnerabilities.unwrap_or_default();
@@ -392,7 +394,13 @@ fn read_match(b: &mut ReportBuilder, at: &str, m: Match, asset: &Asset, scope: u
         ids.push(primary.clone());
     }
 
-    let (fix_state, fixed_version) = fix_of(&v);
+    let (fix_state, fixed_versions) = fix_of(&v);
+    let fixed_version = version::fix_for(
+        &ecosystem,
+        Some(version.as_str()),
+        fixed_versions.iter().map(String::as_str),
+    )
+    .map(str::to_owned);
     let mut primary_vectors = Vec::new();
     let primary_source = source_word(v.namespace.as_deref());
     for c in v.cvss.iter().flatten() {
@@ -475,6 +483,13 @@ fn read_match(b: &mut ReportBuilder, at: &str, m: Match, asset: &Asset, scope: u
         insert_some(&mut details, "namespace", v.namespace.clone());
         insert_some(&mut details, "data_source", v.data_source.clone());
         insert_some(&mut details, "fix_state", fix_state.clone());
+        if fixed_versions.len() > 1 {
+            insert_some(
+                &mut details,
+                "fixed_versions",
+                Some(fixed_versions.join(", ")),
+            );
+        }
         insert_some(&mut details, "artifact_type", artifact.kind.clone());
         if !matchers.is_empty() {
             insert_some(&mut details, "matchers", Some(matchers.clone()));
@@ -502,8 +517,9 @@ fn read_match(b: &mut ReportBuilder, at: &str, m: Match, asset: &Asset, scope: u
     }
 }
 
-/// The fix state (when given) and the fixed versions, when they fix the issue.
-fn fix_of(v: &Vulnerability) -> (Option<String>, Option<String>) {
+/// The fix state (when given) and the versions that fix the issue (none when the state says
+/// it is not fixed).
+fn fix_of(v: &Vulnerability) -> (Option<String>, Vec<String>) {
     if let Some(fix) = &v.fix {
         let state = fix.state.clone().filter(|s| !s.trim().is_empty());
         let fixes = state.as_deref().is_none_or(|s| s == "fixed");
@@ -514,11 +530,19 @@ fn fix_of(v: &Vulnerability) -> (Option<String>, Option<String>) {
             .map(|x| x.trim())
             .filter(|x| !x.is_empty())
             .collect();
-        let fixed = (fixes && !versions.is_empty()).then(|| versions.join(", "));
+        let fixed = if fixes {
+            versions.into_iter().map(str::to_owned).collect()
+        } else {
+            Vec::new()
+        };
         return (state, fixed);
     }
-    let fixed = v.fixed_in_version.clone().filter(|x| !x.trim().is_empty());
-    (None, fixed)
+    let fixed = v
+        .fixed_in_version
+        .iter()
+        .map(|x| x.trim())
+        .filter(|x| !x.is_empty());
+    (None, fixed.map(str::to_owned).collect())
 }
 
 /// The source word of a CVSS entry: its `source` when given, else the namespace's.

@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use super::schema::{Vulnerability, VulnerabilityCatalogue};
 use crate::domain::component::Component;
 use crate::domain::fingerprint::Fingerprint;
+use crate::domain::version;
 use crate::ingest::model::{Details, read_severity};
 
 /// Vulnerability records a decoder takes at a time; an entry with fewer than two windows of
@@ -79,6 +80,9 @@ pub(super) struct PreparedVulnerability {
 /// A vulnerability finding's evidence (keys in the order a JSON object of them prints).
 #[derive(Serialize)]
 pub(super) struct VulnerabilityDetails<'a> {
+    /// Every fixed version the record lists, when it lists several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) fixed_versions: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) layer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -125,7 +129,13 @@ pub(super) fn prepare_vulnerability(
         serde_json::from_str::<VulnerabilityCatalogue>(raw.get()).map_err(|e| e.to_string())
     });
     let (severity, severity_warning) = read_severity(v.severity.as_deref());
+    // Trivy lists one fixed version per release line ("2.4.62, 3.0.1"): the finding shows the
+    // one to upgrade to, the evidence keeps the list.
+    let listed = v.fixed_version.take().unwrap_or_default();
+    let fixed_version =
+        version::fix_for(cx.ecosystem, Some(version), listed.split(',')).map(str::to_owned);
     let details = Details::of(&VulnerabilityDetails {
+        fixed_versions: listed.contains(',').then(|| listed.trim().to_owned()),
         layer: v.layer.take().and_then(|l| l.digest.or(l.diff_id)),
         pkg_path: v.pkg_path.take(),
         primary_url: v.primary_url.take(),
@@ -141,7 +151,7 @@ pub(super) fn prepare_vulnerability(
         component,
         component_key,
         fingerprint,
-        fixed_version: v.fixed_version.filter(|f| !f.trim().is_empty()),
+        fixed_version,
         catalogue,
         details,
     })
