@@ -50,6 +50,9 @@ pub enum ApiError {
     /// No such resource.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The route does not answer this method; these are the ones it answers.
+    #[error("method not allowed")]
+    MethodNotAllowed(Vec<axum::http::Method>),
     /// The database is unreachable or overloaded; the client may retry.
     #[error("service unavailable")]
     Unavailable(#[source] sqlx::Error),
@@ -76,6 +79,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -90,6 +94,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::NotFound(_) => "not-found",
+            ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::TooManyRequests { .. } => "rate-limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -104,6 +109,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "Report too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::NotFound(_) => "Not found",
+            ApiError::MethodNotAllowed(_) => "Method not allowed",
             ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
@@ -118,6 +124,10 @@ impl ApiError {
             | ApiError::NotFound(d) => d.clone(),
             ApiError::BadRequest { detail, .. } | ApiError::TooManyRequests { detail, .. } => {
                 detail.clone()
+            }
+            ApiError::MethodNotAllowed(allowed) => {
+                let allowed: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+                format!("this route answers {}", allowed.join(", "))
             }
             ApiError::PayloadTooLarge { limit } => format!(
                 "the report is larger than the limit of {limit} bytes (after decompression); \
@@ -212,6 +222,12 @@ impl IntoResponse for ApiError {
             && let Ok(value) = HeaderValue::from_str(&retry_after.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if let ApiError::MethodNotAllowed(allowed) = &self {
+            let allowed: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+            if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response

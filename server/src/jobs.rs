@@ -3,8 +3,10 @@
 //!
 //! Each job is one `async fn` here that loops on its own interval and never returns, started
 //! by [`spawn_all`]; a failure is logged and the job tries again at its next tick. A job only
-//! calls `db::` functions (no SQL here). Work that must run once across several `bulwark`
-//! processes goes through the `job` table, claimed with `FOR UPDATE SKIP LOCKED`.
+//! calls `db::` functions (no SQL here). Both jobs today are safe to run in every `bulwark`
+//! process at once (their statements are idempotent); work that must run once across
+//! processes is to be claimed from the `job` table (in the schema) with
+//! `FOR UPDATE SKIP LOCKED`.
 
 use std::time::Duration;
 

@@ -290,10 +290,11 @@ fn around_every_route(
                 header::AUTHORIZATION,
                 header::COOKIE,
             ]))
-            .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
             .map_request(telemetry::drop_unusable_request_id)
             .layer(SetRequestIdLayer::x_request_id(telemetry::NewRequestId))
             .layer(trace)
+            // inside the trace layer, so that the response it logs has the cookie marked
+            .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(middleware::from_fn(telemetry::with_request_id))
             .layer(middleware::from_fn_with_state(

@@ -39,11 +39,14 @@ pub fn to_app_error(error: sqlx::Error) -> AppError {
             AppError::Unavailable
         }
         error => {
-            let mut bytes = [0u8; 6];
-            let reference = match getrandom::fill(&mut bytes) {
-                Ok(()) => hex::encode(bytes),
-                Err(_) => "unknown".to_owned(),
-            };
+            // the request's id: the page shows it, the access log and this line carry it
+            let reference = crate::telemetry::request_id().unwrap_or_else(|| {
+                let mut bytes = [0u8; 6];
+                match getrandom::fill(&mut bytes) {
+                    Ok(()) => hex::encode(bytes),
+                    Err(_) => "unknown".to_owned(),
+                }
+            });
             tracing::error!(%error, reference, "database error while rendering");
             AppError::Internal(reference)
         }

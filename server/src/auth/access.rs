@@ -3,8 +3,7 @@
 //! This module owns the vocabulary ([`Access`], the role sets) and the map the router builds
 //! ([`AccessRules`]); it holds no rule. Each route's rule is declared next to the route, in the
 //! route table of `routes.rs`, and the router refuses to build when a route it serves has none.
-//! A request whose method and route have no rule (a method the route does not serve) is refused
-//! for everyone.
+//! A request for a method the route does not serve is answered 405 before any handler runs.
 
 use std::collections::HashMap;
 
@@ -74,6 +73,22 @@ impl AccessRules {
     }
 }
 
+impl AccessRules {
+    /// The methods `route` answers, when the route is known and does not answer every
+    /// method (`HEAD` is answered wherever `GET` is).
+    pub fn methods(&self, route: &str) -> Option<Vec<Method>> {
+        let rules = self.0.get(route)?;
+        if rules.any.is_some() {
+            return None;
+        }
+        let mut methods: Vec<Method> = rules.by_method.iter().map(|(m, _)| m.clone()).collect();
+        if methods.contains(&Method::GET) {
+            methods.push(Method::HEAD);
+        }
+        Some(methods)
+    }
+}
+
 /// Whether the route is a page a browser navigates to (refusals redirect to the sign-in page
 /// there) rather than an API or server-function call (refusals are problem+json).
 pub fn is_page(route: &str) -> bool {
@@ -122,5 +137,17 @@ mod tests {
         assert_eq!(rules.get(&Method::DELETE, Some("/")), None);
         assert_eq!(rules.get(&Method::POST, Some("/login")), None);
         assert_eq!(rules.get(&Method::HEAD, Some("/logout")), None);
+    }
+
+    #[test]
+    fn a_known_route_lists_the_methods_it_answers() {
+        let rules = rules();
+        assert_eq!(
+            rules.methods("/"),
+            Some(vec![Method::GET, Method::HEAD])
+        );
+        assert_eq!(rules.methods("/logout"), Some(vec![Method::POST]));
+        assert_eq!(rules.methods("/api/{*rest}"), None);
+        assert_eq!(rules.methods("/admin/secret"), None);
     }
 }

@@ -55,9 +55,10 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
         .map(|p| p.as_str().to_owned());
     let method = request.method().clone();
     let Some(access) = rules.get(&method, route.as_deref()) else {
-        // every route the router serves has a rule, so this is a method the route does not serve
-        tracing::info!(route, %method, "request without an access rule refused");
-        return ApiError::Forbidden("this route has no access rule".to_owned()).into_response();
+        // every route the router serves has a rule, so this is a method the route does not
+        // serve: said before any handler runs, whoever asks
+        let allowed = route.as_deref().and_then(|r| rules.methods(r));
+        return ApiError::MethodNotAllowed(allowed.unwrap_or_default()).into_response();
     };
 
     // cookie-authenticated writes, and the sign-in form itself (login CSRF)

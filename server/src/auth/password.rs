@@ -23,16 +23,6 @@ pub enum PasswordProblem {
     SameAsEmail,
 }
 
-impl PasswordProblem {
-    /// The code the account page shows a message for.
-    pub fn code(self) -> &'static str {
-        match self {
-            PasswordProblem::TooShort | PasswordProblem::SameAsEmail => "weak",
-            PasswordProblem::TooLong => "long",
-        }
-    }
-}
-
 /// Checks a new password against the policy.
 pub fn check_new(password: &str, email: &str) -> Result<(), PasswordProblem> {
     let chars = password.chars().count();

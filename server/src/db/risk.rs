@@ -252,6 +252,16 @@ pub async fn rescore(
     conn: &mut PgConnection,
     selector: &Selector,
 ) -> Result<Vec<Rescore>, sqlx::Error> {
+    rescored(conn, selector, |_| true).await
+}
+
+/// The selected findings scored from their current inputs, those that `keep` keeps (only
+/// those are held in memory: a fleet-wide EPSS import selects most findings and changes few).
+async fn rescored(
+    conn: &mut PgConnection,
+    selector: &Selector,
+    keep: impl Fn(&Rescore) -> bool,
+) -> Result<Vec<Rescore>, sqlx::Error> {
     let (vulns, cluster_id, workload_ids, image_ids): (Vec<String>, i64, Vec<i64>, Vec<i64>) =
         match selector {
             Selector::All => (Vec::new(), -1, Vec::new(), Vec::new()),
@@ -314,9 +324,13 @@ pub async fn rescore(
 
     Ok(rows
         .into_iter()
-        .map(|r| {
+        .filter_map(|r| {
+            let Some(kind) = FindingKind::parse(&r.kind) else {
+                tracing::warn!(kind = r.kind, id = r.id, "finding of an unknown kind not rescored");
+                return None;
+            };
             let finding = FindingFacts {
-                kind: FindingKind::parse(&r.kind).unwrap_or(FindingKind::Vulnerability),
+                kind,
                 severity: Severity::from_i16(r.severity),
                 fixed_version: r.fixed_version.as_deref(),
                 placement: Placement {
@@ -339,14 +353,15 @@ pub async fn rescore(
                 &risk::inputs(&finding, &vulnerability, &exposures),
                 &weights,
             );
-            Rescore {
+            Some(Rescore {
                 cluster_id: r.cluster_id,
                 id: r.id,
                 stored_score: r.risk_score,
                 stored_factors: r.risk_factors,
                 score: scored.score,
                 factors: scored.points_value(),
-            }
+            })
+            .filter(&keep)
         })
         .collect())
 }
@@ -355,11 +370,7 @@ pub async fn rescore(
 /// breakdown changed. Returns how many changed.
 #[tracing::instrument(skip_all, err)]
 pub async fn recompute(conn: &mut PgConnection, selector: &Selector) -> Result<u64, sqlx::Error> {
-    let changed: Vec<Rescore> = rescore(conn, selector)
-        .await?
-        .into_iter()
-        .filter(Rescore::changed)
-        .collect();
+    let changed = rescored(conn, selector, Rescore::changed).await?;
     if changed.is_empty() {
         return Ok(0);
     }

@@ -44,9 +44,10 @@ pub fn lowest<'a>(
 }
 
 /// The version to upgrade to from `installed`, of the `candidates` a scanner lists as fixing
-/// (often one per release line: "2.4.62, 3.0.1"): the lowest one above the installed version;
-/// the lowest of all when none is above it (the installed version could not be read, say).
-/// `None` when there is no candidate.
+/// (often one per release line: "2.4.62, 3.0.1"): the only one, or the lowest one above the
+/// installed version. `None` when that cannot be said with confidence (no candidate, several
+/// and the installed version unknown, or none above it): the caller then shows the scanner's
+/// list as it is rather than a version that may be a downgrade.
 pub fn fix_for<'a>(
     ecosystem: &str,
     installed: Option<&str>,
@@ -60,16 +61,13 @@ pub fn fix_for<'a>(
     if let [only] = candidates[..] {
         return Some(only); // the usual case, and no comparison can change it
     }
-    let above = installed.and_then(|installed| {
-        lowest(
-            ecosystem,
-            candidates
-                .iter()
-                .copied()
-                .filter(|c| compare(ecosystem, c, installed) == Ordering::Greater),
-        )
-    });
-    above.or_else(|| lowest(ecosystem, candidates))
+    let installed = installed.map(str::trim).filter(|v| !v.is_empty())?;
+    lowest(
+        ecosystem,
+        candidates
+            .into_iter()
+            .filter(|c| compare(ecosystem, c, installed) == Ordering::Greater),
+    )
 }
 
 /// Segment-wise comparison: runs of digits compare as numbers, runs of letters as text, and a
@@ -201,15 +199,11 @@ mod tests {
             fix_for("npm", Some("4.17.1"), ["5.0.0", "4.18.3", "4.17.0"]),
             Some("4.18.3")
         );
-        // installed unknown, or nothing above it: the lowest listed
-        assert_eq!(
-            fix_for("deb", None, ["1:2.0-1", "1:1.9-3"]),
-            Some("1:1.9-3")
-        );
-        assert_eq!(
-            fix_for("npm", Some("9.0.0"), ["1.0.0", "2.0.0"]),
-            Some("1.0.0")
-        );
+        // one listed: that one, whatever is installed
+        assert_eq!(fix_for("npm", None, ["2.0.0"]), Some("2.0.0"));
+        // installed unknown, or nothing above it: no choice (never a downgrade)
+        assert_eq!(fix_for("deb", None, ["1:2.0-1", "1:1.9-3"]), None);
+        assert_eq!(fix_for("npm", Some("9.0.0"), ["1.0.0", "2.0.0"]), None);
         assert_eq!(fix_for("npm", Some("1.0.0"), [" ", ""]), None);
     }
 
@@ -231,19 +225,19 @@ mod tests {
             eco in "(deb|rpm|npm|apk|maven)",
         ) {
             let fix = fix_for(&eco, Some(&installed), candidates.iter().map(String::as_str));
-            let fix = fix.expect("a candidate is listed");
-            prop_assert!(candidates.iter().any(|c| c == fix));
-            if compare(&eco, fix, &installed) == Ordering::Greater {
-                // no listed version is above the installed one and below the chosen one
-                let between = candidates.iter().any(|c| {
-                    compare(&eco, c, &installed) == Ordering::Greater
-                        && compare(&eco, c, fix) == Ordering::Less
-                });
-                prop_assert!(!between, "{} < listed < {}", installed, fix);
-            } else {
-                // nothing listed is above the installed version
-                let none_above = candidates.iter().all(|c| compare(&eco, c, &installed) != Ordering::Greater);
-                prop_assert!(none_above, "{:?} has one above {}", candidates, installed);
+            let above: Vec<&String> = candidates
+                .iter()
+                .filter(|c| compare(&eco, c, &installed) == Ordering::Greater)
+                .collect();
+            match fix {
+                Some(fix) if candidates.len() == 1 => prop_assert_eq!(fix, candidates[0].trim()),
+                Some(fix) => {
+                    // above the installed version, and nothing listed lies between
+                    prop_assert!(above.iter().any(|c| c.as_str() == fix));
+                    let between = above.iter().any(|c| compare(&eco, c, fix) == Ordering::Less);
+                    prop_assert!(!between, "{} < listed < {}", installed, fix);
+                }
+                None => prop_assert!(candidates.len() > 1 && above.is_empty()),
             }
         }
 

@@ -194,33 +194,29 @@ mod tests {
         pub fn cyclonedx(id: &str) -> bool {
             id.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("CVE-"))
         }
-        /// clair (the strict one, now the rule).
-        pub fn clair(id: &str) -> bool {
-            super::super::cve_at(id.as_bytes(), 0) == Some(id.len())
-        }
     }
 
     #[test]
     fn the_old_copies_disagreed_and_the_rule_decides() {
-        // (id, anchore/grype said, cyclonedx said, clair said, the rule says)
+        // (id, anchore/grype said, cyclonedx said, the rule says: clair's strict check, which
+        // became the rule)
         let cases = [
-            ("CVE-2021-44228", true, true, true, true),
-            ("cve-2021-44228", true, true, true, true),
-            ("CVE-", false, true, false, false),
-            ("CVE-2021-123", true, true, false, false),
-            ("CVE-21-1234", true, true, false, false),
-            ("CVE-2021-44228 (log4shell)", true, true, false, false),
-            ("CVE-2021-44228,CVE-2021-45046", true, true, false, false),
-            ("GHSA-jfh8-c2jp-5v3q", false, false, false, false),
+            ("CVE-2021-44228", true, true, true),
+            ("cve-2021-44228", true, true, true),
+            ("CVE-", false, true, false),
+            ("CVE-2021-123", true, true, false),
+            ("CVE-21-1234", true, true, false),
+            ("CVE-2021-44228 (log4shell)", true, true, false),
+            ("CVE-2021-44228,CVE-2021-45046", true, true, false),
+            ("GHSA-jfh8-c2jp-5v3q", false, false, false),
         ];
-        for (id, anchore_grype, cyclonedx, clair, rule) in cases {
+        for (id, anchore_grype, cyclonedx, rule) in cases {
             assert_eq!(
                 before::anchore_grype(id),
                 anchore_grype,
                 "anchore/grype {id:?}"
             );
             assert_eq!(before::cyclonedx(id), cyclonedx, "cyclonedx {id:?}");
-            assert_eq!(before::clair(id), clair, "clair {id:?}");
             assert_eq!(is_cve(id), rule, "rule {id:?}");
         }
     }

@@ -142,7 +142,7 @@ fn policy_page(path: &str) -> bool {
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
-async fn a_method_a_route_does_not_serve_is_refused_for_everyone(pool: PgPool) {
+async fn a_method_a_route_does_not_serve_is_answered_405_for_everyone(pool: PgPool) {
     let app = TestApp::spawn_with_auth(pool, generous()).await;
     let admin = app.session(Role::Admin).await;
     let origin = app.origin();
@@ -151,10 +151,15 @@ async fn a_method_a_route_does_not_serve_is_refused_for_everyone(pool: PgPool) {
             let mut headers = vec![("origin", origin.as_str())];
             headers.extend(cookie.map(|c| ("cookie", c)));
             let response = app.request(method, path, &headers, Vec::new()).await;
-            assert_eq!(response.status, StatusCode::FORBIDDEN, "{method} {path}");
-            assert!(
-                response.text().contains("no access rule"),
+            assert_eq!(
+                response.status,
+                StatusCode::METHOD_NOT_ALLOWED,
                 "{method} {path}"
+            );
+            assert!(
+                response.header("allow").is_some_and(|a| a.contains("GET")),
+                "{method} {path}: {:?}",
+                response.header("allow")
             );
         }
     }

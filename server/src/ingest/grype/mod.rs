@@ -395,12 +395,14 @@ fn read_match(b: &mut ReportBuilder, at: &str, m: Match, asset: &Asset, scope: u
     }
 
     let (fix_state, fixed_versions) = fix_of(&v);
+    // the one to upgrade to, else the list as the scanner gives it
     let fixed_version = version::fix_for(
         &ecosystem,
         Some(version.as_str()),
         fixed_versions.iter().map(String::as_str),
     )
-    .map(str::to_owned);
+    .map(str::to_owned)
+    .or_else(|| (!fixed_versions.is_empty()).then(|| fixed_versions.join(", ")));
     let mut primary_vectors = Vec::new();
     let primary_source = source_word(v.namespace.as_deref());
     for c in v.cvss.iter().flatten() {

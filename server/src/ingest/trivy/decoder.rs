@@ -132,8 +132,10 @@ pub(super) fn prepare_vulnerability(
     // Trivy lists one fixed version per release line ("2.4.62, 3.0.1"): the finding shows the
     // one to upgrade to, the evidence keeps the list.
     let listed = v.fixed_version.take().unwrap_or_default();
-    let fixed_version =
-        version::fix_for(cx.ecosystem, Some(version), listed.split(',')).map(str::to_owned);
+    let fixed_version = version::fix_for(cx.ecosystem, Some(version), listed.split(','))
+        .unwrap_or(listed.trim())
+        .to_owned();
+    let fixed_version = (!fixed_version.is_empty()).then_some(fixed_version);
     let details = Details::of(&VulnerabilityDetails {
         fixed_versions: listed.contains(',').then(|| listed.trim().to_owned()),
         layer: v.layer.take().and_then(|l| l.digest.or(l.diff_id)),

@@ -1,0 +1,33 @@
+// Every list page, hydrated, in the light and the dark theme: each renders its heading and its
+// table (or the table's empty state) without a browser error, and leaves a screenshot in
+// test-results/ for a person to look at.
+import { test, expect } from "@playwright/test";
+import { hydrated, signIn, watch } from "./session.mjs";
+
+const pages = [
+  { path: "/", name: "overview", heading: "Fleet overview" },
+  { path: "/findings", name: "findings", heading: "Open findings" },
+  { path: "/findings?severity=critical&q=openssl", name: "findings-filtered", heading: "Open findings" },
+  { path: "/events", name: "events", heading: "Runtime events" },
+  { path: "/audit", name: "audit", heading: "Audit log" },
+  { path: "/settings/tokens", name: "tokens", heading: "API tokens" },
+  { path: "/account", name: "account", heading: "Your account" },
+];
+
+for (const scheme of ["light", "dark"]) {
+  test.describe(`in the ${scheme} theme`, () => {
+    test.use({ colorScheme: scheme });
+    test.beforeEach(async ({ page }) => signIn(page));
+
+    for (const { path, name, heading } of pages) {
+      test(`${path} renders without a browser error`, async ({ page }) => {
+        const problems = watch(page);
+        await page.goto(path);
+        await hydrated(page, problems);
+        await expect(page.getByRole("heading", { level: 1, name: heading })).toBeVisible();
+        await page.screenshot({ path: `test-results/${name}-${scheme}.png`, fullPage: true });
+        expect(problems).toEqual([]);
+      });
+    }
+  });
+}
