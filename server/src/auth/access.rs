@@ -142,10 +142,7 @@ mod tests {
     #[test]
     fn a_known_route_lists_the_methods_it_answers() {
         let rules = rules();
-        assert_eq!(
-            rules.methods("/"),
-            Some(vec![Method::GET, Method::HEAD])
-        );
+        assert_eq!(rules.methods("/"), Some(vec![Method::GET, Method::HEAD]));
         assert_eq!(rules.methods("/logout"), Some(vec![Method::POST]));
         assert_eq!(rules.methods("/api/{*rest}"), None);
         assert_eq!(rules.methods("/admin/secret"), None);

@@ -326,7 +326,11 @@ async fn rescored(
         .into_iter()
         .filter_map(|r| {
             let Some(kind) = FindingKind::parse(&r.kind) else {
-                tracing::warn!(kind = r.kind, id = r.id, "finding of an unknown kind not rescored");
+                tracing::warn!(
+                    kind = r.kind,
+                    id = r.id,
+                    "finding of an unknown kind not rescored"
+                );
                 return None;
             };
             let finding = FindingFacts {
