@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use server::auth::AuthSettings;
 use sqlx::PgPool;
 
 use crate::helpers::TestApp;
@@ -95,13 +96,21 @@ fn body_trimmed(file: &Path) -> Vec<u8> {
     std::fs::read(file).unwrap().trim_ascii().to_vec()
 }
 
+/// One token sends every sample, faster than the default 120 reports a minute allow.
+fn unthrottled() -> AuthSettings {
+    AuthSettings {
+        ingest_reports_per_minute: 100_000,
+        ..AuthSettings::default()
+    }
+}
+
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn every_vendored_fixture_ingests_and_is_detected(pool: PgPool) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let files = reports_under(&root);
     let formats: std::collections::BTreeSet<&str> = files.iter().map(|(f, _)| f.as_str()).collect();
     assert!(formats.len() >= 6, "fixtures for only {formats:?}");
-    let app = TestApp::spawn(pool).await;
+    let app = TestApp::spawn_with_auth(pool, unthrottled()).await;
     ingest_all(&app, &files).await;
 }
 
@@ -125,7 +134,7 @@ fn shared_samples() -> PathBuf {
 async fn every_shared_sample_ingests_and_is_detected(pool: PgPool) {
     let root = shared_samples();
     let files = reports_under(&root);
-    let app = TestApp::spawn(pool).await;
+    let app = TestApp::spawn_with_auth(pool, unthrottled()).await;
     ingest_all(&app, &files).await;
 }
 
@@ -134,7 +143,7 @@ async fn every_shared_sample_ingests_and_is_detected(pool: PgPool) {
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn every_shared_intel_sample_imports(pool: PgPool) {
     let root = shared_samples();
-    let app = TestApp::spawn(pool).await;
+    let app = TestApp::spawn_with_auth(pool, unthrottled()).await;
     let token = app.token("intel", None).await;
     let auth = format!("Bearer {token}");
     for feed in ["kev", "epss"] {
