@@ -17,8 +17,6 @@ use crate::pages::tokens::Tokens;
 
 /// The document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -73,27 +71,12 @@ pub fn App() -> impl IntoView {
 
 /// The Content-Security-Policy of a page: scripts only from this origin or carrying this
 /// response's nonce (Leptos puts it on its hydration scripts), WebAssembly compilation allowed,
-/// no plugins, no framing, forms only to this origin.
+/// no plugins, no framing, forms only to this origin. The server's security-headers layer
+/// sends it with every page, with the nonce it made for the request and gave the render.
 pub fn content_security_policy(nonce: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
-}
-
-/// Puts the policy with this response's nonce on the page being rendered.
-#[cfg(feature = "ssr")]
-fn set_content_security_policy() {
-    use http::HeaderValue;
-    use http::header::CONTENT_SECURITY_POLICY;
-    let Some(nonce) = leptos::nonce::use_nonce() else {
-        return;
-    };
-    let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
-        return;
-    };
-    if let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce)) {
-        response.insert_header(CONTENT_SECURITY_POLICY, value);
-    }
 }

@@ -39,7 +39,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::access::Access::{Public, Roles, Token};
 use crate::auth::access::{ANY_ROLE, Access, AccessRules, MANAGERS};
-use crate::auth::middleware::Guard;
+use crate::auth::middleware::{CspNonce, Guard, SecurityHeaders};
 use crate::error::{self, ApiError};
 use crate::store::PgStore;
 use crate::{AppState, auth, db, ingest, telemetry};
@@ -226,6 +226,7 @@ pub fn router_with_table(state: AppState) -> Result<(Router, Vec<RouteEntry>), R
     let sign_in = app::model::SignInOptions {
         single_sign_on: state.oidc.is_some(),
     };
+    let page_paths: HashSet<String> = pages.iter().map(|l| l.path().to_owned()).collect();
     let router = router
         .leptos_routes_with_context(
             &state,
@@ -233,11 +234,19 @@ pub fn router_with_table(state: AppState) -> Result<(Router, Vec<RouteEntry>), R
             move || {
                 provide_context(store.clone());
                 provide_context(sign_in);
+                use_csp_nonce();
             },
             move || shell(leptos_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
-    let router = around_every_route(router, &state, rules).with_state(state);
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(use_csp_nonce, shell));
+    let headers = SecurityHeaders {
+        secure_cookies: state.auth.secure_cookies,
+        pages: Arc::new(page_paths),
+    };
+    let router = around_every_route(router, &state, rules, headers).with_state(state);
     Ok((router, table))
 }
 
@@ -273,11 +282,22 @@ fn ui_rules(
     }
 }
 
+/// Renders with the nonce the security-headers layer made for this request (and will put in
+/// the page's Content-Security-Policy), instead of one of Leptos' own.
+fn use_csp_nonce() {
+    if let Some(nonce) = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}
+
 /// The layers every request passes, outermost first (see the module docs).
 fn around_every_route(
     router: Router<AppState>,
     state: &AppState,
     rules: AccessRules,
+    headers: SecurityHeaders,
 ) -> Router<AppState> {
     let trace = TraceLayer::new_for_http()
         .make_span_with(telemetry::request_span)
@@ -298,7 +318,7 @@ fn around_every_route(
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(middleware::from_fn(telemetry::with_request_id))
             .layer(middleware::from_fn_with_state(
-                state.clone(),
+                headers,
                 auth::middleware::security_headers,
             ))
             .layer(CatchPanicLayer::custom(error::panic_response))
@@ -394,7 +414,11 @@ mod tests {
         let router = Router::new()
             .route("/boom", axum::routing::get(boom))
             .route("/ok", axum::routing::get(healthz));
-        around_every_route(router, &state, rules).with_state(state)
+        let headers = SecurityHeaders {
+            secure_cookies: false,
+            pages: Arc::default(),
+        };
+        around_every_route(router, &state, rules, headers).with_state(state)
     }
 
     async fn call(path: &str, request_id: Option<&str>) -> (StatusCode, String, Vec<u8>) {

@@ -235,15 +235,62 @@ pub fn html_escape(text: &str) -> String {
     out
 }
 
-/// Headers every response carries. Pages set their own Content-Security-Policy (with the
-/// render's nonce); everything else gets one that allows nothing.
+/// The nonce of one request's Content-Security-Policy, made by [`security_headers`] before
+/// anything renders and handed to the render (which puts it on the hydration scripts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CspNonce(pub String);
+
+impl CspNonce {
+    /// 128 random bits, base64url.
+    fn generate() -> CspNonce {
+        use base64::Engine as _;
+        let mut bytes = [0u8; 16];
+        // without randomness the page gets a nonce nobody can guess either way: none works
+        let _ = getrandom::fill(&mut bytes);
+        CspNonce(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+}
+
+/// What [`security_headers`] needs: whether cookies are secure (HSTS), and which routes are
+/// pages rendered by Leptos.
+#[derive(Clone, Debug)]
+pub struct SecurityHeaders {
+    /// The site is served over HTTPS.
+    pub secure_cookies: bool,
+    /// The route patterns of the Leptos pages.
+    pub pages: Arc<std::collections::HashSet<String>>,
+}
+
+/// Headers every response carries. A page (a Leptos route, or the fallback's 404 page) gets
+/// the page Content-Security-Policy with the nonce made here for its render; everything else
+/// one that allows nothing. The header is set here, after the render, rather than by the
+/// render itself, so that no page can leave without it.
 pub async fn security_headers(
-    State(state): State<AppState>,
-    request: Request,
+    State(settings): State<SecurityHeaders>,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let static_file = request.uri().path().starts_with("/pkg/");
+    let page = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_none_or(|route| settings.pages.contains(route.as_str()));
+    let nonce = CspNonce::generate();
+    request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if page
+        && html
+        && let Ok(policy) = HeaderValue::from_str(&app::app::content_security_policy(&nonce.0))
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     let headers = response.headers_mut();
     let set = |headers: &mut HeaderMap, name: &'static str, value: &'static str| {
         if !headers.contains_key(name) {
@@ -270,7 +317,7 @@ pub async fn security_headers(
     if !static_file {
         set(headers, "cache-control", "no-store");
     }
-    if state.auth.secure_cookies {
+    if settings.secure_cookies {
         set(
             headers,
             "strict-transport-security",
