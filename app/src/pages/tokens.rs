@@ -80,10 +80,10 @@ fn token_row(t: TokenSummary) -> impl IntoView {
     let label = format!("Revoke token {}", t.name);
     view! {
         <tr>
-            <td>{t.name.clone()}</td>
+            <td class="wrap">{t.name.clone()}</td>
             <td><code>{t.prefix}"…"</code></td>
             <td>{t.scopes.join(", ")}</td>
-            <td>{t.source.unwrap_or_default()}</td>
+            <td class="wrap">{t.source.unwrap_or_default()}</td>
             <td>{t.cluster.unwrap_or_else(|| "all".to_owned())}</td>
             <td>{format::timestamp(t.created_at)}</td>
             <td>{t.last_used_at.map(format::timestamp).unwrap_or_else(|| "never".to_owned())}</td>
