@@ -85,9 +85,11 @@ fn token_row(t: TokenSummary) -> impl IntoView {
             <td>{t.scopes.join(", ")}</td>
             <td class="wrap">{t.source.unwrap_or_default()}</td>
             <td>{t.cluster.unwrap_or_else(|| "all".to_owned())}</td>
-            <td>{format::timestamp(t.created_at)}</td>
-            <td>{t.last_used_at.map(format::timestamp).unwrap_or_else(|| "never".to_owned())}</td>
-            <td>{state}</td>
+            <td class="wrap">{format::timestamp(t.created_at)}</td>
+            <td class="wrap">
+                {t.last_used_at.map(format::timestamp).unwrap_or_else(|| "never".to_owned())}
+            </td>
+            <td class="wrap">{state}</td>
             <td>
                 {live.then(|| view! {
                     <form method="post" action="/settings/tokens/revoke">
