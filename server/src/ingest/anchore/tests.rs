@@ -244,10 +244,7 @@ fn malformed_records_are_warnings_and_other_documents_are_refused() {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let base = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    std::fs::read(base.join("tests/fixtures/anchore").join(name)).expect("fixture")
+    crate::ingest::model::testkit::fixture("anchore", name)
 }
 
 #[test]

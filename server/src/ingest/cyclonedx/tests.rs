@@ -365,10 +365,7 @@ const TOKENS: &[&str] = &[
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
-    let base = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    std::fs::read(base.join("tests/fixtures/cyclonedx").join(name)).expect("fixture")
+    crate::ingest::model::testkit::fixture("cyclonedx", name)
 }
 
 #[test]

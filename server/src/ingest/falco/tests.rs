@@ -2,10 +2,7 @@ use super::*;
 use crate::ingest::model::testkit;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let base = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    std::fs::read(base.join("tests/fixtures/falco").join(name)).expect("fixture")
+    crate::ingest::model::testkit::fixture("falco", name)
 }
 
 #[test]

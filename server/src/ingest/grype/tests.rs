@@ -248,10 +248,7 @@ fn directory_scans_are_their_own_asset_and_old_layouts_read() {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let base = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    std::fs::read(base.join("tests/fixtures/grype").join(name)).expect("fixture")
+    crate::ingest::model::testkit::fixture("grype", name)
 }
 
 #[test]

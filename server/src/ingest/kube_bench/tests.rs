@@ -2,12 +2,7 @@ use super::*;
 use crate::ingest::model::testkit;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    // the server crate, or the parser kit (which points at the server crate via BULWARK_SERVER)
-    let dir = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or(base.to_path_buf());
-    std::fs::read(dir.join("tests/fixtures/kube_bench").join(name)).expect("fixture")
+    crate::ingest::model::testkit::fixture("kube_bench", name)
 }
 
 fn count(parsed: &ParsedReport, status: ControlStatus) -> usize {

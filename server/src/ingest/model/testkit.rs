@@ -37,6 +37,11 @@ pub fn fixtures(format: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// One vendored sample of `format` (`tests/fixtures/<format>/<name>`).
+pub fn fixture(format: &str, name: &str) -> Vec<u8> {
+    read(&server_dir().join("tests/fixtures").join(format).join(name))
+}
+
 /// Where the team's published scanner outputs live: `BULWARK_SAMPLES`, else `shared/samples`
 /// beside the repository (CI always has them there).
 pub fn shared_samples() -> PathBuf {

@@ -261,10 +261,7 @@ fn legacy_list_names_the_image_from_its_os_target() {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let base = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    std::fs::read(base.join("tests/fixtures/trivy").join(name)).expect("fixture")
+    crate::ingest::model::testkit::fixture("trivy", name)
 }
 
 #[test]

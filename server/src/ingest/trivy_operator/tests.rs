@@ -425,12 +425,7 @@ fn nulls_and_missing_fields_are_fine() {
 }
 
 fn fixture(path: &str) -> Vec<u8> {
-    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    // the server crate, or the parser kit (which points at the server crate via BULWARK_SERVER)
-    let dir = std::env::var("BULWARK_SERVER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or(base.to_path_buf());
-    std::fs::read(dir.join("tests/fixtures/trivy_operator").join(path)).expect("fixture")
+    crate::ingest::model::testkit::fixture("trivy_operator", path)
 }
 
 #[test]
