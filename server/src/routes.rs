@@ -16,7 +16,7 @@
 //! the guard (session, access rule, CSRF).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use app::store::StoreHandle;
 use app::{App, shell};
@@ -176,6 +176,16 @@ pub struct RouteEntry {
 )]
 pub struct RouteTableError(pub Vec<String>);
 
+/// The pages of [`App`], listed once per process. Leptos lists them by rendering the app with
+/// resource loading switched off by a process-wide flag: a resource first polled by a request
+/// while another router is being built (the integration tests build one per test, in parallel)
+/// would wait forever. Listing once, before any router is returned, keeps every request clear
+/// of that window.
+fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static PAGES: OnceLock<Vec<leptos_axum::AxumRouteListing>> = OnceLock::new();
+    PAGES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Builds the application.
 pub fn router(state: AppState) -> Result<Router, RouteTableError> {
     router_with_table(state).map(|(router, _)| router)
@@ -204,7 +214,7 @@ pub fn router_with_table(state: AppState) -> Result<(Router, Vec<RouteEntry>), R
     }
 
     // what Leptos serves: the pages and the server functions, each with its methods
-    let pages = generate_route_list(App);
+    let pages = page_routes();
     let mut leptos_served: Vec<(Method, String)> = Vec::new();
     for listing in &pages {
         leptos_served.extend(

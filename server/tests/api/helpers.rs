@@ -15,6 +15,17 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+/// The state a test server at `addr` runs with.
+pub fn app_state(pool: PgPool, addr: SocketAddr, limits: Limits, auth: AuthSettings) -> AppState {
+    let leptos = LeptosOptions::builder()
+        .output_name("bulwark")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    AppState::new(pool, leptos, limits, auth)
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub pool: PgPool,
@@ -96,13 +107,7 @@ impl TestApp {
         log_when_asked();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let leptos = LeptosOptions::builder()
-            .output_name("bulwark")
-            .site_root("target/site")
-            .site_pkg_dir("pkg")
-            .site_addr(addr)
-            .build();
-        let mut state = AppState::new(pool.clone(), leptos, limits, auth);
+        let mut state = app_state(pool.clone(), addr, limits, auth);
         if let Some(oidc) = oidc {
             state = state.with_oidc(Oidc::new(oidc(addr)).unwrap());
         }

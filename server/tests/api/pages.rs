@@ -189,3 +189,48 @@ async fn health_and_readiness(pool: PgPool) {
         StatusCode::SERVICE_UNAVAILABLE
     );
 }
+
+/// A page whose resource starts loading while another router is being built still finishes.
+/// Leptos lists a router's pages by rendering the app with resource loading switched off by a
+/// process-wide flag; a resource first polled in that window used to wait forever (this test
+/// run in CI saw `/login` never answer). Here one thread builds servers back to back while
+/// this one renders `/login` repeatedly.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn pages_finish_while_other_routers_are_built(pool: PgPool) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let app = TestApp::spawn(pool.clone()).await;
+    let done = Arc::new(AtomicBool::new(false));
+    let builder = {
+        let done = done.clone();
+        let state = crate::helpers::app_state(
+            pool,
+            app.addr,
+            server::Limits::default(),
+            server::auth::AuthSettings::default(),
+        );
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let _inside = runtime.enter();
+            let mut built = 0;
+            while !done.load(Ordering::Relaxed) {
+                drop(server::routes::router(state.clone()).unwrap());
+                built += 1;
+            }
+            built
+        })
+    };
+    for round in 0..100 {
+        let answer =
+            tokio::time::timeout(std::time::Duration::from_secs(20), app.get("/login")).await;
+        let response = answer.unwrap_or_else(|_| panic!("/login never finished, round {round}"));
+        assert_eq!(response.status, StatusCode::OK);
+        assert!(response.text().contains("Sign in to Bulwark"));
+    }
+    done.store(true, Ordering::Relaxed);
+    assert!(builder.join().unwrap() > 0, "no router was built meanwhile");
+}
