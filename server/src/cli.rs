@@ -46,6 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let pool = open_migrated(&url, 2).await?;
             let mut tx = pool.begin().await?;
+            let cluster_id = db::tokens::cluster_of(&mut tx, id).await?;
             if !db::tokens::revoke(&mut tx, id).await? {
                 bail!("there is no live token with id {id} (see 'bulwark token list')");
             }
@@ -53,6 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &mut tx,
                 "token.revoke",
                 ("token", id.to_string()),
+                cluster_id,
                 serde_json::json!({}),
             )
             .await?;
@@ -330,6 +332,14 @@ pub async fn issue_ingest_token(
     if source.is_empty() {
         bail!("--source must not be empty");
     }
+    if args.intel && args.cluster.is_some() {
+        bail!("a token bound to a cluster cannot import fleet-wide threat intelligence (--intel)");
+    }
+    let scopes: &[&str] = if args.intel {
+        &["ingest", "intel"]
+    } else {
+        &["ingest"]
+    };
     let mut tx = pool.begin().await?;
     let cluster_id = match &args.cluster {
         Some(name) => Some(
@@ -378,7 +388,7 @@ pub async fn issue_ingest_token(
             name,
             hash: &secret.hash(),
             prefix: secret.display_prefix(),
-            scope: "ingest",
+            scopes,
             source_id: Some(source_id),
             cluster_id,
             created_by: None,
@@ -390,7 +400,8 @@ pub async fn issue_ingest_token(
         &mut tx,
         "token.create",
         ("token", token_id.to_string()),
-        serde_json::json!({ "name": name, "source": source, "cluster": args.cluster, "scopes": ["ingest"] }),
+        cluster_id,
+        serde_json::json!({ "name": name, "source": source, "cluster": args.cluster, "scopes": scopes }),
     )
     .await?;
     tx.commit().await?;
@@ -410,6 +421,7 @@ async fn audit_cli(
     conn: &mut sqlx::PgConnection,
     action: &str,
     target: (&str, String),
+    cluster_id: Option<i64>,
     details: serde_json::Value,
 ) -> anyhow::Result<()> {
     db::audit::record(
@@ -418,7 +430,7 @@ async fn audit_cli(
             actor: Actor::Cli,
             action,
             target: Some(target),
-            cluster_id: None,
+            cluster_id,
             ip: None,
             details,
         },
@@ -451,6 +463,7 @@ pub async fn create_user(
         &mut tx,
         "user.create",
         ("user", id.to_string()),
+        None,
         serde_json::json!({ "email": email, "role": role.as_str() }),
     )
     .await?;
@@ -519,6 +532,7 @@ async fn user_command(pool: &PgPool, command: UserCommand) -> anyhow::Result<()>
                 &mut tx,
                 "user.role_change",
                 ("user", id.to_string()),
+                None,
                 serde_json::json!({ "from": old, "to": role.role().as_str() }),
             )
             .await?;
@@ -548,6 +562,7 @@ async fn user_command(pool: &PgPool, command: UserCommand) -> anyhow::Result<()>
                 &mut tx,
                 "user.password_reset",
                 ("user", id.to_string()),
+                None,
                 serde_json::json!({ "sessions_ended": ended }),
             )
             .await?;
@@ -577,6 +592,7 @@ async fn user_command(pool: &PgPool, command: UserCommand) -> anyhow::Result<()>
                 &mut tx,
                 "user.scope_change",
                 ("user", id.to_string()),
+                None,
                 serde_json::json!({
                     "clusters": clusters, "providers": providers, "environments": environments
                 }),

@@ -206,6 +206,10 @@ pub struct TokenCreateArgs {
     /// Days until the token expires (1 to 3650); never when omitted.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=3650))]
     pub expires_in_days: Option<u16>,
+    /// The token may also import threat intelligence (KEV, EPSS) for the whole fleet. Not
+    /// with --cluster: a cluster's token never changes fleet-wide data.
+    #[arg(long, conflicts_with = "cluster")]
+    pub intel: bool,
 }
 
 /// `bulwark serve`.

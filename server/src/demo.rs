@@ -795,7 +795,7 @@ async fn demo_identity(
             name: &format!("{source} (demo)"),
             hash: &secret.hash(),
             prefix: secret.display_prefix(),
-            scope: "ingest",
+            scopes: &["ingest"],
             source_id: Some(source_id),
             cluster_id,
             created_by: None,

@@ -130,7 +130,9 @@ impl Store for PgStore {
             .map_err(to_app_error)?;
         let truncated = entries.len() > PAGE as usize;
         entries.truncate(PAGE as usize);
-        let actions = db::audit::actions(&mut conn).await.map_err(to_app_error)?;
+        let actions = db::audit::actions(&mut conn, viewer.clusters.as_deref())
+            .await
+            .map_err(to_app_error)?;
         Ok(AuditPage {
             entries,
             truncated,

@@ -1,8 +1,9 @@
 //! API tokens as credentials: the `Authorization: Bearer <token>` of a REST request, resolved
-//! to a live token with the scope the handler needs ([`IngestToken`] for reports and threat
-//! intel, [`ReadToken`] for the read API). Only the token's SHA-256 is looked up; the token is
-//! never logged. Issuing and revoking tokens belongs to [`super::tokens`] and the database side
-//! to `db::tokens`; what a route requires is declared with the route (`routes.rs`).
+//! to a live token with the scope the handler needs ([`IngestToken`] for reports,
+//! [`IntelToken`] for fleet-wide threat intelligence, [`ReadToken`] for the read API). Only the
+//! token's SHA-256 is looked up; the token is never logged. Issuing and revoking tokens belongs
+//! to [`super::tokens`] and the database side to `db::tokens`; what a route requires is
+//! declared with the route (`routes.rs`).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -10,6 +11,7 @@ use axum::http::request::Parts;
 
 use crate::AppState;
 use crate::db::tokens::{self, IngestIdentity};
+use crate::domain::tenancy::Writer;
 use crate::domain::token;
 use crate::error::ApiError;
 
@@ -20,6 +22,27 @@ pub struct IngestToken(pub IngestIdentity);
 /// A request authenticated by a live token with the `read` scope (the REST read API).
 #[derive(Debug, Clone)]
 pub struct ReadToken(pub IngestIdentity);
+
+/// A request authenticated by a live token with the `intel` scope that is bound to no cluster:
+/// threat intelligence is fleet-wide, and a cluster's token never changes fleet-wide data
+/// ([`crate::domain::tenancy`]).
+#[derive(Debug, Clone)]
+pub struct IntelToken(pub IngestIdentity);
+
+impl FromRequestParts<AppState> for IntelToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let identity = authenticate(parts, state, "intel").await?;
+        if !Writer::new(identity.cluster_id).may_import_intel() {
+            return Err(ApiError::Forbidden(
+                "threat intelligence is fleet-wide: a token bound to a cluster cannot change it"
+                    .to_owned(),
+            ));
+        }
+        Ok(IntelToken(identity))
+    }
+}
 
 impl FromRequestParts<AppState> for IngestToken {
     type Rejection = ApiError;

@@ -112,7 +112,7 @@ pub async fn create(State(state): State<AppState>, request: Request) -> Result<R
             name,
             hash: &secret.hash(),
             prefix: secret.display_prefix(),
-            scope,
+            scopes: &[scope],
             source_id,
             cluster_id,
             created_by: Some(viewer.user_id),
@@ -175,6 +175,7 @@ pub async fn revoke(State(state): State<AppState>, request: Request) -> Result<R
     let Some(token) = visible else {
         return Ok(back(Flash::TokenUnknown));
     };
+    let cluster_id = db::tokens::cluster_of(&mut tx, id).await?;
     if db::tokens::revoke(&mut tx, id).await? {
         db::audit::record(
             &mut tx,
@@ -182,7 +183,7 @@ pub async fn revoke(State(state): State<AppState>, request: Request) -> Result<R
                 actor: Actor::from(&viewer),
                 action: "token.revoke",
                 target: Some(("token", id.to_string())),
-                cluster_id: None,
+                cluster_id,
                 ip,
                 details: serde_json::json!({ "name": token.name }),
             },

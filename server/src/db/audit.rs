@@ -138,8 +138,9 @@ impl Query {
     }
 }
 
-/// The newest `limit` entries matching `query` that a viewer limited to `scope` may see
-/// (entries about other clusters are hidden from them).
+/// The newest `limit` entries matching `query` that a viewer limited to `scope` may see: only
+/// entries about their clusters; fleet-level entries (sign-ins, users, unbound tokens) and
+/// entries about other clusters are hidden from them (tenancy rule (d)).
 #[tracing::instrument(skip_all, err)]
 pub async fn list(
     conn: &mut PgConnection,
@@ -155,7 +156,7 @@ pub async fn list(
              and ($2::text is null or strpos(lower(actor), lower($2)) > 0)
              and ($3::timestamptz is null or at >= $3)
              and ($4::timestamptz is null or at < $4)
-             and ($5::bigint[] is null or cluster_id is null or cluster_id = any($5))
+             and ($5::bigint[] is null or cluster_id = any($5))
            order by at desc, id desc
            limit $6"#,
         query.action,
@@ -185,10 +186,18 @@ pub async fn list(
         .collect())
 }
 
-/// Every action that occurs in the log.
+/// Every action that occurs in the entries a viewer limited to `scope` may see.
 #[tracing::instrument(skip_all, err)]
-pub async fn actions(conn: &mut PgConnection) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar!("select distinct action from audit_log order by action")
-        .fetch_all(conn)
-        .await
+pub async fn actions(
+    conn: &mut PgConnection,
+    scope: Option<&[i64]>,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select distinct action from audit_log
+         where $1::bigint[] is null or cluster_id = any($1)
+         order by action",
+        scope as Option<&[i64]>
+    )
+    .fetch_all(conn)
+    .await
 }

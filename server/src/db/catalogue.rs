@@ -9,15 +9,19 @@ use crate::db::copy::CopyIn;
 use crate::domain::component::Component;
 use crate::domain::cvss::Scored;
 use crate::domain::report::VulnerabilityInfo;
+use crate::domain::tenancy::CatalogueWrite;
 
-/// Adds new vulnerabilities and fills in what stored ones lack. A row that gains nothing is not
-/// rewritten, so re-sending a report leaves the catalogue untouched. The first description of
-/// a vulnerability wins; vectors from every source are merged.
+/// Adds new vulnerabilities and, with [`CatalogueWrite::Merge`], fills in what stored ones
+/// lack; with [`CatalogueWrite::AddOnly`] (a cluster-bound sender, see
+/// [`crate::domain::tenancy`]) a stored vulnerability is never changed. A row that gains
+/// nothing is not rewritten, so re-sending a report leaves the catalogue untouched. The first
+/// description of a vulnerability wins; vectors from every source are merged.
 #[tracing::instrument(skip_all, fields(vulnerabilities = vulnerabilities.len()), err)]
 pub async fn upsert_vulnerabilities(
     conn: &mut PgConnection,
     vulnerabilities: &[VulnerabilityInfo],
     best_cvss: &[Option<Scored>],
+    mode: CatalogueWrite,
 ) -> Result<(), sqlx::Error> {
     if vulnerabilities.is_empty() {
         return Ok(());
@@ -51,7 +55,9 @@ pub async fn upsert_vulnerabilities(
         match known.get(&v.id) {
             None if seen.insert(v.id.as_str()) => fresh.push((v, best)),
             None => news.push((v, best)), // a second record of a new id: merged after the first
-            Some(k) if k.brings_news(v, best.is_some()) => news.push((v, best)),
+            Some(k) if mode == CatalogueWrite::Merge && k.brings_news(v, best.is_some()) => {
+                news.push((v, best));
+            }
             Some(_) => {}
         }
     }
@@ -291,7 +297,8 @@ async fn component_ids(
 /// A vulnerability's CVSS vector and base score as on file.
 pub type CatalogueCvss = (Option<String>, Option<f32>);
 
-/// The CVSS vector and score on file for these vulnerabilities.
+/// The CVSS vector and score on file for each of these vulnerabilities the catalogue knows
+/// (both `None` when it knows the vulnerability but no vector).
 #[tracing::instrument(skip_all, fields(ids = ids.len()), err)]
 pub async fn cvss_of(
     conn: &mut PgConnection,
@@ -302,7 +309,7 @@ pub async fn cvss_of(
     }
     let rows = sqlx::query!(
         "select id, cvss_vector, cvss_score from vulnerability
-         where id = any($1) and cvss_vector is not null",
+         where id = any($1)",
         ids
     )
     .fetch_all(conn)

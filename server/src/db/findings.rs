@@ -206,6 +206,7 @@ pub async fn merge(
                  where f.cluster_id = n.cluster_id and f.id = n.id
                    and (select v.status from vex_statement v
                         where v.vulnerability_id = f.vulnerability_id
+                          and (v.cluster_id is null or v.cluster_id = f.cluster_id)
                           and (v.component_key is null or v.component_key =
                                (select c.key from component c where c.id = f.component_id))
                           and (v.image_key is null or v.image_key =

@@ -58,14 +58,14 @@ pub async fn intel(
         .collect())
 }
 
-/// The exposures of these workloads (`(cluster, workload)`), clusters and images: what
+/// The exposures of these workloads and images (each `(cluster, id)`) and clusters: what
 /// [`Exposures::of`] chooses from. Three statements, whatever the number of clusters.
-#[tracing::instrument(skip_all, fields(workloads = workloads.len(), clusters = clusters.len(), images = images.len()), err)]
+#[tracing::instrument(skip_all, err)]
 pub async fn exposures(
     conn: &mut PgConnection,
     workloads: &[(i64, i64)],
     clusters: &[i64],
-    images: &[i64],
+    images: &[(i64, i64)],
 ) -> Result<Exposures, sqlx::Error> {
     Ok(Exposures {
         workloads: workload_exposure(conn, workloads).await?,
@@ -74,33 +74,34 @@ pub async fn exposures(
     })
 }
 
-/// The exposure of each image: the worst over every cluster and workload it runs in.
+/// The exposure of each image in a cluster (by `(cluster, image)`): the worst over the
+/// workloads of that cluster whose containers run it, with the cluster's environment and
+/// criticality. Images no workload of the cluster runs are left out.
 async fn image_exposure(
     conn: &mut PgConnection,
-    image_ids: &[i64],
-) -> Result<HashMap<i64, Exposure>, sqlx::Error> {
-    if image_ids.is_empty() {
+    images: &[(i64, i64)],
+) -> Result<HashMap<(i64, i64), Exposure>, sqlx::Error> {
+    if images.is_empty() {
         return Ok(HashMap::new());
     }
+    let (cluster_ids, image_ids): (Vec<i64>, Vec<i64>) = images.iter().copied().unzip();
     let rows = sqlx::query!(
-        r#"select ci.image_id as "image_id!",
-                  max(case c.environment when 'prod' then 3 when 'staging' then 2 else 1 end)
-                      as "environment!",
-                  max(c.criticality) as "criticality!",
-                  coalesce(bool_or(w.internet_facing), false) as "internet_facing!",
-                  coalesce(bool_or(w.privileged or w.host_mounts or ct.privileged or ct.host_mounts), false)
+        r#"select ct.cluster_id as "cluster_id!", ct.image_id as "image_id!",
+                  min(c.environment) as "environment!", max(c.criticality) as "criticality!",
+                  bool_or(w.internet_facing) as "internet_facing!",
+                  bool_or(w.privileged or w.host_mounts or ct.privileged or ct.host_mounts)
                       as "privileged!",
-                  coalesce(bool_or(exists (
+                  bool_or(exists (
                       select 1 from runtime_event e
                       where e.cluster_id = w.cluster_id and e.workload_id = w.id
-                        and e.time > now() - interval '7 days')), false) as "runtime!"
-           from cluster_image ci
-           join cluster c on c.id = ci.cluster_id
-           left join container ct on ct.cluster_id = ci.cluster_id and ct.image_id = ci.image_id
-           left join workload w on w.cluster_id = ct.cluster_id and w.id = ct.workload_id
-           where ci.image_id = any($1)
-           group by ci.image_id"#,
-        image_ids
+                        and e.time > now() - interval '7 days')) as "runtime!"
+           from unnest($1::bigint[], $2::bigint[]) as x(cluster_id, image_id)
+           join container ct on ct.cluster_id = x.cluster_id and ct.image_id = x.image_id
+           join workload w on w.cluster_id = ct.cluster_id and w.id = ct.workload_id
+           join cluster c on c.id = ct.cluster_id
+           group by ct.cluster_id, ct.image_id"#,
+        &cluster_ids,
+        &image_ids
     )
     .fetch_all(conn)
     .await?;
@@ -108,9 +109,9 @@ async fn image_exposure(
         .into_iter()
         .map(|r| {
             (
-                r.image_id,
+                (r.cluster_id, r.image_id),
                 Exposure {
-                    environment: environment_of_rank(r.environment),
+                    environment: Environment::parse(&r.environment),
                     criticality: r.criticality,
                     internet_facing: r.internet_facing,
                     privileged: r.privileged,
@@ -191,15 +192,6 @@ async fn cluster_exposure(
         .collect())
 }
 
-fn environment_of_rank(rank: i32) -> Environment {
-    match rank {
-        3 => Environment::Prod,
-        2 => Environment::Staging,
-        1 => Environment::Dev,
-        _ => Environment::Unknown,
-    }
-}
-
 /// Which findings to rescore.
 #[derive(Clone, Debug)]
 pub enum Selector {
@@ -207,7 +199,7 @@ pub enum Selector {
     All,
     /// Findings of these vulnerabilities (after a KEV or EPSS import).
     Vulnerabilities(Vec<String>),
-    /// Findings on these images and on these workloads of one cluster (after their exposure or
+    /// Findings of one cluster on these images or on these workloads (after their exposure or
     /// runtime signal changed).
     Assets {
         /// The cluster of the workloads.
@@ -217,8 +209,7 @@ pub enum Selector {
         /// Images whose findings to rescore.
         image_ids: Vec<i64>,
     },
-    /// Every finding of one cluster (after its environment or criticality changed), and the
-    /// findings on the images it runs.
+    /// Every finding of one cluster (after its environment or criticality changed).
     Cluster(i64),
 }
 
@@ -276,15 +267,7 @@ async fn rescored(
                 workload_ids.clone(),
                 image_ids.clone(),
             ),
-            Selector::Cluster(id) => {
-                let images = sqlx::query_scalar!(
-                    "select image_id from cluster_image where cluster_id = $1",
-                    id
-                )
-                .fetch_all(&mut *conn)
-                .await?;
-                (Vec::new(), *id, Vec::new(), images)
-            }
+            Selector::Cluster(id) => (Vec::new(), *id, Vec::new(), Vec::new()),
         };
     let whole_cluster = matches!(selector, Selector::Cluster(_));
     let everything = matches!(selector, Selector::All);
@@ -296,8 +279,7 @@ async fn rescored(
            left join vulnerability v on v.id = f.vulnerability_id
            where $6
               or (f.vulnerability_id = any($1))
-              or (f.cluster_id = $2 and (f.workload_id = any($3) or $5))
-              or (f.cluster_id = 0 and f.image_id = any($4))"#,
+              or (f.cluster_id = $2 and (f.workload_id = any($3) or f.image_id = any($4) or $5))"#,
         &vulns,
         cluster_id,
         &workload_ids,
@@ -319,7 +301,11 @@ async fn rescored(
             .filter_map(|r| r.workload_id.map(|w| (r.cluster_id, w))),
     );
     let clusters = distinct(rows.iter().map(|r| r.cluster_id).filter(|c| *c > 0));
-    let images = distinct(rows.iter().filter_map(|r| r.image_id));
+    let images = distinct(
+        rows.iter()
+            .filter(|r| r.cluster_id > 0)
+            .filter_map(|r| r.image_id.map(|i| (r.cluster_id, i))),
+    );
     let exposures = exposures(conn, &workloads, &clusters, &images).await?;
 
     Ok(rows

@@ -158,8 +158,9 @@ pub struct NewToken<'a> {
     pub hash: &'a [u8],
     /// The secret's first characters.
     pub prefix: &'a str,
-    /// `ingest` or `read`.
-    pub scope: &'a str,
+    /// What it may do: `ingest`, `read`, `intel` (fleet-wide threat intelligence; never with
+    /// a cluster).
+    pub scopes: &'a [&'a str],
     /// The source (required for ingest).
     pub source_id: Option<i64>,
     /// The cluster it is bound to.
@@ -176,13 +177,13 @@ pub async fn create(conn: &mut PgConnection, token: &NewToken<'_>) -> Result<i64
     sqlx::query_scalar!(
         "insert into api_token (name, token_hash, token_prefix, scopes, source_id, cluster_id,
                                 created_by, expires_at)
-         values ($1, $2, $3, array[$4::text], $5, $6, $7,
+         values ($1, $2, $3, $4::text[], $5, $6, $7,
                  now() + make_interval(days => $8::integer))
          returning id",
         token.name,
         token.hash,
         token.prefix,
-        token.scope,
+        token.scopes as &[&str],
         token.source_id,
         token.cluster_id,
         token.created_by,
@@ -192,4 +193,13 @@ pub async fn create(conn: &mut PgConnection, token: &NewToken<'_>) -> Result<i64
     )
     .fetch_one(conn)
     .await
+}
+
+/// The cluster a token is bound to (`None` also when there is no such token).
+#[tracing::instrument(skip_all, err)]
+pub async fn cluster_of(conn: &mut PgConnection, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let cluster = sqlx::query_scalar!("select cluster_id from api_token where id = $1", id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(cluster.flatten())
 }

@@ -2,6 +2,10 @@
 //! `fixed` suppress matching open findings; a later `affected` or `under_investigation`
 //! statement lifts a suppression that came from VEX. Triage decisions by people are never
 //! overridden.
+//!
+//! A statement reaches the findings of the cluster whose token sent it, or the whole fleet
+//! when an unbound token sent it (`reach`, from [`crate::domain::tenancy::Writer::vex_reach`]):
+//! a cluster's statement never changes another cluster's findings.
 
 use sqlx::PgConnection;
 
@@ -13,6 +17,7 @@ use crate::domain::report::VexStatement;
 pub async fn apply(
     conn: &mut PgConnection,
     source_id: i64,
+    reach: Option<i64>,
     report_id: i64,
     statements: &[VexStatement],
 ) -> Result<u64, sqlx::Error> {
@@ -37,9 +42,10 @@ pub async fn apply(
     let issued: Vec<Option<chrono::DateTime<chrono::Utc>>> =
         statements.iter().map(|s| s.issued_at).collect();
     sqlx::query!(
-        "insert into vex_statement (source_id, report_id, vulnerability_id, component_key,
-                                    image_key, status, justification, statement, issued_at)
-         select $1, $2, v, c, i, st, j, t, at
+        "insert into vex_statement (source_id, cluster_id, report_id, vulnerability_id,
+                                    component_key, image_key, status, justification, statement,
+                                    issued_at)
+         select $1, $10, $2, v, c, i, st, j, t, at
          from unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                      $9::timestamptz[]) as x(v, c, i, st, j, t, at)",
         source_id,
@@ -50,7 +56,8 @@ pub async fn apply(
         &statuses as &[&str],
         &justifications as &[Option<&str>],
         &texts as &[Option<&str>],
-        &issued as &[Option<chrono::DateTime<chrono::Utc>>]
+        &issued as &[Option<chrono::DateTime<chrono::Utc>>],
+        reach
     )
     .execute(&mut *conn)
     .await?;
@@ -69,6 +76,7 @@ pub async fn apply(
                left join component c on c.id = f.component_id
                left join image i on i.id = f.image_id
                where f.status in ('open', 'reopened')
+                 and ($7::bigint is null or f.cluster_id = $7)
                  and (s.comp is null or c.key = s.comp)
                  and (s.img is null or i.key = s.img)
                order by f.cluster_id, f.id
@@ -84,7 +92,8 @@ pub async fn apply(
         &images as &[Option<&str>],
         &statuses as &[&str],
         &justifications as &[Option<&str>],
-        report_id
+        report_id,
+        reach
     )
     .execute(&mut *conn)
     .await?
@@ -103,6 +112,7 @@ pub async fn apply(
                left join component c on c.id = f.component_id
                left join image i on i.id = f.image_id
                where f.status = 'suppressed_by_vex'
+                 and ($5::bigint is null or f.cluster_id = $5)
                  and (s.comp is null or c.key = s.comp)
                  and (s.img is null or i.key = s.img)
            ), revoked as (
@@ -117,7 +127,8 @@ pub async fn apply(
         &vulns as &[&str],
         &components as &[Option<&str>],
         &images as &[Option<&str>],
-        &statuses as &[&str]
+        &statuses as &[&str],
+        reach
     )
     .execute(conn)
     .await?;

@@ -8,6 +8,7 @@ pub mod image_ref;
 pub mod intel;
 pub mod report;
 pub mod risk;
+pub mod tenancy;
 pub mod token;
 pub mod version;
 pub mod vuln_id;

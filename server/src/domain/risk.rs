@@ -169,8 +169,8 @@ pub struct Placement {
 pub struct Exposures {
     /// Per `(cluster, workload)`: the workload's cluster and its own flags.
     pub workloads: HashMap<(i64, i64), Exposure>,
-    /// Per image: the worst over every cluster and workload that runs it.
-    pub images: HashMap<i64, Exposure>,
+    /// Per `(cluster, image)`: the worst over the workloads of that cluster that run it.
+    pub images: HashMap<(i64, i64), Exposure>,
     /// Per cluster: its environment and criticality.
     pub clusters: HashMap<i64, Exposure>,
 }
@@ -179,10 +179,12 @@ impl Exposures {
     /// The exposure that counts for a finding at `placement`:
     /// - on a workload of a cluster: the workload's; its cluster's when the workload is not
     ///   known;
-    /// - anywhere else in a cluster (the cluster, a node, a resource or an image without a
-    ///   workload): the cluster's;
-    /// - at fleet level on an image: the worst over wherever the image runs;
-    /// - otherwise none ("not seen running in a cluster yet").
+    /// - on an image in a cluster: the worst over the cluster's workloads that run it; the
+    ///   cluster's when none of them is known;
+    /// - anywhere else in a cluster (the cluster, a node, a resource): the cluster's;
+    /// - at fleet level: none. A fleet-level finding is ranked on what it is, never on one
+    ///   cluster's estate, so that no cluster moves what another's users see
+    ///   ([`crate::domain::tenancy`]).
     pub fn of(&self, placement: Placement) -> Exposure {
         let cluster = || {
             self.clusters
@@ -201,12 +203,17 @@ impl Exposures {
                 .copied()
                 .unwrap_or_else(cluster),
             Placement {
-                cluster_id: 1.., ..
-            } => cluster(),
-            Placement {
+                cluster_id: 1..,
                 image_id: Some(image),
                 ..
-            } => self.images.get(&image).copied().unwrap_or_default(),
+            } => self
+                .images
+                .get(&(placement.cluster_id, image))
+                .copied()
+                .unwrap_or_else(cluster),
+            Placement {
+                cluster_id: 1.., ..
+            } => cluster(),
             _ => Exposure::default(),
         }
     }

@@ -37,7 +37,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::auth::bearer::IngestToken;
+use crate::auth::bearer::{IngestToken, IntelToken};
 use crate::db;
 use crate::db::risk::Selector;
 use crate::error::ApiError;
@@ -539,11 +539,11 @@ pub async fn import_intel(
 pub async fn intel(
     State(state): State<AppState>,
     Path(feed): Path<String>,
-    token: IngestToken,
+    token: IntelToken,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    // Any live ingest token may update the shared intel; who did is in the log line.
+    // Only an unbound token with the `intel` scope gets here; who did is in the log line.
     let _ = token;
     let feed = IntelFeed::from_name(&feed).ok_or_else(|| {
         ApiError::NotFound(format!(

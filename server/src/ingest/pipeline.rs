@@ -8,7 +8,7 @@
 //! never one per finding). The CPU work on the findings (scoring, ordering) runs on a blocking
 //! thread while the catalogue is written, so the database and the second core work at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -23,6 +23,7 @@ use crate::db::reports::{NewReport, ScopeState, StoredReport};
 use crate::db::risk::Selector;
 use crate::db::tokens::IngestIdentity;
 use crate::domain::cvss::{self, Scored};
+use crate::domain::tenancy::{CatalogueWrite, Writer};
 use crate::domain::risk::{
     self, Exposures, FindingFacts, Inputs, Intel, VulnerabilityFacts, Weights,
 };
@@ -167,6 +168,8 @@ async fn try_store(
 ) -> Result<IngestOutcome, PipelineError> {
     let mut clock = crate::telemetry::Phases::start();
     let identity = upload.identity;
+    // what this sender may change, and where its data lives (the tenancy model)
+    let writer = Writer::new(identity.cluster_id);
     let mut warnings = parsed.warnings.clone();
     let mut tx = pool.begin().await?;
     // The transaction's timestamp, which column defaults use too: rows can leave it out.
@@ -183,7 +186,7 @@ async fn try_store(
     let cluster_id = resolve_cluster(&mut tx, identity, parsed, &mut warnings).await?;
 
     // 3. The estate the report names.
-    let estate = store_estate(&mut tx, identity, cluster_id, parsed).await?;
+    let estate = store_estate(&mut tx, cluster_id, parsed).await?;
     clock.lap("estate");
 
     // 4. Lifecycle scopes, locked in a fixed order until commit.
@@ -196,7 +199,7 @@ async fn try_store(
     // 6. What the risk depends on, read before the catalogue is written: the catalogue keeps
     //    a stored vector, so its CVSS afterwards is the stored one, else this report's best.
     let mut context = RiskContext::load(&mut tx, parsed, &estate, cluster_id).await?;
-    context.fill_cvss(&parsed.vulnerabilities, &catalogue.best_cvss);
+    context.fill_cvss(&parsed.vulnerabilities, &catalogue.best_cvss, writer.catalogue());
     let scope_ids = scopes.ids(parsed);
     clock.lap("risk_context");
 
@@ -208,6 +211,7 @@ async fn try_store(
             &mut tx,
             &parsed.vulnerabilities,
             &catalogue.best_cvss,
+            writer.catalogue(),
         )
         .await?;
     }
@@ -499,7 +503,9 @@ async fn apply_statements_events_controls(
     report_id: i64,
     counts: &mut Counts,
 ) -> Result<(), sqlx::Error> {
-    counts.suppressed += db::vex::apply(conn, identity.source_id, report_id, &parsed.vex).await?;
+    let reach = Writer::new(identity.cluster_id).vex_reach();
+    counts.suppressed +=
+        db::vex::apply(conn, identity.source_id, reach, report_id, &parsed.vex).await?;
     let attributed =
         db::runtime::insert_events(conn, cluster_id.unwrap_or(0), report_id, &parsed.events)
             .await?;
@@ -529,8 +535,9 @@ async fn resolve_cluster(
     parsed: &ParsedReport,
     warnings: &mut Vec<Warning>,
 ) -> Result<Option<i64>, sqlx::Error> {
-    if identity.cluster_id.is_some() {
-        return Ok(identity.cluster_id);
+    let writer = Writer::new(identity.cluster_id);
+    if writer.is_bound() {
+        return Ok(Some(writer.finding_cluster(None)));
     }
     if let Some(name) = &parsed.cluster_name
         && let Some(id) = db::estate::cluster_by_name(conn, name).await?
@@ -562,7 +569,6 @@ struct Estate {
 
 async fn store_estate(
     conn: &mut PgConnection,
-    identity: &IngestIdentity,
     cluster_id: Option<i64>,
     parsed: &ParsedReport,
 ) -> Result<Estate, sqlx::Error> {
@@ -573,10 +579,8 @@ async fn store_estate(
             workloads: Vec::new(),
         });
     };
-    if identity.cluster_id.is_some() {
-        // A scanner bound to a cluster only sees what is in that cluster.
-        db::estate::link_cluster_images(conn, cluster_id, &image_ids).await?;
-    }
+    // An image the report merely names is not linked to the cluster: only the containers of
+    // the cluster's own workloads (below) are evidence that it runs there (tenancy rule (b)).
     let workloads = db::estate::upsert_workloads(conn, cluster_id, &parsed.workloads).await?;
     let mut w_ids = Vec::new();
     let mut names = Vec::new();
@@ -632,33 +636,47 @@ impl RiskContext {
         ids.sort_unstable();
         ids.dedup();
         let vulnerability_ids: Vec<String> = ids.into_iter().map(str::to_owned).collect();
-        let (workloads, clusters): (Vec<(i64, i64)>, Vec<i64>) = match cluster_id {
+        type Pairs = Vec<(i64, i64)>;
+        let (workloads, images, clusters): (Pairs, Pairs, Vec<i64>) = match cluster_id {
             Some(c) => (
                 estate.workloads.iter().map(|(_, w)| (c, *w)).collect(),
+                estate.image_ids.iter().map(|i| (c, *i)).collect(),
                 vec![c],
             ),
-            None => (Vec::new(), Vec::new()),
+            None => (Vec::new(), Vec::new(), Vec::new()),
         };
         Ok(RiskContext {
             weights: db::risk::weights(conn).await?,
             intel: db::risk::intel(conn, &vulnerability_ids).await?,
             cvss: db::catalogue::cvss_of(conn, &vulnerability_ids).await?,
-            exposures: db::risk::exposures(conn, &workloads, &clusters, &estate.image_ids).await?,
+            exposures: db::risk::exposures(conn, &workloads, &clusters, &images).await?,
             vulnerability_ids,
         })
     }
 
     /// The CVSS the catalogue will hold once `vulnerabilities` are written with their `best`
-    /// vectors: a stored vector and score stay, a missing one is filled in.
-    fn fill_cvss(&mut self, vulnerabilities: &[VulnerabilityInfo], best: &[Option<Scored>]) {
+    /// vectors: a stored vector and score stay; a missing one is filled in when `mode` merges;
+    /// an unknown vulnerability gets its best vector either way.
+    fn fill_cvss(
+        &mut self,
+        vulnerabilities: &[VulnerabilityInfo],
+        best: &[Option<Scored>],
+        mode: CatalogueWrite,
+    ) {
+        let on_file: HashSet<String> = match mode {
+            CatalogueWrite::AddOnly => self.cvss.keys().cloned().collect(),
+            CatalogueWrite::Merge => HashSet::new(),
+        };
         for (v, best) in vulnerabilities.iter().zip(best) {
-            if let Some(best) = best {
-                let entry = self
-                    .cvss
-                    .entry(v.id.clone())
-                    .or_insert((Some(best.vector.clone()), None));
-                entry.1 = entry.1.or(Some(best.score));
+            let Some(best) = best else { continue };
+            if on_file.contains(&v.id) {
+                continue; // a bound sender never changes a stored entry
             }
+            let entry = self.cvss.entry(v.id.clone()).or_insert((None, None));
+            if entry.0.is_none() {
+                entry.0 = Some(best.vector.clone());
+            }
+            entry.1 = entry.1.or(Some(best.score));
         }
     }
 }
@@ -685,11 +703,9 @@ fn place(
         _ => (None, None),
     };
     Placement {
-        cluster_id: if f.in_cluster {
-            cluster_id.unwrap_or(0)
-        } else {
-            0
-        },
+        // every finding of a report lives in the report's cluster (`Writer::finding_cluster`:
+        // the bound token's, else the one the report names), images included
+        cluster_id: cluster_id.unwrap_or(0),
         image_id,
         namespace_id,
         workload_id,

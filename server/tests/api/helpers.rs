@@ -207,6 +207,19 @@ impl TestApp {
             .await
     }
 
+    /// An unbound token for `source` that may also import fleet-wide threat intelligence.
+    pub async fn intel_token(&self, source: &str) -> String {
+        let args = TokenCreateArgs {
+            source: source.to_owned(),
+            intel: true,
+            ..TokenCreateArgs::default()
+        };
+        let issued = server::cli::issue_ingest_token(&self.pool, &args)
+            .await
+            .unwrap();
+        issued.secret.expose().to_owned()
+    }
+
     /// An ingest token for `source`, optionally in `cluster` (created as `prod` on `aws`).
     pub async fn token(&self, source: &str, cluster: Option<&str>) -> String {
         let args = TokenCreateArgs {

@@ -67,14 +67,21 @@ async fn ingest_trivy_image_report_stores_image_vulnerabilities_and_findings(poo
     .await
     .unwrap();
     assert_eq!(by_severity.iter().map(|r| r.1).sum::<i64>(), 5);
-    // the cluster-bound token records the image as present in its cluster
-    let linked: i64 = sqlx::query_scalar(
-        "select count(*) from cluster_image ci join cluster c on c.id = ci.cluster_id where c.name = 'prod-eu-1'",
+    // the cluster-bound token's findings live in its cluster ...
+    let in_cluster: i64 = sqlx::query_scalar(
+        "select count(*) from finding f join cluster c on c.id = f.cluster_id where c.name = 'prod-eu-1'",
     )
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!(linked, 1);
+    assert_eq!(in_cluster, 5);
+    // ... but a report naming an image is no evidence that the image runs there: only the
+    // cluster's own workload inventory is
+    let linked: i64 = sqlx::query_scalar("select count(*) from cluster_image")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, 0);
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]

@@ -17,7 +17,7 @@ async fn risk_order(pool: &PgPool) -> Vec<String> {
 
 /// Two findings: CVE-2024-1111 rated HIGH, CVE-2024-2222 rated MEDIUM.
 async fn two_findings(app: &TestApp) -> String {
-    let token = app.token("ci", None).await;
+    let token = app.intel_token("ci").await;
     let report = serde_json::json!({
         "SchemaVersion": 2, "ArtifactName": "acme/app:1.0", "ArtifactType": "container_image",
         "Results": [{"Target": "acme/app:1.0 (debian 12)", "Type": "debian", "Vulnerabilities": [

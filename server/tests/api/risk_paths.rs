@@ -29,10 +29,14 @@ enum Place {
     WorkloadWithExposure,
     /// On a workload the report itself introduces (no exposure known beyond its cluster's).
     WorkloadFromReport,
-    /// In an image only: a CI scan (unbound token) of an image that runs in a cluster.
+    /// In an image only: a CI scan (unbound token) of an image that runs in a cluster. The
+    /// finding is fleet-level, ranked on what it is, not on where the image runs.
     ImageRunning,
-    /// In an image only, sent by a cluster-bound scanner (the image is linked to its cluster).
+    /// In an image only, sent by a cluster-bound scanner: the finding lives in its cluster,
+    /// where no workload is known to run the image.
     ImageOfBoundScanner,
+    /// In an image only, sent by a cluster-bound scanner, in a cluster whose workload runs it.
+    ImageOfBoundScannerRunning,
     /// In an image that runs nowhere known (CI).
     ImageNowhere,
     /// On the cluster itself (a node or a control), no workload.
@@ -72,6 +76,7 @@ fn case() -> impl Strategy<Value = Case> {
             Just(Place::WorkloadFromReport),
             Just(Place::ImageRunning),
             Just(Place::ImageOfBoundScanner),
+            Just(Place::ImageOfBoundScannerRunning),
             Just(Place::ImageNowhere),
             Just(Place::ClusterOnly),
             Just(Place::UnplacedWithImage),
@@ -215,11 +220,15 @@ async fn ingest_as(pool: &PgPool, n: usize, case: &Case, digest: u8) {
         Place::WorkloadWithExposure
             | Place::WorkloadFromReport
             | Place::ImageOfBoundScanner
+            | Place::ImageOfBoundScannerRunning
             | Place::ClusterOnly
     );
     if matches!(
         case.place,
-        Place::ImageRunning | Place::WorkloadWithExposure | Place::UnplacedWithImage
+        Place::ImageRunning
+            | Place::WorkloadWithExposure
+            | Place::UnplacedWithImage
+            | Place::ImageOfBoundScannerRunning
     ) {
         running_workload(pool, &cluster, &image, case).await;
     }
@@ -277,7 +286,10 @@ async fn ingest_as(pool: &PgPool, n: usize, case: &Case, digest: u8) {
         workload,
         in_cluster: !matches!(
             case.place,
-            Place::ImageRunning | Place::ImageOfBoundScanner | Place::ImageNowhere
+            Place::ImageRunning
+                | Place::ImageOfBoundScanner
+                | Place::ImageOfBoundScannerRunning
+                | Place::ImageNowhere
         ),
         resource: None,
         fixed_version: case.fixed.then(|| "1.1".to_owned()),
@@ -348,6 +360,7 @@ async fn ingest_and_recompute_score_every_placement_alike(pool: PgPool) {
         Place::WorkloadFromReport,
         Place::ImageRunning,
         Place::ImageOfBoundScanner,
+        Place::ImageOfBoundScannerRunning,
         Place::ImageNowhere,
         Place::ClusterOnly,
         Place::UnplacedWithImage,
@@ -432,7 +445,7 @@ async fn a_re_scan_brings_a_breakdown_up_to_date_whose_score_is_capped(pool: PgP
         .new_tree(&mut TestRunner::deterministic())
         .unwrap()
         .current();
-    case.place = Place::ImageRunning;
+    case.place = Place::ImageOfBoundScannerRunning;
     case.environment = "prod";
     case.criticality = 5;
     case.internet_facing = true;

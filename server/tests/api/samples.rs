@@ -144,7 +144,7 @@ async fn every_shared_sample_ingests_and_is_detected(pool: PgPool) {
 async fn every_shared_intel_sample_imports(pool: PgPool) {
     let root = shared_samples();
     let app = TestApp::spawn_with_auth(pool, unthrottled()).await;
-    let token = app.token("intel", None).await;
+    let token = app.intel_token("intel").await;
     let auth = format!("Bearer {token}");
     for feed in ["kev", "epss"] {
         let dir = root.join(feed);
