@@ -88,7 +88,11 @@ mod tests {
     fn a_bound_sender_writes_only_into_its_cluster() {
         let edge = Writer::new(Some(7));
         assert_eq!(edge.finding_cluster(None), 7);
-        assert_eq!(edge.finding_cluster(Some(9)), 7, "a named cluster never wins");
+        assert_eq!(
+            edge.finding_cluster(Some(9)),
+            7,
+            "a named cluster never wins"
+        );
         assert_eq!(edge.catalogue(), CatalogueWrite::AddOnly);
         assert_eq!(edge.vex_reach(), Some(7));
         assert!(!edge.may_import_intel());

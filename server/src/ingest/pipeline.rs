@@ -23,10 +23,10 @@ use crate::db::reports::{NewReport, ScopeState, StoredReport};
 use crate::db::risk::Selector;
 use crate::db::tokens::IngestIdentity;
 use crate::domain::cvss::{self, Scored};
-use crate::domain::tenancy::{CatalogueWrite, Writer};
 use crate::domain::risk::{
     self, Exposures, FindingFacts, Inputs, Intel, VulnerabilityFacts, Weights,
 };
+use crate::domain::tenancy::{CatalogueWrite, Writer};
 use crate::error::ApiError;
 use crate::ingest::model::{ParsedReport, VulnerabilityInfo, Warning};
 
@@ -199,7 +199,11 @@ async fn try_store(
     // 6. What the risk depends on, read before the catalogue is written: the catalogue keeps
     //    a stored vector, so its CVSS afterwards is the stored one, else this report's best.
     let mut context = RiskContext::load(&mut tx, parsed, &estate, cluster_id).await?;
-    context.fill_cvss(&parsed.vulnerabilities, &catalogue.best_cvss, writer.catalogue());
+    context.fill_cvss(
+        &parsed.vulnerabilities,
+        &catalogue.best_cvss,
+        writer.catalogue(),
+    );
     let scope_ids = scopes.ids(parsed);
     clock.lap("risk_context");
 

@@ -7,6 +7,7 @@
 )]
 
 mod access;
+mod boundaries;
 mod cli;
 mod cross_scanner;
 mod fake_idp;
