@@ -113,9 +113,12 @@ pub async fn upsert_images(
         .collect())
 }
 
-/// Records that these images are present in the cluster.
+/// Records that these images run in the cluster: called only with the images of the
+/// cluster's own containers, the evidence that lets its users see fleet-level findings of an
+/// image (the tenancy model, [`crate::domain::tenancy`] rule (b)). A report that merely names
+/// an image never links it.
 #[tracing::instrument(skip_all, fields(cluster_id), err)]
-pub async fn link_cluster_images(
+async fn link_cluster_images(
     conn: &mut PgConnection,
     cluster_id: i64,
     image_ids: &[i64],

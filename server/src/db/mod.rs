@@ -1,6 +1,14 @@
 //! All SQL, one file per aggregate. Functions take a `&mut PgConnection` (a transaction derefs
 //! to one): the caller owns the transaction and decides what is atomic.
 //!
+//! Tenancy on the read side: every read query takes the viewer's cluster scope (`None` for an
+//! unlimited viewer) and applies the same rule in SQL: a finding is visible when it lives in
+//! one of the viewer's clusters, or when it is fleet-level (`cluster_id = 0`, a CI scan) on an
+//! image that one of those clusters runs (`cluster_image`, written only from the clusters' own
+//! container inventory in [`estate`]). Audit entries are visible when they concern one of the
+//! viewer's clusters; fleet-level entries only to unlimited viewers. What writers may change is
+//! [`crate::domain::tenancy`].
+//!
 //! Queries are compile-checked (`query!`, with `.sqlx/` for offline builds). The exceptions are
 //! the bulk statements of the ingest merge (`COPY`, and updates over arrays of staged rows),
 //! whose shape the checker cannot follow; they use runtime queries with bound parameters only.
