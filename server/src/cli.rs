@@ -576,6 +576,25 @@ async fn user_command(pool: &PgPool, command: UserCommand) -> anyhow::Result<()>
                 writeln!(out, "{secret}")?;
             }
         }
+        UserCommand::Unlock { email } => {
+            let id = user_id(pool, &email).await?;
+            let login = crate::auth::rate::throttle_login(&email);
+            let mut tx = pool.begin().await?;
+            let cleared = db::login_throttle::forget_login(&mut tx, &login).await?;
+            audit_cli(
+                &mut tx,
+                "login.unlock",
+                ("user", id.to_string()),
+                serde_json::json!({ "email": login, "keys_cleared": cleared }),
+            )
+            .await?;
+            tx.commit().await?;
+            writeln!(
+                out,
+                "Forgot the failed sign-ins of '{login}' from {cleared} address(es); \
+                 nothing delays their sign-in now."
+            )?;
+        }
         UserCommand::SetScope {
             email,
             clusters,

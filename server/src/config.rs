@@ -164,6 +164,12 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Lift every sign-in pause of a user: the failed sign-ins counted against their account,
+    /// from every address, are forgotten (audited as `login.unlock`).
+    Unlock {
+        /// The login name.
+        email: String,
+    },
     /// Limit what a user sees to some clusters, providers or environments (repeat a flag for
     /// several; values of one kind add up, different kinds narrow). No flags: unlimited.
     SetScope {

@@ -1,5 +1,6 @@
 //! Background work of `bulwark serve`: periodic tasks that keep the data true without a
-//! request asking (sessions that ended, risk acceptances that expired).
+//! request asking (sessions that ended, sign-in failures old enough to forget, risk
+//! acceptances that expired).
 //!
 //! Each job is one `async fn` here that loops on its own interval and never returns, started
 //! by [`spawn_all`]; a failure is logged and the job tries again at its next tick. A job only
@@ -14,7 +15,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::{AppState, db};
 
-/// How often expired sessions and idle rate-limit keys are dropped.
+/// How often expired sessions, forgotten sign-in failures and idle rate-limit keys are dropped.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
 /// How often findings whose risk acceptance has expired are reopened.
@@ -26,7 +27,8 @@ pub fn spawn_all(state: &AppState) {
     tokio::spawn(sweep_expired_acceptances(state.pool.clone()));
 }
 
-/// Drops expired sessions and idle rate-limit keys every [`HOUSEKEEPING_EVERY`].
+/// Drops expired sessions, forgotten sign-in failures and idle rate-limit keys every
+/// [`HOUSEKEEPING_EVERY`].
 async fn housekeeping(state: AppState) {
     let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
     every.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -37,6 +39,15 @@ async fn housekeeping(state: AppState) {
             && let Err(error) = db::users::delete_expired_sessions(&mut conn).await
         {
             tracing::warn!(%error, "removing expired sessions failed; retrying later");
+        }
+        if let Ok(mut conn) = state.pool.acquire().await
+            && let Err(error) = db::login_throttle::delete_forgotten(
+                &mut conn,
+                crate::auth::rate::SignInBackoff::FORGET_AFTER,
+            )
+            .await
+        {
+            tracing::warn!(%error, "removing forgotten sign-in failures failed; retrying later");
         }
     }
 }

@@ -64,6 +64,11 @@ flashes! {
     SignedOut = "signed-out", Success, "You have signed out.";
     /// Wrong e-mail address or password (the two are never told apart).
     SignInFailed = "sign-in-failed", Error, "The e-mail address or the password is wrong.";
+    /// Wrong, and the failures from this address for this login name are now so many that
+    /// each further attempt from here waits (longer after each failure).
+    SignInPaused = "sign-in-paused", Error,
+        "The e-mail address or the password is wrong. After repeated failures from your \
+         address, wait a moment before trying again; the wait grows with each failure.";
     /// The sign-in form came without an e-mail address or password.
     SignInIncomplete = "sign-in-incomplete", Error, "Enter your e-mail address and your password.";
     /// The session cookie was stale.

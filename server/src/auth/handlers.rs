@@ -1,6 +1,13 @@
 //! The form endpoints of signing in and out and of changing one's password, and the audit
 //! log's CSV export. Forms answer with `303 See Other` (to the next page, or back to the form
 //! with `?flash=` and an [`app::model::Flash`] code), so they work without JavaScript.
+//!
+//! Both password checks (signing in, and the current password when changing it) go through the
+//! sign-in throttle: the attempt is charged to its (login name, client address) pair first, a
+//! pair that must wait is answered `429` with the time to come back and its password is not
+//! checked, and a right password forgets the pair. The rules are in [`super::rate`].
+
+use std::net::IpAddr;
 
 use app::model::{AuditFilter, Flash, Viewer};
 use axum::Form;
@@ -11,10 +18,12 @@ use serde::Deserialize;
 
 use super::middleware::{SessionHash, client_ip, html_escape, plain_page};
 use super::password;
+use super::rate::{SignInBackoff, throttle_client, throttle_login};
 use super::session::{self, SessionSecret};
 use crate::AppState;
 use crate::db;
 use crate::db::audit::{Actor, Event};
+use crate::db::login_throttle::Pause;
 use crate::error::ApiError;
 
 /// The sign-in form.
@@ -53,8 +62,143 @@ fn too_many(retry_after: u64, back: &str) -> Response {
     response
 }
 
-/// How long the per-account failure window is, in minutes.
-const FAILURE_WINDOW_MINUTES: i32 = 15;
+/// A wait in words: "1 second", "32 seconds", "4 minutes 16 seconds", "15 minutes".
+fn in_words(seconds: u64) -> String {
+    let unit = |n: u64, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    match (seconds / 60, seconds % 60) {
+        (0, s) => unit(s, "second"),
+        (m, 0) => unit(m, "minute"),
+        (m, s) => format!("{} {}", unit(m, "minute"), unit(s, "second")),
+    }
+}
+
+/// The answer to an attempt of a pair that must wait: `429`, `Retry-After`, and in words how
+/// long and until when.
+fn paused(pause: Pause, back: &str) -> Response {
+    let body = format!(
+        "<p>Too many failed sign-ins for this account from your address. Try again in {} \
+         (at {} UTC).</p><p>Signing in from elsewhere is not affected, and an administrator \
+         can lift the pause.</p><p><a href=\"{}\">Back</a></p>",
+        in_words(pause.seconds),
+        pause.until.format("%H:%M:%S"),
+        html_escape(back)
+    );
+    let mut response = plain_page(StatusCode::TOO_MANY_REQUESTS, "Sign-in paused", &body);
+    if let Ok(v) = HeaderValue::from_str(&pause.seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// A password check charged to its throttle pair (see [`super::rate`]).
+struct Attempt {
+    login: String,
+    client: String,
+    ip: Option<IpAddr>,
+    /// The pair's failures in a row, this attempt counted as one until it succeeds.
+    failures: u32,
+    backoff: SignInBackoff,
+}
+
+impl Attempt {
+    /// Charges an attempt of `email` from `ip`; `Err` with the pair's wait when it must wait
+    /// (nothing is counted then).
+    async fn charge(
+        state: &AppState,
+        email: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Result<Attempt, Pause>, ApiError> {
+        let backoff = SignInBackoff::new(state.auth.login_failures_per_account);
+        let (login, client) = (throttle_login(email), throttle_client(ip));
+        let mut tx = state.pool.begin().await?;
+        let charged =
+            db::login_throttle::charge(&mut tx, &login, &client, SignInBackoff::FORGET_AFTER)
+                .await?;
+        let Some(failures) = charged else {
+            // the same transaction, so the same `now()` that found the pair waiting
+            let pause = db::login_throttle::paused(&mut tx, &login, &client).await?;
+            tx.commit().await?;
+            return Ok(Err(pause.unwrap_or(Pause {
+                until: chrono::Utc::now(),
+                seconds: 1,
+            })));
+        };
+        let failures = u32::try_from(failures).unwrap_or(u32::MAX);
+        // Should this attempt fail, the pair waits; it waits already while the password is
+        // being checked, so that guesses sent in parallel are refused meanwhile.
+        if let Some(wait) = backoff.wait_after(failures) {
+            db::login_throttle::wait(&mut tx, &login, &client, wait).await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(Attempt {
+            login,
+            client,
+            ip,
+            failures,
+            backoff,
+        }))
+    }
+
+    /// The password was right: the pair's failures are forgotten (in the caller's transaction).
+    async fn succeeded(&self, conn: &mut sqlx::PgConnection) -> Result<(), ApiError> {
+        db::login_throttle::forget(conn, &self.login, &self.client).await?;
+        Ok(())
+    }
+
+    /// The password was wrong: audited as `login_failed`, and the pair's wait (if it has one
+    /// now) restarts from this moment; the first failure that makes the pair wait is audited
+    /// as `login.throttled`. Whether the pair waits now.
+    async fn failed(
+        &self,
+        state: &AppState,
+        actor: Actor,
+        details: serde_json::Value,
+    ) -> Result<bool, ApiError> {
+        let mut tx = state.pool.begin().await?;
+        db::audit::record(
+            &mut tx,
+            Event {
+                actor: actor.clone(),
+                action: "login_failed",
+                target: Some(("login", self.login.clone())),
+                cluster_id: None,
+                ip: self.ip,
+                details,
+            },
+        )
+        .await?;
+        let mut waits = false;
+        if let Some(wait) = self.backoff.wait_after(self.failures) {
+            let pause = db::login_throttle::wait(&mut tx, &self.login, &self.client, wait).await?;
+            waits = pause.is_some();
+            if waits && self.backoff.starts_waiting(self.failures) {
+                db::audit::record(
+                    &mut tx,
+                    Event {
+                        actor,
+                        action: "login.throttled",
+                        target: Some(("login", self.login.clone())),
+                        cluster_id: None,
+                        ip: self.ip,
+                        details: serde_json::json!({
+                            "failures": self.failures,
+                            "retry_after_seconds": wait.as_secs(),
+                        }),
+                    },
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(waits)
+    }
+}
 
 /// `POST /login`.
 pub async fn login(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
@@ -73,27 +217,11 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Re
     if email.is_empty() || form.password.is_empty() || email.len() > 320 {
         return Ok(back_to_login(Flash::SignInIncomplete, &form.next));
     }
+    let attempt = match Attempt::charge(&state, email, ip).await? {
+        Ok(attempt) => attempt,
+        Err(pause) => return Ok(paused(pause, "/login")),
+    };
     let mut conn = state.pool.acquire().await?;
-    let failures =
-        db::audit::recent_failed_logins(&mut conn, email, FAILURE_WINDOW_MINUTES).await?;
-    if failures >= i64::from(state.auth.login_failures_per_account) {
-        db::audit::record(
-            &mut conn,
-            Event {
-                actor: Actor::Anonymous,
-                action: "login_throttled",
-                target: Some(("login", email.to_lowercase())),
-                cluster_id: None,
-                ip,
-                details: serde_json::json!({}),
-            },
-        )
-        .await?;
-        return Ok(too_many(
-            60 * u64::from(FAILURE_WINDOW_MINUTES.unsigned_abs()),
-            "/login",
-        ));
-    }
     let user = db::users::find_by_email(&mut conn, email)
         .await?
         .filter(|u| u.disabled_at.is_none());
@@ -103,20 +231,15 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Re
     drop(conn);
     let ok = password::verify(form.password, hash).await;
     let Some(user) = user.filter(|_| ok) else {
-        let mut conn = state.pool.acquire().await?;
-        db::audit::record(
-            &mut conn,
-            Event {
-                actor: Actor::Anonymous,
-                action: "login_failed",
-                target: Some(("login", email.to_lowercase())),
-                cluster_id: None,
-                ip,
-                details: serde_json::json!({}),
-            },
-        )
-        .await?;
-        return Ok(back_to_login(Flash::SignInFailed, &form.next));
+        let waits = attempt
+            .failed(&state, Actor::Anonymous, serde_json::json!({}))
+            .await?;
+        let flash = if waits {
+            Flash::SignInPaused
+        } else {
+            Flash::SignInFailed
+        };
+        return Ok(back_to_login(flash, &form.next));
     };
 
     let secret = SessionSecret::generate()?;
@@ -128,6 +251,7 @@ pub async fn login(State(state): State<AppState>, request: Request) -> Result<Re
     let absolute = i64::try_from(state.auth.session_absolute.as_secs()).unwrap_or(i64::MAX);
     db::users::create_session(&mut tx, &secret.hash(), user.id, absolute).await?;
     db::users::touch_login(&mut tx, user.id).await?;
+    attempt.succeeded(&mut tx).await?;
     db::audit::record(
         &mut tx,
         Event {
@@ -214,37 +338,28 @@ pub async fn change_password(
     let Ok(Form(form)) = Form::<PasswordForm>::from_request(request, &()).await else {
         return back(Flash::PasswordNotChanged);
     };
+    // the current password is a sign-in again: the same pair, the same throttle
+    let attempt = match Attempt::charge(&state, &viewer.email, ip).await? {
+        Ok(attempt) => attempt,
+        Err(pause) => return Ok(paused(pause, "/account")),
+    };
     let mut conn = state.pool.acquire().await?;
-    let failures =
-        db::audit::recent_failed_logins(&mut conn, &viewer.email, FAILURE_WINDOW_MINUTES).await?;
-    if failures >= i64::from(state.auth.login_failures_per_account) {
-        return Ok(too_many(
-            60 * u64::from(FAILURE_WINDOW_MINUTES.unsigned_abs()),
-            "/account",
-        ));
-    }
     let user = db::users::find_by_id(&mut conn, viewer.user_id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".to_owned()))?;
     // as in `login`: no pooled connection is held while verifying or hashing
     drop(conn);
     if !password::verify(form.current, user.password_hash.clone()).await {
-        // counts towards the account's failure limit, like a failed sign-in
-        let mut conn = state.pool.acquire().await?;
-        db::audit::record(
-            &mut conn,
-            Event {
-                actor: Actor::from(&viewer),
-                action: "login_failed",
-                target: Some(("login", viewer.email.to_lowercase())),
-                cluster_id: None,
-                ip,
-                details: serde_json::json!({ "during": "password change" }),
-            },
-        )
-        .await?;
+        attempt
+            .failed(
+                &state,
+                Actor::from(&viewer),
+                serde_json::json!({ "during": "password change" }),
+            )
+            .await?;
         return back(Flash::PasswordWrong);
     }
+    attempt.succeeded(&mut *state.pool.acquire().await?).await?;
     if form.new != form.confirm {
         return back(Flash::PasswordMismatch);
     }
@@ -368,6 +483,16 @@ mod tests {
         assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(spreadsheet_safe("alice@example.com"), "alice@example.com");
         assert_eq!(spreadsheet_safe(""), "");
+    }
+
+    #[test]
+    fn waits_read_as_words() {
+        assert_eq!(in_words(1), "1 second");
+        assert_eq!(in_words(32), "32 seconds");
+        assert_eq!(in_words(60), "1 minute");
+        assert_eq!(in_words(61), "1 minute 1 second");
+        assert_eq!(in_words(256), "4 minutes 16 seconds");
+        assert_eq!(in_words(900), "15 minutes");
     }
 
     #[test]

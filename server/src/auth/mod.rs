@@ -13,7 +13,7 @@
 //! - [`handlers`]: sign-in, sign-out, password change, the audit CSV.
 //! - [`tokens`]: the token settings forms and the REST read API.
 //! - [`oidc`]: OpenID Connect single sign-on.
-//! - [`rate`]: in-memory rate limits.
+//! - [`rate`]: in-memory rate limits, and the rules of the sign-in throttle.
 
 pub mod access;
 pub mod bearer;
@@ -41,7 +41,8 @@ pub struct AuthSettings {
     pub session_absolute: Duration,
     /// Sign-in attempts per client address per minute.
     pub login_attempts_per_minute: u32,
-    /// Failed sign-ins per account within 15 minutes before further attempts are refused.
+    /// Failed sign-ins in a row per account *and client address* before attempts from that
+    /// address wait, longer after each further failure (see [`rate`]).
     pub login_failures_per_account: u32,
     /// Reports per ingest token per minute.
     pub ingest_reports_per_minute: u32,
@@ -55,7 +56,7 @@ impl Default for AuthSettings {
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 60 * 60),
             login_attempts_per_minute: 10,
-            login_failures_per_account: 10,
+            login_failures_per_account: 5,
             ingest_reports_per_minute: 120,
         }
     }

@@ -43,7 +43,8 @@ impl From<&app::model::Viewer> for Actor {
 pub struct Event<'a> {
     /// Who.
     pub actor: Actor,
-    /// What: `login`, `login_failed`, `logout`, `password.change`, `user.create`, ...
+    /// What: `login`, `login_failed`, `login.throttled`, `logout`, `password.change`,
+    /// `user.create`, ...
     pub action: &'a str,
     /// What it concerned: (`user`, "4"), (`token`, "12"), ...
     pub target: Option<(&'a str, String)>,
@@ -85,24 +86,6 @@ pub async fn record(conn: &mut PgConnection, event: Event<'_>) -> Result<(), sql
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Failed sign-ins for this login name in the last `minutes` minutes.
-#[tracing::instrument(skip_all, err)]
-pub async fn recent_failed_logins(
-    conn: &mut PgConnection,
-    email: &str,
-    minutes: i32,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"select count(*) as "n!" from audit_log
-           where action = 'login_failed' and target_kind = 'login' and target_id = lower($1)
-             and at > now() - make_interval(mins => $2)"#,
-        email,
-        minutes
-    )
-    .fetch_one(conn)
-    .await
 }
 
 fn day_start(day: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {

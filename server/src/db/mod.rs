@@ -21,6 +21,7 @@ pub mod estate;
 pub mod findings;
 pub mod intel;
 pub mod lists;
+pub mod login_throttle;
 pub mod overview;
 pub mod reports;
 pub mod risk;

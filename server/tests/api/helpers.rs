@@ -1,7 +1,7 @@
 //! Spawns the real router on 127.0.0.1:0 against a fresh database (from `#[sqlx::test]`) and
 //! talks to it over real HTTP.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use app::model::Role;
@@ -12,7 +12,8 @@ use server::auth::oidc::{Oidc, OidcSettings};
 use server::config::TokenCreateArgs;
 use server::{AppState, Limits};
 use sqlx::PgPool;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 
 /// The state a test server at `addr` runs with.
@@ -289,6 +290,76 @@ impl TestApp {
         self.request("POST", "/login", &headers, body).await
     }
 
+    /// Like [`Self::request`], but from the client address `from` (any `127.x.y.z`: Linux
+    /// routes all of 127.0.0.0/8 to the loopback interface, so the test binds its end of the
+    /// connection there and the server sees `from` as the client's address). One raw HTTP/1.1
+    /// exchange on its own connection.
+    pub async fn request_from(
+        &self,
+        from: IpAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Response {
+        let body = body.into();
+        let what = format!("{method} {path} from {from}");
+        let socket = TcpSocket::new_v4().unwrap();
+        socket
+            .bind(SocketAddr::new(from, 0))
+            .unwrap_or_else(|e| panic!("{what}: binding {from}: {e}"));
+        let mut stream = socket
+            .connect(self.addr)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\ncontent-length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&body).await.unwrap();
+        let mut raw = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            stream.read_to_end(&mut raw),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer"))
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+        parse_http_response(&raw).unwrap_or_else(|| {
+            panic!(
+                "{what}: not an HTTP response: {}",
+                String::from_utf8_lossy(&raw)
+            )
+        })
+    }
+
+    /// Posts the sign-in form from the client address `from`.
+    pub async fn login_from(&self, from: IpAddr, email: &str, password: &str) -> Response {
+        let body = format!(
+            "email={}&password={}&next=%2F",
+            urlencode(email),
+            urlencode(password)
+        );
+        let origin = self.origin();
+        self.request_from(
+            from,
+            "POST",
+            "/login",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("origin", origin.as_str()),
+            ],
+            body,
+        )
+        .await
+    }
+
     /// Signs in and returns the `Cookie` header value of the new session.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let response = self.login_response(email, password, None).await;
@@ -404,6 +475,48 @@ pub fn trivy_image_report(image: &str, created_at: &str, vulns: &[(&str, &str, &
                      "Vulnerabilities": vulns}],
     })
     .to_string()
+}
+
+/// A whole HTTP/1.1 response as read from a connection the server closed; `None` when it is
+/// not one. Understands `content-length` and chunked bodies.
+fn parse_http_response(raw: &[u8]) -> Option<Response> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..split]).ok()?;
+    let mut rest = &raw[split + 4..];
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        headers.append(
+            http::HeaderName::from_bytes(name.trim().as_bytes()).ok()?,
+            http::HeaderValue::from_str(value.trim()).ok()?,
+        );
+    }
+    let chunked = headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
+    let body = if chunked {
+        let mut body = Vec::new();
+        loop {
+            let end = rest.windows(2).position(|w| w == b"\r\n")?;
+            let size_text = std::str::from_utf8(&rest[..end]).ok()?;
+            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+            rest = &rest[end + 2..];
+            if size == 0 {
+                break body;
+            }
+            body.extend_from_slice(rest.get(..size)?);
+            rest = rest.get(size + 2..)?;
+        }
+    } else {
+        rest.to_vec()
+    };
+    Some(Response {
+        status: StatusCode::from_u16(status).ok()?,
+        headers,
+        body,
+    })
 }
 
 /// `name=value` of the session cookie a response sets, if it sets one (not a removal).

@@ -15,6 +15,7 @@ mod helpers;
 mod ingest;
 mod intel;
 mod lifecycle;
+mod login_throttle;
 mod oidc;
 mod pages;
 mod risk_paths;
