@@ -1189,3 +1189,68 @@ async fn limit_to_cluster(app: &TestApp, email: &str, cluster: &str) -> i64 {
         .unwrap();
     id
 }
+
+/// Reproduction 6 of issue 12: `/audit/` (and every other spelling of `/audit`) fell through
+/// to the public fallback, which rendered the page shell for anyone. A variant gets the answer
+/// of the page it spells, or a denial; an unknown path is for signed-in users only.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_variant_of_a_protected_path_gets_its_answer_and_no_page_shell(pool: PgPool) {
+    let app = TestApp::spawn_with_auth(pool, generous()).await;
+    let analyst = app.session(Role::Analyst).await;
+    let canonical = app.get_as(&analyst, "/audit").await;
+    assert_eq!(canonical.status, StatusCode::FORBIDDEN);
+    for variant in ["/audit/", "/AUDIT", "//audit", "/%61udit", "/audit%2F"] {
+        let response = app.get_as(&analyst, variant).await;
+        assert_eq!(
+            response.status,
+            canonical.status,
+            "{variant}: {}",
+            response.text()
+        );
+        assert!(
+            !response.text().contains("<script"),
+            "{variant} rendered the page shell: {}",
+            response.text()
+        );
+        // anonymous visitors are sent to sign in, as from /audit
+        let response = app.get(variant).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{variant}");
+        assert!(
+            response
+                .header("location")
+                .is_some_and(|l| l.starts_with("/login?next=")),
+            "{variant}: {:?}",
+            response.header("location")
+        );
+    }
+
+    // a path that names no route at all is not public either
+    let page = app.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let call = app
+        .request(
+            "POST",
+            "/rpc/no/such/function",
+            &[("origin", app.origin().as_str())],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(call.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call.header("content-type"),
+        Some("application/problem+json")
+    );
+    // signed in, it is the 404 page
+    let page = app.get_as(&analyst, "/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    // static assets stay public: anyone gets the file (or a plain 404 when it is missing)
+    for asset in ["/favicon.svg", "/pkg/bulwark.css", "/pkg/bulwark.js"] {
+        let response = app.get(asset).await;
+        assert!(
+            matches!(response.status, StatusCode::OK | StatusCode::NOT_FOUND),
+            "{asset}: {} {:?}",
+            response.status,
+            response.header("location")
+        );
+    }
+}
