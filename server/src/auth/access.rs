@@ -13,7 +13,8 @@
 //!    plainly (no `.`/`..` or empty segment, no `%`, no `\`);
 //! 3. else the rule of the route its [canonical form](canonical_path) names, if any: `/audit/`,
 //!    `/AUDIT`, `//audit`, `/%61udit` and `/audit%2F` all get the rule of `/audit`, so each
-//!    caller is refused exactly as there; whoever passes reaches the fallback's 404;
+//!    caller is refused exactly as there; whoever passes reaches the fallback's 404 (a variant
+//!    of a token route answers 404 at once: no handler behind it checks the token);
 //! 4. else signed in, any role: anonymous callers are refused as on any protected route (a
 //!    page-like path redirects to sign-in, an API-like one answers 401), signed-in users get
 //!    the 404 page.
