@@ -98,6 +98,9 @@ fn variants(path: &str) -> Vec<(&'static str, String)> {
     variants
 }
 
+/// A caller of the matrix: what kind, their role, and the header that carries their credential.
+type Principal<'a> = (&'static str, Option<Role>, Option<(&'static str, &'a str)>);
+
 /// Whether a response denies the caller what they asked: refused, or no such thing (404), or
 /// not this method (405).
 fn denied(response: &Response) -> bool {
@@ -140,19 +143,18 @@ async fn authorization_matrix_covers_every_route_role_and_anonymous(pool: PgPool
         assert_eq!(declared, expect, "{method} {}", route.path);
         let path = concrete(&route.path);
         // anonymous, each role, and an API token (no session)
-        let principals: Vec<(&str, Option<Role>, Option<(&str, &str)>)> =
-            std::iter::once(("anonymous", None, None))
-                .chain(
-                    cookies
-                        .iter()
-                        .map(|(r, c)| ("session", *r, Some(("cookie", c.as_str())))),
-                )
-                .chain(std::iter::once((
-                    "token",
-                    None,
-                    Some(("authorization", bearer.as_str())),
-                )))
-                .collect();
+        let principals: Vec<Principal> = std::iter::once(("anonymous", None, None))
+            .chain(
+                cookies
+                    .iter()
+                    .map(|(r, c)| ("session", *r, Some(("cookie", c.as_str())))),
+            )
+            .chain(std::iter::once((
+                "token",
+                None,
+                Some(("authorization", bearer.as_str())),
+            )))
+            .collect();
         for (caller, role, credential) in principals {
             let mut headers = vec![
                 ("origin", origin.as_str()),
