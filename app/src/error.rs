@@ -51,6 +51,20 @@ impl AppError {
         }
     }
 
+    /// The HTTP status a server function answers with this error: 404, 400, 401, 403, 503
+    /// (the database is unavailable), and 500 only for a fault on the server. A transport
+    /// failure made on the server is a response it could not build: a fault too.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::NotFound(_) => 404,
+            AppError::BadRequest(_) => 400,
+            AppError::Unauthorized => 401,
+            AppError::Forbidden => 403,
+            AppError::Unavailable => 503,
+            AppError::Internal(_) | AppError::Transport(_) => 500,
+        }
+    }
+
     /// The reference under which the server logged the failure, for the person to quote when
     /// they report it. Only failures on the server have one.
     pub fn reference(&self) -> Option<&str> {
@@ -65,6 +79,17 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // on the server these are the caller's arguments that did not read: its mistake,
+        // answered 400 without the parser's words
+        #[cfg(feature = "ssr")]
+        if matches!(
+            value,
+            ServerFnErrorErr::Args(_)
+                | ServerFnErrorErr::MissingArg(_)
+                | ServerFnErrorErr::Deserialization(_)
+        ) {
+            return AppError::BadRequest("The request could not be read.".to_owned());
+        }
         AppError::Transport(value.to_string())
     }
 }
@@ -85,6 +110,39 @@ mod tests {
         let error = AppError::Internal("a1b2c3".into());
         assert_eq!(error.reference(), Some("a1b2c3"));
         assert!(!error.message().contains("a1b2c3"));
+    }
+
+    #[test]
+    fn each_error_has_its_status_and_only_faults_are_500() {
+        let statuses: Vec<u16> = [
+            AppError::NotFound("x".into()),
+            AppError::BadRequest("x".into()),
+            AppError::Unauthorized,
+            AppError::Forbidden,
+            AppError::Unavailable,
+            AppError::Internal("r".into()),
+            AppError::Transport("x".into()),
+        ]
+        .iter()
+        .map(AppError::status)
+        .collect();
+        assert_eq!(statuses, [404, 400, 401, 403, 503, 500, 500]);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn arguments_that_do_not_read_are_a_bad_request_without_the_parsers_words() {
+        for error in [
+            ServerFnErrorErr::Args("expected a map at filter[".into()),
+            ServerFnErrorErr::MissingArg("filter".into()),
+            ServerFnErrorErr::Deserialization("stream ended".into()),
+        ] {
+            let app = AppError::from_server_fn_error(error);
+            assert_eq!(app.status(), 400);
+            assert_eq!(app.message(), "The request could not be read.");
+        }
+        let fault = AppError::from_server_fn_error(ServerFnErrorErr::Serialization("x".into()));
+        assert_eq!(fault.status(), 500);
     }
 
     #[test]

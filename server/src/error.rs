@@ -2,11 +2,22 @@
 //! (RFC 9457) with a status per variant. Internal causes are logged once, with the request id,
 //! and answered as a bare 500 that carries the same id.
 //!
+//! It also gives the UI's errors their status: a server function answers every
+//! [`AppError`] as a 500 (server_fn builds that response), and [`server_fn_status`] sets the
+//! status the error stands for (404, 400, 401, 403, 503; 500 only for faults), keeping the
+//! body the browser decodes. [`database_unavailable`] says which database failures are a 503,
+//! for both boundaries.
+//!
 //! This module knows no route: the id comes from [`crate::telemetry`], where the router's
 //! layers put it.
 
+use app::error::AppError;
+use axum::body::Body;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use serde::Serialize;
 
 use crate::telemetry::request_id;
@@ -157,15 +168,64 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
     ApiError::Internal(anyhow::anyhow!("a handler panicked: {message}")).into_response()
 }
 
+/// Whether a database failure means the database is unreachable, overloaded or going away,
+/// so that a retry may succeed (503), rather than a fault (500): no connection to be had from
+/// the pool, a broken connection, or PostgreSQL's own word for it (SQLSTATE class 08,
+/// connection exception; 57P01–57P03, shutting down or starting; 53300, too many connections).
+pub fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                ApiError::Unavailable(error)
-            }
-            other => ApiError::Internal(other.into()),
+        if database_unavailable(&error) {
+            ApiError::Unavailable(error)
+        } else {
+            ApiError::Internal(error.into())
         }
     }
+}
+
+/// The largest server-function error body read to find its status; an `AppError` is a few
+/// hundred bytes.
+const SERVER_FN_ERROR_LIMIT: usize = 64 * 1024;
+
+/// Middleware: a server function's error response (server_fn marks it with its
+/// `serverfnerror` header and answers 500) gets the status of the [`AppError`] in its body,
+/// [`AppError::status`]; a 503 also says when to retry. The body is left as it is: the
+/// hydrated page decodes any 4xx or 5xx body as the error.
+pub async fn server_fn_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, SERVER_FN_ERROR_LIMIT).await else {
+        tracing::error!("a server function's error body could not be read");
+        let body = serde_json::to_vec(&AppError::Internal(request_id().unwrap_or_default()))
+            .unwrap_or_default();
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::from(body));
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes)
+        && let Ok(status) = StatusCode::from_u16(error.status())
+    {
+        parts.status = status;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 impl From<anyhow::Error> for ApiError {
@@ -235,5 +295,93 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use leptos::server_fn::error::FromServerFnError;
+    use leptos::server_fn::response::Res;
+    use tower::ServiceExt;
+
+    /// A router whose one route answers `error` exactly as a server function does.
+    fn server_fn_answering(error: AppError) -> axum::Router {
+        let handler = move || {
+            let error = error.clone();
+            async move {
+                let mut response =
+                    <Response<Body> as Res>::error_response("/rpc/test/fail", error.ser());
+                response.content_type("application/json");
+                response
+            }
+        };
+        axum::Router::new()
+            .route("/rpc/test/fail", axum::routing::post(handler))
+            .route(
+                "/plain",
+                axum::routing::get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+            )
+            .layer(axum::middleware::from_fn(server_fn_status))
+    }
+
+    async fn call(router: axum::Router, method: &str, path: &str) -> (StatusCode, Response) {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .expect("request");
+        let response = router.oneshot(request).await.expect("infallible");
+        (response.status(), response)
+    }
+
+    #[tokio::test]
+    async fn a_server_function_error_answers_its_status_and_keeps_its_body() {
+        for (error, status) in [
+            (AppError::NotFound("Cluster 'x'".into()), 404),
+            (AppError::BadRequest("bad".into()), 400),
+            (AppError::Unauthorized, 401),
+            (AppError::Forbidden, 403),
+            (AppError::Unavailable, 503),
+            (AppError::Internal("ref".into()), 500),
+            (AppError::Transport("x".into()), 500),
+        ] {
+            let (got, response) =
+                call(server_fn_answering(error.clone()), "POST", "/rpc/test/fail").await;
+            assert_eq!(got.as_u16(), status, "{error:?}");
+            assert_eq!(
+                response.headers().contains_key(header::RETRY_AFTER),
+                status == 503
+            );
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            // what the browser does with it (server_fn decodes any 4xx/5xx body)
+            assert_eq!(AppError::de(body), error);
+        }
+    }
+
+    #[tokio::test]
+    async fn other_responses_pass_untouched() {
+        let router = server_fn_answering(AppError::Forbidden);
+        let (status, _) = call(router, "GET", "/plain").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn pool_and_connection_failures_are_unavailable_and_others_faults() {
+        assert!(database_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(database_unavailable(&sqlx::Error::PoolClosed));
+        assert!(database_unavailable(&sqlx::Error::Io(
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused)
+        )));
+        assert!(!database_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!database_unavailable(&sqlx::Error::ColumnNotFound(
+            "x".into()
+        )));
     }
 }

@@ -6,14 +6,18 @@
 //! [`UI_ACCESS`], by path. Building fails when a route the router would serve has no rule (or a
 //! rule names no route), so a route cannot be exposed by accident and no second list has to be
 //! kept in step. The guard ([`auth::middleware::guard`]) looks each request's rule up in the map
-//! built here. Anything else (static files, the 404 page) is public.
+//! built here. A path no route matches is not public: the static assets the fallback serves
+//! are listed here ([`PUBLIC_FILES`] and the site's `pkg` directory); any other path gets the
+//! rule of the route its canonical form names (`/audit/` that of `/audit`), else needs a
+//! signed-in user (see [`crate::auth::access`]).
 //!
 //! Around every route, outermost first: authorization and cookie headers marked sensitive
 //! (never logged); a request id (a sane `x-request-id` from the client is kept, else one is
 //! made; the response carries it); the access log (a span per request named from the matched
 //! route, one line per request, probes at debug); the id in reach of error bodies
 //! ([`telemetry::request_id`]); the security headers; a panic answered as a 500 problem+json;
-//! the guard (session, access rule, CSRF).
+//! the guard (session, access rule, CSRF); a server function's error answered with its status
+//! ([`error::server_fn_status`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -104,6 +108,11 @@ pub const UI_ACCESS: &[(&str, Access)] = &[
     ("/rpc/tokens/list", Roles(MANAGERS)),
     ("/rpc/audit/list", Roles(MANAGERS)),
 ];
+
+/// The files of `public/` (the site's assets directory), which the fallback serves to anyone.
+/// The site's `pkg` directory (the bundle and stylesheet) is public too. Any other path the
+/// fallback answers needs a signed-in user.
+pub const PUBLIC_FILES: &[&str] = &["/favicon.svg"];
 
 /// The methods listed for a route that answers every method.
 const ANY_METHOD: [Method; 5] = [
@@ -230,6 +239,13 @@ pub fn router_with_table(state: AppState) -> Result<(Router, Vec<RouteEntry>), R
         rules.insert(&entry.path, entry.method.clone(), entry.access);
         table.push(entry);
     }
+    rules.insert_asset(&format!(
+        "/{}/",
+        state.leptos.site_pkg_dir.trim_matches('/')
+    ));
+    for file in PUBLIC_FILES {
+        rules.insert_asset(file);
+    }
 
     let store = StoreHandle(Arc::new(PgStore::new(state.pool.clone())));
     let leptos_options = state.leptos.clone();
@@ -335,7 +351,8 @@ fn around_every_route(
             .layer(middleware::from_fn_with_state(
                 Guard::new(state.clone(), rules),
                 auth::middleware::guard,
-            )),
+            ))
+            .layer(middleware::from_fn(error::server_fn_status)),
     )
 }
 
@@ -473,6 +490,31 @@ mod tests {
         assert!(!String::from_utf8_lossy(&body).contains("secret detail"));
         // the server goes on answering
         assert_eq!(call("/ok", None).await.0, StatusCode::OK);
+    }
+
+    #[test]
+    fn every_file_of_the_assets_directory_is_listed_public() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public");
+        let mut files = Vec::new();
+        let mut pending = vec![dir.clone()];
+        while let Some(at) = pending.pop() {
+            for entry in std::fs::read_dir(&at).expect("public/ is readable") {
+                let path = entry.expect("a directory entry").path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    let relative = path.strip_prefix(&dir).expect("under public/");
+                    files.push(format!("/{}", relative.to_string_lossy()));
+                }
+            }
+        }
+        files.sort();
+        let mut listed: Vec<String> = PUBLIC_FILES.iter().map(|f| (*f).to_owned()).collect();
+        listed.sort();
+        assert_eq!(
+            files, listed,
+            "PUBLIC_FILES must list exactly the files of public/"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ impl PgStore {
 /// Logs a database error once and turns it into what a page may show.
 pub fn to_app_error(error: sqlx::Error) -> AppError {
     match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+        error if crate::error::database_unavailable(&error) => {
             tracing::warn!(%error, "database unavailable");
             AppError::Unavailable
         }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::access::{Access, AccessRules, is_page};
+use super::access::{Access, AccessRules, Resolved};
 use super::session;
 use crate::AppState;
 use crate::db;
@@ -46,25 +46,39 @@ impl Guard {
     }
 }
 
-/// Authenticates the session, enforces the route's access rule and refuses cross-site writes.
+/// Authenticates the session, enforces the request's access rule ([`AccessRules::resolve`]:
+/// the matched route's, else a static asset's, the canonical path's route's, or signed-in by
+/// default) and refuses cross-site writes.
 pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next) -> Response {
     let Guard { state, rules } = guard;
-    let route = request
+    let matched = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let method = request.method().clone();
-    let Some(access) = rules.get(&method, route.as_deref()) else {
+    let resolved = rules.resolve(&method, matched.as_deref(), request.uri().path());
+    let route = resolved.route().map(str::to_owned);
+    let Some(access) = resolved.access() else {
         // every route the router serves has a rule, so this is a method the route does not
         // serve: said before any handler runs, whoever asks
         let allowed = route.as_deref().and_then(|r| rules.methods(r));
         return ApiError::MethodNotAllowed(allowed.unwrap_or_default()).into_response();
     };
+    if access == Access::Token && matches!(resolved, Resolved::Route { variant: true, .. }) {
+        // another spelling of an API path: no handler behind it checks the token
+        return ApiError::NotFound(format!(
+            "there is no API endpoint {method} {}: API paths are lower-case, without a \
+             trailing slash",
+            request.uri().path()
+        ))
+        .into_response();
+    }
+    let page = resolved.is_page();
 
     // cookie-authenticated writes, and the sign-in form itself (login CSRF)
     let needs_csrf = match access {
         Access::Roles(_) => true,
-        Access::Public => route.as_deref().is_some_and(is_page),
+        Access::Public => page,
         Access::Token => false,
     };
     if is_unsafe(&method)
@@ -94,9 +108,9 @@ pub async fn guard(State(guard): State<Guard>, mut request: Request, next: Next)
     let refusal = match access {
         Access::Public | Access::Token => None,
         Access::Roles(roles) => match request.extensions().get::<Viewer>() {
-            None => Some(unauthenticated(&request, route.as_deref(), stale_cookie)),
+            None => Some(unauthenticated(&request, page, stale_cookie)),
             Some(viewer) if !roles.contains(&viewer.role) => {
-                Some(forbidden(route.as_deref(), viewer))
+                Some(forbidden(route.as_deref(), page, viewer))
             }
             Some(_) => None,
         },
@@ -161,8 +175,7 @@ pub fn same_origin(headers: &HeaderMap, public_origin: &Option<String>) -> Resul
     }
 }
 
-fn unauthenticated(request: &Request, route: Option<&str>, stale: bool) -> Response {
-    let page = route.is_none_or(is_page);
+fn unauthenticated(request: &Request, page: bool, stale: bool) -> Response {
     if page && (request.method() == Method::GET || request.method() == Method::HEAD) {
         let target = request
             .uri()
@@ -181,13 +194,13 @@ fn unauthenticated(request: &Request, route: Option<&str>, stale: bool) -> Respo
     ApiError::Unauthorized("sign in first: this needs a session".to_owned()).into_response()
 }
 
-fn forbidden(route: Option<&str>, viewer: &Viewer) -> Response {
+fn forbidden(route: Option<&str>, page: bool, viewer: &Viewer) -> Response {
     let message = format!(
         "your role ({}) may not use {}",
         viewer.role.as_str(),
         route.unwrap_or("this route")
     );
-    if route.is_none_or(is_page) {
+    if page {
         let body = format!(
             "<p>{}</p><p><a href=\"/\">Back to the overview</a></p>",
             html_escape(&message)

@@ -71,6 +71,46 @@ fn generous() -> AuthSettings {
     }
 }
 
+/// Other spellings of the concrete path `path`, each named: with a trailing slash, in capitals,
+/// with a doubled slash (leading, and inside when there are two segments or more), and with its
+/// last slash percent-encoded. None is `path` itself.
+fn variants(path: &str) -> Vec<(&'static str, String)> {
+    let mut variants = vec![
+        ("trailing slash", format!("{path}/")),
+        ("upper case", path.to_uppercase()),
+        ("double slash", format!("/{path}")),
+    ];
+    match path.rfind('/').filter(|&at| at > 0) {
+        Some(at) => {
+            variants.push((
+                "inner double slash",
+                format!("{}/{}", &path[..at], &path[at..]),
+            ));
+            variants.push((
+                "encoded slash",
+                format!("{}%2F{}", &path[..at], &path[at + 1..]),
+            ));
+        }
+        None => variants.push(("encoded slash", format!("{path}%2F"))),
+    }
+    let mut seen = std::collections::HashSet::from([path.to_owned()]);
+    variants.retain(|(_, variant)| seen.insert(variant.clone()));
+    variants
+}
+
+/// A caller of the matrix: what kind, their role, and the header that carries their credential.
+type Principal<'a> = (&'static str, Option<Role>, Option<(&'static str, &'a str)>);
+
+/// Whether a response denies the caller what they asked: refused, or no such thing (404), or
+/// not this method (405).
+fn denied(response: &Response) -> bool {
+    refused(response)
+        || matches!(
+            response.status,
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+        )
+}
+
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn authorization_matrix_covers_every_route_role_and_anonymous(pool: PgPool) {
     let app = TestApp::spawn_with_auth(pool, generous()).await;
@@ -82,8 +122,10 @@ async fn authorization_matrix_covers_every_route_role_and_anonymous(pool: PgPool
     for role in Role::ALL {
         cookies.push((Some(role), app.session(role).await));
     }
+    let bearer = format!("Bearer {}", app.token("matrix", None).await);
     let origin = app.origin();
     let mut checked = 0;
+    let mut variants_checked = 0;
     for route in &routes {
         let method = route.method.as_str();
         let expect = expectation(method, &route.path).unwrap_or_else(|| {
@@ -100,41 +142,85 @@ async fn authorization_matrix_covers_every_route_role_and_anonymous(pool: PgPool
         };
         assert_eq!(declared, expect, "{method} {}", route.path);
         let path = concrete(&route.path);
-        let principals: Vec<(Option<Role>, Option<&str>)> = std::iter::once((None, None))
-            .chain(cookies.iter().map(|(r, c)| (*r, Some(c.as_str()))))
+        // anonymous, each role, and an API token (no session)
+        let principals: Vec<Principal> = std::iter::once(("anonymous", None, None))
+            .chain(
+                cookies
+                    .iter()
+                    .map(|(r, c)| ("session", *r, Some(("cookie", c.as_str())))),
+            )
+            .chain(std::iter::once((
+                "token",
+                None,
+                Some(("authorization", bearer.as_str())),
+            )))
             .collect();
-        for (role, cookie) in principals {
+        for (caller, role, credential) in principals {
             let mut headers = vec![
                 ("origin", origin.as_str()),
                 ("content-type", "application/x-www-form-urlencoded"),
             ];
-            if let Some(c) = cookie {
-                headers.push(("cookie", c));
+            headers.extend(credential);
+            // the variants first: the canonical path may end the session (`/logout`)
+            let mut answers = Vec::new();
+            for (kind, variant) in variants(&path) {
+                let response = app.request(method, &variant, &headers, Vec::new()).await;
+                answers.push((kind, variant, response));
             }
             let response = app.request(method, &path, &headers, Vec::new()).await;
-            let allowed = match expect {
-                Expect::Public => true,
-                Expect::Token => false,
-                Expect::Roles(roles) => role.is_some_and(|r| roles.contains(&r)),
-            };
-            assert_eq!(
-                !refused(&response),
-                allowed,
-                "{method} {path} as {role:?}: {} {:?} {}",
-                response.status,
-                response.header("location"),
-                response.text()
-            );
-            if !allowed && response.status == StatusCode::SEE_OTHER {
-                assert!(
-                    policy_page(&route.path),
-                    "{path} redirected but is not a page"
+            let who = format!("{caller} {role:?}");
+            if caller != "token" {
+                let allowed = match expect {
+                    Expect::Public => true,
+                    Expect::Token => false,
+                    Expect::Roles(roles) => role.is_some_and(|r| roles.contains(&r)),
+                };
+                assert_eq!(
+                    !refused(&response),
+                    allowed,
+                    "{method} {path} as {who}: {} {:?} {}",
+                    response.status,
+                    response.header("location"),
+                    response.text()
                 );
+                if !allowed && response.status == StatusCode::SEE_OTHER {
+                    assert!(
+                        policy_page(&route.path),
+                        "{path} redirected but is not a page"
+                    );
+                }
+                checked += 1;
             }
-            checked += 1;
+            // each variant answers as the canonical path does, or denies
+            for (kind, variant, answer) in answers {
+                let same = answer.status == response.status && !refused(&response);
+                assert!(
+                    same || denied(&answer),
+                    "{method} {variant} ({kind}) as {who}: {} {:?}, where {path} answered {} \
+                     {:?}: {}",
+                    answer.status,
+                    answer.header("location"),
+                    response.status,
+                    response.header("location"),
+                    answer.text()
+                );
+                if refused(&response) {
+                    assert!(
+                        !answer.text().contains("<script"),
+                        "{method} {variant} ({kind}) as {who}: a page shell where {path} \
+                         refused: {}",
+                        answer.text()
+                    );
+                }
+                variants_checked += 1;
+            }
         }
     }
     assert_eq!(checked, routes.len() * 5);
+    assert!(
+        variants_checked >= routes.len() * 6 * 4,
+        "{variants_checked}"
+    );
 }
 
 fn policy_page(path: &str) -> bool {
@@ -1189,4 +1275,86 @@ async fn limit_to_cluster(app: &TestApp, email: &str, cluster: &str) -> i64 {
         .await
         .unwrap();
     id
+}
+
+/// Reproduction 6 of issue 12: `/audit/` (and every other spelling of `/audit`) fell through
+/// to the public fallback, which rendered the page shell for anyone. A variant gets the answer
+/// of the page it spells, or a denial; an unknown path is for signed-in users only.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_variant_of_a_protected_path_gets_its_answer_and_no_page_shell(pool: PgPool) {
+    let app = TestApp::spawn_with_auth(pool, generous()).await;
+    let analyst = app.session(Role::Analyst).await;
+    let canonical = app.get_as(&analyst, "/audit").await;
+    assert_eq!(canonical.status, StatusCode::FORBIDDEN);
+    for variant in ["/audit/", "/AUDIT", "//audit", "/%61udit", "/audit%2F"] {
+        let response = app.get_as(&analyst, variant).await;
+        assert_eq!(
+            response.status,
+            canonical.status,
+            "{variant}: {}",
+            response.text()
+        );
+        assert!(
+            !response.text().contains("<script"),
+            "{variant} rendered the page shell: {}",
+            response.text()
+        );
+        // anonymous visitors are sent to sign in, as from /audit
+        let response = app.get(variant).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{variant}");
+        assert!(
+            response
+                .header("location")
+                .is_some_and(|l| l.starts_with("/login?next=")),
+            "{variant}: {:?}",
+            response.header("location")
+        );
+    }
+
+    // a path that names no route at all is not public either
+    let page = app.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let call = app
+        .request(
+            "POST",
+            "/rpc/no/such/function",
+            &[("origin", app.origin().as_str())],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(call.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call.header("content-type"),
+        Some("application/problem+json")
+    );
+    // signed in, it is the 404 page
+    let page = app.get_as(&analyst, "/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    // the API has one spelling: a token is not checked on another, it is a 404
+    let bearer = format!("Bearer {}", app.token("ci", None).await);
+    for variant in [
+        "/API/v1/findings",
+        "/api/v1/findings/",
+        "/api%2Fv1%2Ffindings",
+    ] {
+        let response = app
+            .request("GET", variant, &[("authorization", &bearer)], Vec::new())
+            .await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{variant}");
+        assert_eq!(
+            response.header("content-type"),
+            Some("application/problem+json"),
+            "{variant}"
+        );
+    }
+    // static assets stay public: anyone gets the file (or a plain 404 when it is missing)
+    for asset in ["/favicon.svg", "/pkg/bulwark.css", "/pkg/bulwark.js"] {
+        let response = app.get(asset).await;
+        assert!(
+            matches!(response.status, StatusCode::OK | StatusCode::NOT_FOUND),
+            "{asset}: {} {:?}",
+            response.status,
+            response.header("location")
+        );
+    }
 }

@@ -234,3 +234,154 @@ async fn pages_finish_while_other_routers_are_built(pool: PgPool) {
     done.store(true, Ordering::Relaxed);
     assert!(builder.join().unwrap() > 0, "no router was built meanwhile");
 }
+
+/// A same-origin call of the server function at `path` with a form body, as the hydrated app
+/// sends it; `cookie` signs it in.
+async fn rpc(
+    app: &TestApp,
+    cookie: Option<&str>,
+    path: &str,
+    body: &str,
+) -> crate::helpers::Response {
+    let origin = app.origin();
+    let mut headers = vec![
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("origin", origin.as_str()),
+    ];
+    headers.extend(cookie.map(|c| ("cookie", c)));
+    app.request("POST", path, &headers, body.to_owned()).await
+}
+
+/// Reproduction 8 of issue 12: every server-function error answered 500, so monitoring saw a
+/// probe as a server fault. The status follows the error; the body stays the `AppError` the
+/// hydrated page decodes.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn server_function_errors_answer_their_status_with_the_error_as_body(pool: PgPool) {
+    use app::error::AppError;
+    let app = TestApp::spawn(pool).await;
+    let analyst = app.session(Role::Analyst).await;
+    let manager = app.session(Role::Manager).await;
+    let cases = [
+        (
+            Some(analyst.as_str()),
+            "/rpc/findings/list",
+            "filter%5Bcluster%5D=nowhere",
+            StatusCode::NOT_FOUND,
+            Some(AppError::NotFound("Cluster 'nowhere'".to_owned())),
+        ),
+        (
+            Some(analyst.as_str()),
+            "/rpc/overview/severity",
+            "cluster=nowhere",
+            StatusCode::NOT_FOUND,
+            Some(AppError::NotFound("Cluster 'nowhere'".to_owned())),
+        ),
+        (
+            Some(analyst.as_str()),
+            "/rpc/events/list",
+            "filter%5Bseverity%5D=purple",
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            Some(manager.as_str()),
+            "/rpc/audit/list",
+            "filter%5Bsince%5D=yesterday",
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        // arguments that do not read are the caller's mistake too
+        (
+            Some(analyst.as_str()),
+            "/rpc/overview/severity",
+            "cluster%5B%5D%5B=%FF",
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        // the guard refuses these before the function runs (problem+json)
+        (
+            Some(analyst.as_str()),
+            "/rpc/audit/list",
+            "",
+            StatusCode::FORBIDDEN,
+            None,
+        ),
+        (
+            None,
+            "/rpc/findings/list",
+            "",
+            StatusCode::UNAUTHORIZED,
+            None,
+        ),
+    ];
+    for (cookie, path, body, status, error) in cases {
+        let response = rpc(&app, cookie, path, body).await;
+        assert_eq!(
+            response.status,
+            status,
+            "{path} {body}: {}",
+            response.text()
+        );
+        if let Some(error) = error {
+            let decoded: AppError = serde_json::from_slice(&response.body)
+                .unwrap_or_else(|e| panic!("{path}: not an AppError ({e}): {}", response.text()));
+            assert_eq!(decoded, error, "{path}");
+        }
+    }
+}
+
+/// Reproduction 8 of issue 12, the database half: a server function whose query loses its
+/// connection to a database shutting down (SQLSTATE 57P01, what every session gets when the
+/// server stops) answers 503, and so does any call once the pool is gone.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_server_function_answers_503_when_the_database_goes_away(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let analyst = app.session(Role::Analyst).await;
+    assert_eq!(
+        rpc(&app, Some(&analyst), "/rpc/findings/list", "filter%5Bq%5D=")
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    // the function's query waits for a lock held here, and its session is then terminated
+    let mut lock = app.pool.begin().await.unwrap();
+    sqlx::query("lock table finding in access exclusive mode")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let terminate = async {
+        for _ in 0..500 {
+            let terminated: i64 = sqlx::query_scalar(
+                "select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity
+                  where datname = current_database() and wait_event_type = 'Lock'
+                    and pid <> pg_backend_pid()) t",
+            )
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+            if terminated > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the server function never waited for the lock");
+    };
+    let (response, ()) = tokio::join!(
+        rpc(&app, Some(&analyst), "/rpc/findings/list", "filter%5Bq%5D="),
+        terminate
+    );
+    lock.rollback().await.unwrap();
+    assert_eq!(
+        response.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        response.text()
+    );
+    let decoded: app::error::AppError = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(decoded, app::error::AppError::Unavailable);
+
+    app.pool.close().await;
+    let response = rpc(&app, Some(&analyst), "/rpc/findings/list", "filter%5Bq%5D=").await;
+    assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
+}
