@@ -585,6 +585,7 @@ async fn user_command(pool: &PgPool, command: UserCommand) -> anyhow::Result<()>
                 &mut tx,
                 "login.unlock",
                 ("user", id.to_string()),
+                None,
                 serde_json::json!({ "email": login, "keys_cleared": cleared }),
             )
             .await?;

@@ -341,7 +341,9 @@ async fn the_audit_log_shows_a_scoped_manager_only_their_clusters(pool: PgPool) 
     assert!(csv.contains("edge-own"), "{csv}");
 
     // the fleet's manager sees everything
-    let all = rpc(&app, &admin, "/rpc/audit/list", "filter[actor]=").await.to_string();
+    let all = rpc(&app, &admin, "/rpc/audit/list", "filter[actor]=")
+        .await
+        .to_string();
     assert!(
         all.contains("prod-secret-name") && all.contains("login"),
         "{all}"
