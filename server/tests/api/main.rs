@@ -18,4 +18,5 @@ mod oidc;
 mod pages;
 mod risk_paths;
 mod samples;
+mod tenancy;
 mod vex_runtime;
