@@ -14,7 +14,7 @@
 //! the enumeration of samples is `samples.rs`'s. Single-purpose regressions of the tenancy bugs
 //! belong with the tests of the code that fixes them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use app::model::Role;
@@ -107,8 +107,9 @@ impl World {
     }
 
     /// Every way `after` breaks the promise, headed by `case` (none: it holds): `prod`'s view
-    /// must be exactly as it was, `edge`'s may grow only by rows of `edge` (and, when
-    /// `fleet_rows`, by fleet-level findings).
+    /// must be exactly as it was, `edge`'s may grow only by rows of `edge` and, when
+    /// `fleet_rows` (CI scanned the same images), by fleet-level findings on images that
+    /// edge's own findings are on.
     fn verdict(
         &self,
         case: &str,
@@ -144,7 +145,7 @@ impl World {
         let owner = Owner {
             cluster: self.edge.cluster,
             other: self.prod.cluster,
-            fleet_rows,
+            fleet_images: fleet_rows.then(|| images_of(&after.edge, self.edge.cluster)),
         };
         let grown = compare_views(&before.edge, &after.edge, Rule::Grow(&owner));
         if !grown.is_empty() {
@@ -160,6 +161,27 @@ impl World {
     fn judge(&self, case: &str, before: &Snapshot, after: &Snapshot, fleet_rows: bool) {
         holds(self.verdict(case, before, after, fleet_rows));
     }
+}
+
+/// The images that findings of `cluster` in `view` are on.
+fn images_of(view: &View, cluster: &str) -> HashSet<String> {
+    fn walk(value: &Value, cluster: &str, out: &mut HashSet<String>) {
+        match value {
+            Value::Object(o) => {
+                if o.get("cluster").and_then(Value::as_str) == Some(cluster) {
+                    if let Some(image) = o.get("image").and_then(Value::as_str) {
+                        out.insert(image.to_owned());
+                    }
+                }
+                o.values().for_each(|v| walk(v, cluster, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, cluster, out)),
+            _ => {}
+        }
+    }
+    let mut out = HashSet::new();
+    view.values().for_each(|v| walk(v, cluster, &mut out));
+    out
 }
 
 /// Fails the test, listing every problem.
@@ -292,8 +314,9 @@ fn csv_rows(response: &Response) -> Value {
 struct Owner {
     cluster: &'static str,
     other: &'static str,
-    /// Fleet-level findings (no cluster, from CI) may appear too.
-    fleet_rows: bool,
+    /// Images on which fleet-level findings (no cluster: CI's) may appear too: those the
+    /// owner's own findings are on. `None`: no fleet-level finding may appear.
+    fleet_images: Option<HashSet<String>>,
 }
 
 impl Owner {
@@ -304,7 +327,12 @@ impl Owner {
         match row {
             Value::Object(o) if o.contains_key("cluster") => match &o["cluster"] {
                 Value::String(c) => c == self.cluster,
-                Value::Null => self.fleet_rows && o.contains_key("vulnerability"),
+                Value::Null => self.fleet_images.as_ref().is_some_and(|images| {
+                    o.contains_key("vulnerability")
+                        && o.get("image")
+                            .and_then(Value::as_str)
+                            .is_some_and(|i| images.contains(i))
+                }),
                 _ => false,
             },
             Value::Object(o) if o.contains_key("provider") => o["name"] == self.cluster,
@@ -392,13 +420,30 @@ fn compare_rows(
     let start = out.len();
     let owns = |row: &Value| matches!(rule, Rule::Grow(owner) if owner.owns(row));
     let mut gone = Vec::new();
+    // field → (rows where it changed, the first change)
+    let mut changed: BTreeMap<String, (usize, String)> = BTreeMap::new();
     for (key, row) in &b {
         match in_after.get(key.as_str()) {
             None if owns(row) => {}
             None => gone.push(*row),
             Some(now) if owns(now) && owns(row) => {}
-            Some(now) => compare(&format!("{path}[{key}]"), row, now, Rule::Same, out),
+            Some(now) => {
+                let mut fields = Vec::new();
+                compare("", row, now, Rule::Same, &mut fields);
+                for field in fields {
+                    let (name, change) = field.split_once(": ").unwrap_or((&field, ""));
+                    let entry = changed
+                        .entry(name.to_owned())
+                        .or_insert_with(|| (0, format!("[{key}] {change}")));
+                    entry.0 += 1;
+                }
+            }
         }
+    }
+    for (field, (rows, first)) in changed {
+        out.push(format!(
+            "{path}[*]{field}: changed in {rows} rows, e.g. {first}"
+        ));
     }
     let new: Vec<&Value> = a
         .iter()
@@ -668,7 +713,7 @@ fn the_comparison_finds_changes_and_lets_a_view_grow_only_by_its_owners_rows() {
     let owner = Owner {
         cluster: "edge",
         other: "prod",
-        fleet_rows: false,
+        fleet_images: None,
     };
     let row =
         |id: i64, cluster: &str, risk: i64| json!({"id": id, "cluster": cluster, "risk": risk});
@@ -685,7 +730,7 @@ fn the_comparison_finds_changes_and_lets_a_view_grow_only_by_its_owners_rows() {
     let found = compare_views(&before, &rescored, Rule::Same);
     assert_eq!(
         found,
-        ["  [list] .body.rows[id=1 cluster=\"prod\"].risk: 50 -> 72"]
+        ["  [list] .body.rows[*].risk: changed in 1 rows, e.g. [id=1 cluster=\"prod\"] 50 -> 72"]
     );
     let grown = list(vec![row(1, "prod", 50), row(2, "edge", 10)]);
     assert!(compare_views(&before, &grown, Rule::Grow(&owner)).is_empty());
@@ -711,6 +756,23 @@ fn the_comparison_finds_changes_and_lets_a_view_grow_only_by_its_owners_rows() {
         compare_views(&before, &rescored, Rule::Grow(&owner)).len(),
         1,
         "another cluster's row may not change in a growing view"
+    );
+    // CI's fleet-level findings may appear only on images edge's own findings are on
+    let ci = Owner {
+        fleet_images: Some(HashSet::from(["acme/a:1".to_owned()])),
+        ..owner
+    };
+    let fleet = |id: i64, image: &str| json!({"id": id, "cluster": null, "image": image, "vulnerability": "CVE-1"});
+    let with_fleet = list(vec![
+        row(1, "prod", 50),
+        fleet(4, "acme/a:1"),
+        fleet(5, "acme/b:1"),
+    ]);
+    let found = compare_views(&before, &with_fleet, Rule::Grow(&ci));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("acme/b:1") && !found[0].contains("acme/a:1"),
+        "{found:?}"
     );
 }
 
@@ -829,8 +891,9 @@ fn not_affected(cve: &str, purl: &str) -> String {
     .to_string()
 }
 
-/// `edge` says `not_affected` for a CVE and package of prod's image, first when the image runs
-/// only in prod, then when it runs in both: prod's finding stays open either way.
+/// `edge` says `not_affected` for a CVE and package of prod's image, first while the image
+/// runs only in prod, then (another CVE) once edge runs it too: prod's findings stay open
+/// either way; edge's own finding may go.
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn openvex_from_edge_about_prod_packages_leaves_prod_as_it_was(pool: PgPool) {
     let world = World::new(pool).await;
@@ -842,9 +905,9 @@ async fn openvex_from_edge_about_prod_packages_leaves_prod_as_it_was(pool: PgPoo
     world
         .send("trivy", &world.prod.ingest, "prod's scan", scan.as_bytes())
         .await;
-    let vex = not_affected("CVE-2024-1", "pkg:deb/debian/openssl@3.0.1");
 
     let before = world.snapshot().await;
+    let vex = not_affected("CVE-2024-1", "pkg:deb/debian/openssl@3.0.1");
     world
         .send("openvex", &world.edge.ingest, "edge's VEX", vex.as_bytes())
         .await;
@@ -861,11 +924,12 @@ async fn openvex_from_edge_about_prod_packages_leaves_prod_as_it_was(pool: PgPoo
         .send("trivy", &world.edge.ingest, "edge's scan", scan.as_bytes())
         .await;
     let before = world.snapshot().await;
+    let vex = not_affected("CVE-2024-2", "pkg:deb/debian/zlib@1.2.13");
     world
         .send(
             "openvex",
             &world.edge.ingest,
-            "edge's VEX again",
+            "edge's second VEX",
             vex.as_bytes(),
         )
         .await;
