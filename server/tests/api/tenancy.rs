@@ -646,7 +646,35 @@ async fn format_case(pool: PgPool, format: &str, before: Before) {
             samples.len()
         ),
     };
-    world.judge(&case, &snapshot, &after, before == Before::CiThenProd);
+    let mut problems = world.verdict(&case, &snapshot, &after, before == Before::CiThenProd);
+    problems.extend(mirrored(&case, &snapshot.prod, &after.edge));
+    holds(problems);
+}
+
+/// What edge's people read after edge sent the samples that prod sent matches what prod's
+/// read before: as many open findings, by severity, and runtime events. Edge's reports carry
+/// what prod's carried, so each cluster's people see the same amount of their own.
+fn mirrored(case: &str, prod: &View, edge: &View) -> Vec<String> {
+    let measures: [(&str, fn(&Value) -> Value); 3] = [
+        ("GET /api/v1/findings?limit=1000", |a| {
+            a["body"]["total"].clone()
+        }),
+        ("POST /rpc/overview/severity", |a| a["body"]["open"].clone()),
+        ("POST /rpc/events/list", |a| {
+            json!(a["body"]["rows"].as_array().map_or(0, Vec::len))
+        }),
+    ];
+    let mut problems = Vec::new();
+    for (part, measure) in measures {
+        let (theirs, ours) = (measure(&prod[part]), measure(&edge[part]));
+        if theirs != ours {
+            problems.push(format!(
+                "{case}: edge's people do not read what edge sent: [{part}] prod's read {theirs} \
+                 after sending the samples, edge's read {ours}"
+            ));
+        }
+    }
+    problems
 }
 
 macro_rules! format_cases {
