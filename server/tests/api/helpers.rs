@@ -379,6 +379,44 @@ impl TestApp {
         self.login(&email, &password).await
     }
 
+    /// A user with this role limited to `cluster`, signed in: the cookie.
+    pub async fn limited_session(&self, email: &str, role: Role, cluster: &str) -> String {
+        let password = self.user(email, role).await;
+        let id: i64 = sqlx::query_scalar("select id from app_user where email = $1")
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        let mut conn = self.pool.acquire().await.unwrap();
+        server::db::users::set_scope(&mut conn, id, &[], &[], &[cluster.to_owned()])
+            .await
+            .unwrap();
+        drop(conn);
+        self.login(email, &password).await
+    }
+
+    /// A `read` token bound to `cluster`, created on the tokens page by the manager signed in
+    /// with `cookie`: the secret.
+    pub async fn read_token_as(&self, cookie: &str, name: &str, cluster: &str) -> String {
+        let body = format!(
+            "name={}&scope=read&cluster={}",
+            urlencode(name),
+            urlencode(cluster)
+        );
+        let created = self
+            .post_form_as(cookie, "/settings/tokens/new", &body)
+            .await;
+        assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+        let html = created.text();
+        let marker = "data-testid=\"new-token\" class=\"secret\">";
+        let at = html
+            .find(marker)
+            .unwrap_or_else(|| panic!("no token in {html}"))
+            + marker.len();
+        let len = html[at..].find('<').unwrap();
+        html[at..at + len].to_owned()
+    }
+
     /// A GET with a session cookie.
     pub async fn get_as(&self, cookie: &str, path: &str) -> Response {
         self.request("GET", path, &[("cookie", cookie)], Vec::new())

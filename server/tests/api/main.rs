@@ -20,4 +20,5 @@ mod oidc;
 mod pages;
 mod risk_paths;
 mod samples;
+mod tenancy;
 mod vex_runtime;

@@ -17,7 +17,7 @@ fn format_of(dir: &Path) -> Option<String> {
 }
 
 /// `(format, file)` for every report file under `root/<format>/`.
-fn reports_under(root: &Path) -> Vec<(String, PathBuf)> {
+pub(crate) fn reports_under(root: &Path) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
         .unwrap()
@@ -117,7 +117,7 @@ async fn every_vendored_fixture_ingests_and_is_detected(pool: PgPool) {
 /// `shared/samples/` beside the repository (or `BULWARK_SAMPLES`): the published scanner
 /// outputs this project was built against. Not part of the repository but always present in CI,
 /// so a missing folder fails the test, naming the path.
-fn shared_samples() -> PathBuf {
+pub(crate) fn shared_samples() -> PathBuf {
     let root = std::env::var_os("BULWARK_SAMPLES")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/samples"));
