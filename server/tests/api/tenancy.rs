@@ -168,10 +168,10 @@ fn images_of(view: &View, cluster: &str) -> HashSet<String> {
     fn walk(value: &Value, cluster: &str, out: &mut HashSet<String>) {
         match value {
             Value::Object(o) => {
-                if o.get("cluster").and_then(Value::as_str) == Some(cluster) {
-                    if let Some(image) = o.get("image").and_then(Value::as_str) {
-                        out.insert(image.to_owned());
-                    }
+                if o.get("cluster").and_then(Value::as_str) == Some(cluster)
+                    && let Some(image) = o.get("image").and_then(Value::as_str)
+                {
+                    out.insert(image.to_owned());
                 }
                 o.values().for_each(|v| walk(v, cluster, out));
             }
@@ -655,7 +655,8 @@ async fn format_case(pool: PgPool, format: &str, before: Before) {
 /// read before: as many open findings, by severity, and runtime events. Edge's reports carry
 /// what prod's carried, so each cluster's people see the same amount of their own.
 fn mirrored(case: &str, prod: &View, edge: &View) -> Vec<String> {
-    let measures: [(&str, fn(&Value) -> Value); 3] = [
+    type Measure = (&'static str, fn(&Value) -> Value);
+    let measures: [Measure; 3] = [
         ("GET /api/v1/findings?limit=1000", |a| {
             a["body"]["total"].clone()
         }),
