@@ -1,7 +1,7 @@
 //! The sign-in throttle's state: failed sign-ins per (login name, client address) pair and how
 //! long each pair waits. What the numbers mean, how long a wait is and how a pair is named are
-//! the rules of `auth::rate` ([`crate::auth::rate::SignInBackoff`],
-//! [`crate::auth::rate::throttle_client`]); this file only stores them. The audit trail of
+//! the rules of the sign-in handlers' rate module (`SignInBackoff`, `throttle_client`), one
+//! layer up; this file only stores them. The audit trail of
 //! failures is the audit log's, not this table's: rows here are dropped once forgotten.
 
 use std::time::Duration;
