@@ -217,16 +217,21 @@ async fn fleet_intelligence_needs_an_unbound_intel_token(pool: PgPool) {
     let epss = "#model_version:v2025.03.14,score_date:2026-11-01T00:00:00+0000\n\
                 cve,epss,percentile\nCVE-2024-1000,0.97,0.999\n";
 
-    let edge = app.token("trivy-edge", Some("edge")).await;
-    for token in [&edge, &prod_token] {
-        let response = app
-            .request(
+    let post = |token: String| {
+        let app = &app;
+        async move {
+            app.request(
                 "POST",
                 "/api/v1/intel/epss",
                 &[("authorization", &format!("Bearer {token}"))],
                 epss,
             )
-            .await;
+            .await
+        }
+    };
+    let edge = app.token("trivy-edge", Some("edge")).await;
+    for token in [edge, prod_token] {
+        let response = post(token).await;
         assert_eq!(
             response.status,
             StatusCode::FORBIDDEN,
@@ -239,15 +244,7 @@ async fn fleet_intelligence_needs_an_unbound_intel_token(pool: PgPool) {
         );
     }
     // an unbound ingest token without the intel permission is refused too
-    let ci = app.token("ci", None).await;
-    let response = app
-        .request(
-            "POST",
-            "/api/v1/intel/epss",
-            &[("authorization", &format!("Bearer {ci}"))],
-            epss,
-        )
-        .await;
+    let response = post(app.token("ci", None).await).await;
     assert_eq!(
         response.status,
         StatusCode::FORBIDDEN,
@@ -257,15 +254,7 @@ async fn fleet_intelligence_needs_an_unbound_intel_token(pool: PgPool) {
     assert_eq!(visible_findings(&app, &prod_user).await, before);
 
     // the fleet's intel token does it
-    let intel = app.intel_token("intel-feeds").await;
-    let response = app
-        .request(
-            "POST",
-            "/api/v1/intel/epss",
-            &[("authorization", &format!("Bearer {intel}"))],
-            epss,
-        )
-        .await;
+    let response = post(app.intel_token("intel-feeds").await).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     let after = visible_findings(&app, &prod_user).await;
     assert!(after[0].2 > before[0].2, "{before:?} -> {after:?}");
@@ -287,8 +276,6 @@ async fn fleet_intelligence_needs_an_unbound_intel_token(pool: PgPool) {
 async fn the_audit_log_shows_a_scoped_manager_only_their_clusters(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let admin = app.session(Role::Admin).await;
-    let origin = app.origin();
-    let form = |body: &str| body.to_owned();
     for cluster in ["prod", "edge"] {
         // the clusters exist before their managers' tokens are made
         app.token(&format!("seed-{cluster}"), Some(cluster)).await;
@@ -298,9 +285,7 @@ async fn the_audit_log_shows_a_scoped_manager_only_their_clusters(pool: PgPool) 
         .post_form_as(
             &admin,
             "/settings/tokens/new",
-            &form(
-                "name=prod-secret-name&scope=ingest&source=prod-scanner&cluster=prod&expires_days=",
-            ),
+            "name=prod-secret-name&scope=ingest&source=prod-scanner&cluster=prod&expires_days=",
         )
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
@@ -324,7 +309,7 @@ async fn the_audit_log_shows_a_scoped_manager_only_their_clusters(pool: PgPool) 
         .post_form_as(
             &edge_manager,
             "/settings/tokens/new",
-            &form("name=edge-own&scope=ingest&source=edge-scanner&cluster=edge&expires_days="),
+            "name=edge-own&scope=ingest&source=edge-scanner&cluster=edge&expires_days=",
         )
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
@@ -348,5 +333,4 @@ async fn the_audit_log_shows_a_scoped_manager_only_their_clusters(pool: PgPool) 
         all.contains("prod-secret-name") && all.contains("login"),
         "{all}"
     );
-    let _ = origin;
 }
