@@ -183,7 +183,7 @@ async fn try_store(
     clock.lap("report");
 
     // 2. The cluster: the token's, else the one the report names.
-    let cluster_id = resolve_cluster(&mut tx, identity, parsed, &mut warnings).await?;
+    let cluster_id = resolve_cluster(&mut tx, writer, parsed, &mut warnings).await?;
 
     // 3. The estate the report names.
     let estate = store_estate(&mut tx, cluster_id, parsed).await?;
@@ -247,7 +247,7 @@ async fn try_store(
     // 9. VEX statements, runtime events, control results.
     apply_statements_events_controls(
         &mut tx,
-        identity,
+        (identity, writer),
         parsed,
         cluster_id,
         report_id,
@@ -501,15 +501,20 @@ async fn merge_findings(
 /// workloads they name) and its control results.
 async fn apply_statements_events_controls(
     conn: &mut PgConnection,
-    identity: &IngestIdentity,
+    (identity, writer): (&IngestIdentity, Writer),
     parsed: &ParsedReport,
     cluster_id: Option<i64>,
     report_id: i64,
     counts: &mut Counts,
 ) -> Result<(), sqlx::Error> {
-    let reach = Writer::new(identity.cluster_id).vex_reach();
-    counts.suppressed +=
-        db::vex::apply(conn, identity.source_id, reach, report_id, &parsed.vex).await?;
+    counts.suppressed += db::vex::apply(
+        conn,
+        identity.source_id,
+        writer.vex_reach(),
+        report_id,
+        &parsed.vex,
+    )
+    .await?;
     let attributed =
         db::runtime::insert_events(conn, cluster_id.unwrap_or(0), report_id, &parsed.events)
             .await?;
@@ -535,11 +540,10 @@ async fn apply_statements_events_controls(
 
 async fn resolve_cluster(
     conn: &mut PgConnection,
-    identity: &IngestIdentity,
+    writer: Writer,
     parsed: &ParsedReport,
     warnings: &mut Vec<Warning>,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let writer = Writer::new(identity.cluster_id);
     if writer.is_bound() {
         return Ok(Some(writer.finding_cluster(None)));
     }

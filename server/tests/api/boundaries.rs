@@ -41,17 +41,7 @@ async fn prod_runs_its_image(app: &TestApp) -> String {
 /// A user with `role` limited to `cluster`, signed in: the cookie.
 async fn scoped_session(app: &TestApp, cluster: &str, role: Role) -> String {
     let email = format!("{}-{cluster}@example.com", role.as_str());
-    let password = app.user(&email, role).await;
-    let id: i64 = sqlx::query_scalar("select id from app_user where email = $1")
-        .bind(&email)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let mut conn = app.pool.acquire().await.unwrap();
-    server::db::users::set_scope(&mut conn, id, &[], &[], &[cluster.to_owned()])
-        .await
-        .unwrap();
-    app.login(&email, &password).await
+    app.limited_session(&email, role, cluster).await
 }
 
 /// Calls server function `path` as the user of `cookie` with a form body.
