@@ -8,6 +8,7 @@ mod lists;
 mod overview;
 mod query;
 mod severity;
+mod sla;
 mod tokens;
 mod viewer;
 
@@ -19,5 +20,6 @@ pub use query::{
     AuditQuery, EventsQuery, FindingsQuery, FlashQuery, Lenient, LoginQuery, OverviewQuery,
 };
 pub use severity::{Severity, SeverityCounts, UnknownSeverity};
+pub use sla::SlaPolicy;
 pub use tokens::TokenSummary;
 pub use viewer::{Role, SignInOptions, Viewer};

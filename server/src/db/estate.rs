@@ -88,7 +88,7 @@ pub async fn upsert_images(
            select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                                 $6::text[], $7::text[], $8::text[])
            on conflict (key) do update set
-               last_seen = now(),
+               last_seen = bulwark_now(),
                tag = coalesce(image.tag, excluded.tag),
                image_id = coalesce(image.image_id, excluded.image_id),
                os_family = coalesce(excluded.os_family, image.os_family),
@@ -129,7 +129,7 @@ async fn link_cluster_images(
     sqlx::query!(
         "insert into cluster_image (cluster_id, image_id)
          select distinct $1::bigint, id from unnest($2::bigint[]) as t(id) order by 2
-         on conflict (cluster_id, image_id) do update set last_seen = now()",
+         on conflict (cluster_id, image_id) do update set last_seen = bulwark_now()",
         cluster_id,
         image_ids
     )
@@ -142,7 +142,7 @@ async fn link_cluster_images(
 #[tracing::instrument(skip_all, fields(cluster_id), err)]
 pub async fn touch_cluster(conn: &mut PgConnection, cluster_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "update cluster set last_report_at = now() where id = $1",
+        "update cluster set last_report_at = bulwark_now() where id = $1",
         cluster_id
     )
     .execute(conn)
@@ -202,7 +202,7 @@ pub async fn upsert_workload(
              privileged = excluded.privileged,
              host_mounts = excluded.host_mounts,
              service_account = excluded.service_account,
-             last_seen = now()
+             last_seen = bulwark_now()
          returning id",
         cluster_id,
         namespace_id,
@@ -231,7 +231,7 @@ pub async fn upsert_container(
         "insert into container (cluster_id, workload_id, name, image_id, privileged)
          values ($1, $2, $3, $4, $5)
          on conflict (cluster_id, workload_id, name) do update set
-             image_id = excluded.image_id, privileged = excluded.privileged, last_seen = now()
+             image_id = excluded.image_id, privileged = excluded.privileged, last_seen = bulwark_now()
          returning id",
         cluster_id,
         workload_id,
@@ -304,7 +304,7 @@ pub async fn upsert_workloads(
            select distinct $1::bigint, ns, kind, name
            from unnest($2::bigint[], $3::text[], $4::text[]) as t(ns, kind, name)
            order by 2, 3, 4
-           on conflict (cluster_id, namespace_id, kind, name) do update set last_seen = now()
+           on conflict (cluster_id, namespace_id, kind, name) do update set last_seen = bulwark_now()
            returning id, namespace_id, kind, name"#,
         cluster_id,
         &ns_ids,
@@ -348,7 +348,7 @@ pub async fn upsert_containers(
          from unnest($2::bigint[], $3::text[], $4::bigint[]) as t(w, n, i)
          order by w, n
          on conflict (cluster_id, workload_id, name) do update
-             set image_id = excluded.image_id, last_seen = now()
+             set image_id = excluded.image_id, last_seen = bulwark_now()
              where container.image_id <> excluded.image_id",
         cluster_id,
         workload_ids,

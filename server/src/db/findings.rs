@@ -92,7 +92,8 @@ struct Known {
 
 /// Merges staged findings into the scopes `scope_ids` (every scope of the report being merged,
 /// including those with no finding left: a clean scan fixes what the scope had). `at` is the
-/// transaction's `now()`, which new rows take from their column defaults.
+/// clock of lifecycle writes (`bulwark_now()`, see [`crate::db::reports::transaction_time`]),
+/// which new rows take from their column defaults.
 ///
 /// `staged` must hold each (scope, cluster, fingerprint) once, sorted by cluster and
 /// fingerprint. The merge is worked out here from one lookup of what is known; new findings and
@@ -145,7 +146,7 @@ pub async fn merge(
         .fetch_all(&mut *conn)
         .await?
     };
-    // `first_seen` and `status_changed_at` are left to their default, now(): `at`.
+    // `first_seen` and `status_changed_at` are left to their default, bulwark_now(): `at`.
     let mut copy = CopyIn::start(
         conn,
         "copy finding (cluster_id, id, fingerprint, kind, status, severity, title,
@@ -552,7 +553,7 @@ pub async fn decide(
     .await?;
     if decision.decision == DecisionKind::Reopened {
         sqlx::query!(
-            "update finding_decision set revoked_at = now()
+            "update finding_decision set revoked_at = bulwark_now()
              where cluster_id = $1 and finding_id = $2 and revoked_at is null
                and decision in ('accepted', 'false_positive', 'suppressed_by_vex')",
             cluster_id,
@@ -562,7 +563,7 @@ pub async fn decide(
         .await?;
     }
     sqlx::query!(
-        "update finding set status = $3, status_changed_at = now()
+        "update finding set status = $3, status_changed_at = bulwark_now()
          where cluster_id = $1 and id = $2 and status <> 'fixed' and status <> $3",
         cluster_id,
         finding_id,
@@ -577,13 +578,13 @@ pub async fn decide(
 #[tracing::instrument(skip_all, err)]
 pub async fn expire_acceptances(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
     let reopened = sqlx::query!(
-        "update finding f set status = 'reopened', status_changed_at = now()
+        "update finding f set status = 'reopened', status_changed_at = bulwark_now()
          where f.status = 'accepted'
            and not exists (
                select 1 from finding_decision d
                where d.cluster_id = f.cluster_id and d.finding_id = f.id
                  and d.decision = 'accepted' and d.revoked_at is null
-                 and (d.expires_at is null or d.expires_at > now()))"
+                 and (d.expires_at is null or d.expires_at > bulwark_now()))"
     )
     .execute(conn)
     .await?

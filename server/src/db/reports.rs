@@ -183,10 +183,11 @@ pub async fn advance_scope(
     Ok(())
 }
 
-/// The current transaction's timestamp (`now()`), which column defaults use too: rows written
-/// with it match rows that leave the column out.
+/// The clock of lifecycle writes (`bulwark_now()`: the transaction's `now()` unless the demo set
+/// `bulwark.now`), which column defaults use too: rows written with it match rows that leave
+/// the column out.
 pub async fn transaction_time(conn: &mut PgConnection) -> Result<DateTime<Utc>, sqlx::Error> {
-    sqlx::query_scalar!(r#"select now() as "now!""#)
+    sqlx::query_scalar!(r#"select bulwark_now() as "now!""#)
         .fetch_one(conn)
         .await
 }

@@ -81,7 +81,7 @@ pub async fn apply(
                  and (s.img is null or i.key = s.img)
                order by f.cluster_id, f.id
            ), updated as (
-               update finding f set status = 'suppressed_by_vex', status_changed_at = now()
+               update finding f set status = 'suppressed_by_vex', status_changed_at = bulwark_now()
                from matched m where f.cluster_id = m.cluster_id and f.id = m.id
                returning f.cluster_id, f.id, m.why
            )
@@ -116,13 +116,13 @@ pub async fn apply(
                  and (s.comp is null or c.key = s.comp)
                  and (s.img is null or i.key = s.img)
            ), revoked as (
-               update finding_decision d set revoked_at = now()
+               update finding_decision d set revoked_at = bulwark_now()
                from matched m
                where d.cluster_id = m.cluster_id and d.finding_id = m.id
                  and d.decision = 'suppressed_by_vex' and d.revoked_at is null
                returning d.cluster_id, d.finding_id
            )
-           update finding f set status = 'open', status_changed_at = now()
+           update finding f set status = 'open', status_changed_at = bulwark_now()
            from matched m where f.cluster_id = m.cluster_id and f.id = m.id"#,
         &vulns as &[&str],
         &components as &[Option<&str>],
