@@ -323,3 +323,38 @@ async fn today(conn: &mut PgConnection) -> Result<NaiveDate, sqlx::Error> {
         .fetch_one(conn)
         .await
 }
+
+/// Whose findings a stored report may have changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportReach {
+    /// The clusters of its lifecycle scopes and of its token (`0`: fleet-level findings).
+    pub clusters: Vec<i64>,
+    /// It carried VEX statements from an unbound sender, which reach every cluster.
+    pub fleet_vex: bool,
+}
+
+/// Whose findings report `report_id` may have changed: the clusters of the scopes it was the
+/// last report of, the cluster of its token, and whether it carried fleet-wide VEX statements.
+#[tracing::instrument(skip(conn), err)]
+pub async fn report_reach(
+    conn: &mut PgConnection,
+    report_id: i64,
+) -> Result<ReportReach, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select array(select distinct c from (
+                            select coalesce(s.cluster_id, 0) as c from scan_scope s
+                            where s.last_report_id = $1
+                            union all
+                            select r.cluster_id from report r where r.id = $1
+                        ) x where c is not null order by c) as "clusters!",
+                  exists (select 1 from vex_statement v
+                          where v.report_id = $1 and v.cluster_id is null) as "fleet_vex!""#,
+        report_id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(ReportReach {
+        clusters: row.clusters,
+        fleet_vex: row.fleet_vex,
+    })
+}
