@@ -13,6 +13,7 @@ use crate::pages::findings::{Events, Findings};
 use crate::pages::login::Login;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
+use crate::pages::sla::SlaSettings;
 use crate::pages::tokens::Tokens;
 
 /// The document around every server-rendered page.
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/findings") view=Findings ssr=SsrMode::Async />
                     <Route path=path!("/events") view=Events ssr=SsrMode::Async />
                     <Route path=path!("/settings/tokens") view=Tokens ssr=SsrMode::Async />
+                    <Route path=path!("/settings/sla") view=SlaSettings ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

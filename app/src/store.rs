@@ -12,22 +12,24 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::{
-    AuditFilter, AuditPage, EventList, FindingList, FleetOverview, ListFilter, SeverityBreakdown,
-    TokenSummary, Viewer,
+    AuditFilter, AuditPage, EventList, FindingList, ListFilter, Overview, OverviewFilter,
+    SlaPolicy, TokenSummary, Viewer,
 };
 
 /// Read and write access to Bulwark's data, as the user interface needs it.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Fleet-wide numbers, the clusters and the latest reports for the overview page.
-    async fn fleet_overview(&self, viewer: &Viewer) -> Result<FleetOverview, AppError>;
+    /// The overview of the clusters `filter` selects among those the viewer may see. An unknown
+    /// (or invisible) cluster is [`AppError::NotFound`]; an unknown provider or environment a
+    /// [`AppError::BadRequest`].
+    async fn overview(&self, viewer: &Viewer, filter: OverviewFilter)
+    -> Result<Overview, AppError>;
 
-    /// Open findings by severity, for the whole fleet or for the cluster with this name.
-    async fn severity_breakdown(
-        &self,
-        viewer: &Viewer,
-        cluster: Option<String>,
-    ) -> Result<SeverityBreakdown, AppError>;
+    /// The SLA policy in force.
+    async fn sla_policy(&self, viewer: &Viewer) -> Result<SlaPolicy, AppError>;
+
+    /// Replaces the SLA policy (administrators and managers only) and audits the change.
+    async fn set_sla_policy(&self, viewer: &Viewer, policy: SlaPolicy) -> Result<(), AppError>;
 
     /// Open findings matching `filter`, riskiest first.
     async fn findings(&self, viewer: &Viewer, filter: ListFilter) -> Result<FindingList, AppError>;

@@ -4,8 +4,8 @@
 
 use app::error::AppError;
 use app::model::{
-    AuditFilter, AuditPage, EventList, FindingList, FleetOverview, ListFilter, SeverityBreakdown,
-    TokenSummary, Viewer,
+    AuditFilter, AuditPage, EventList, FindingList, ListFilter, Overview, OverviewFilter, Posture,
+    SlaPolicy, TokenSummary, TopRisk, Viewer,
 };
 use app::store::Store;
 use async_trait::async_trait;
@@ -72,53 +72,169 @@ async fn list_query(
     }
 }
 
+/// The overview of the clusters `filter` selects among `scope` (`None`: every cluster), for the
+/// page and for `GET /api/v1/overview`.
+pub async fn build_overview(
+    conn: &mut sqlx::PgConnection,
+    scope: Option<&[i64]>,
+    filter: OverviewFilter,
+) -> Result<Overview, AppError> {
+    use crate::domain::posture;
+    // a blank field (as a GET form sends an untouched select) is no filter
+    let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let filter = OverviewFilter {
+        provider: blank(filter.provider),
+        environment: blank(filter.environment),
+        cluster: blank(filter.cluster),
+        days: filter.days,
+    };
+    let selection = match db::overview::select(&mut *conn, scope, &filter)
+        .await
+        .map_err(to_app_error)?
+    {
+        Ok(selection) => selection,
+        Err(db::overview::Refusal::NoSuchCluster(name)) => {
+            return Err(AppError::NotFound(format!("Cluster '{name}'")));
+        }
+        Err(db::overview::Refusal::BadValue(detail)) => {
+            return Err(AppError::BadRequest(detail));
+        }
+    };
+    let ids = &selection.ids;
+    let policy = db::settings::sla_policy(&mut *conn)
+        .await
+        .map_err(to_app_error)?;
+    let options = db::overview::options(&mut *conn, scope)
+        .await
+        .map_err(to_app_error)?;
+    let as_of = db::overview::latest_day(&mut *conn)
+        .await
+        .map_err(to_app_error)?;
+    let mut overview = Overview {
+        includes_fleet_level: selection.includes_fleet_level(),
+        as_of,
+        policy,
+        options,
+        ..Overview::default()
+    };
+    if let Some(as_of) = as_of {
+        let week_ago = as_of - chrono::Duration::days(7);
+        let month_ago = as_of - chrono::Duration::days(30);
+        let rows =
+            db::overview::daily_totals(&mut *conn, ids, posture::first_day_needed(as_of), as_of)
+                .await
+                .map_err(to_app_error)?;
+        overview.open = posture::open_on(&rows, as_of);
+        overview.open_7d_ago = posture::open_on(&rows, week_ago);
+        overview.open_30d_ago = posture::open_on(&rows, month_ago);
+        overview.overdue = posture::overdue_on(&rows, as_of);
+        overview.trend = posture::trend(&rows, as_of);
+        overview.weekly = posture::weekly(&rows, as_of);
+        overview.mttr = posture::mttr(&rows, as_of, filter.period(), &policy);
+        let kinds = db::overview::open_by_kind(&mut *conn, ids, &[as_of, week_ago, month_ago])
+            .await
+            .map_err(to_app_error)?;
+        overview.by_kind = posture::by_kind(&kinds, as_of);
+    }
+    overview.top_risks = db::overview::top_risks(&mut *conn, ids, 10)
+        .await
+        .map_err(to_app_error)?
+        .into_iter()
+        .map(|r| TopRisk {
+            id: r.id,
+            cluster: r.cluster,
+            risk: r.risk,
+            severity: r.severity,
+            title: r.title,
+            vulnerability: r.vulnerability,
+            place: r.place,
+            factors: r.factors,
+        })
+        .collect();
+    overview.worst_clusters = db::overview::worst_clusters(&mut *conn, ids, 10)
+        .await
+        .map_err(to_app_error)?;
+    overview.worst_workloads = db::overview::worst_workloads(&mut *conn, ids, 10)
+        .await
+        .map_err(to_app_error)?;
+    overview.coverage = db::overview::coverage(
+        &mut *conn,
+        ids,
+        policy.stale_after_hours,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(to_app_error)?;
+    let fresh = overview.coverage.iter().filter(|c| !c.stale).count();
+    overview.posture = Posture::compute(
+        &overview.open,
+        &overview.overdue,
+        fresh,
+        overview.coverage.len(),
+    );
+    overview.filter = OverviewFilter {
+        days: Some(filter.period()),
+        ..filter
+    };
+    Ok(overview)
+}
+
 #[async_trait]
 impl Store for PgStore {
-    async fn fleet_overview(&self, viewer: &Viewer) -> Result<FleetOverview, AppError> {
-        let scope = viewer.clusters.as_deref();
-        let mut conn = self.conn().await?;
-        let open = db::overview::fleet_open_by_severity(&mut conn, scope)
-            .await
-            .map_err(to_app_error)?;
-        let images = db::overview::image_count(&mut conn, scope)
-            .await
-            .map_err(to_app_error)?;
-        let clusters = db::overview::clusters(&mut conn, scope)
-            .await
-            .map_err(to_app_error)?;
-        let reports = db::overview::latest_reports(&mut conn, scope, 10)
-            .await
-            .map_err(to_app_error)?;
-        Ok(FleetOverview {
-            open,
-            images,
-            clusters,
-            reports,
-        })
-    }
-
-    async fn severity_breakdown(
+    async fn overview(
         &self,
         viewer: &Viewer,
-        cluster: Option<String>,
-    ) -> Result<SeverityBreakdown, AppError> {
+        filter: OverviewFilter,
+    ) -> Result<Overview, AppError> {
         let mut conn = self.conn().await?;
-        let open = match &cluster {
-            None => {
-                db::overview::fleet_open_by_severity(&mut conn, viewer.clusters.as_deref()).await
-            }
-            Some(name) => {
-                // a cluster outside the viewer's scope does not exist for them
-                let id = db::overview::cluster_id_by_name(&mut conn, name)
-                    .await
-                    .map_err(to_app_error)?
-                    .filter(|id| viewer.sees_cluster(*id))
-                    .ok_or_else(|| AppError::NotFound(format!("Cluster '{name}'")))?;
-                db::overview::cluster_open_by_severity(&mut conn, id).await
-            }
+        build_overview(&mut conn, viewer.clusters.as_deref(), filter).await
+    }
+
+    async fn sla_policy(&self, _viewer: &Viewer) -> Result<SlaPolicy, AppError> {
+        let mut conn = self.conn().await?;
+        db::settings::sla_policy(&mut conn)
+            .await
+            .map_err(to_app_error)
+    }
+
+    async fn set_sla_policy(&self, viewer: &Viewer, policy: SlaPolicy) -> Result<(), AppError> {
+        if !viewer.role.can_edit_sla() {
+            return Err(AppError::Forbidden);
         }
+        if let Some(problem) = policy.problem() {
+            return Err(AppError::BadRequest(problem));
+        }
+        let mut tx = self.pool.begin().await.map_err(to_app_error)?;
+        let before = db::settings::sla_policy(&mut tx)
+            .await
+            .map_err(to_app_error)?;
+        db::settings::set_sla_policy(&mut tx, &policy, viewer.user_id)
+            .await
+            .map_err(to_app_error)?;
+        db::audit::record(
+            &mut tx,
+            db::audit::Event {
+                actor: viewer.into(),
+                action: "settings.sla",
+                target: Some(("setting", "sla.policy".to_owned())),
+                cluster_id: None,
+                ip: None,
+                details: serde_json::json!({ "before": before, "after": policy }),
+            },
+        )
+        .await
         .map_err(to_app_error)?;
-        Ok(SeverityBreakdown { cluster, open })
+        // overdue counts of every day follow the new clocks
+        db::jobs::enqueue(
+            &mut tx,
+            crate::jobs::SNAPSHOT_BACKFILL,
+            &serde_json::json!({}),
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(to_app_error)?;
+        tx.commit().await.map_err(to_app_error)?;
+        Ok(())
     }
 
     async fn audit_log(&self, viewer: &Viewer, filter: AuditFilter) -> Result<AuditPage, AppError> {

@@ -44,6 +44,10 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
         .role
         .can_manage_tokens()
         .then(|| view! { <li><a href="/settings/tokens">"Tokens"</a></li> });
+    let sla = viewer
+        .role
+        .can_edit_sla()
+        .then(|| view! { <li><a href="/settings/sla">"SLA policy"</a></li> });
     view! {
         <nav aria-label="Main">
             <ul>
@@ -52,6 +56,7 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
                 <li><a href="/events">"Runtime events"</a></li>
                 {audit}
                 {tokens}
+                {sla}
             </ul>
         </nav>
         <div class="user-menu">

@@ -132,6 +132,15 @@ flashes! {
     TokenUnknown = "token-unknown", Error, "There is no such token.";
     /// The token form could not be read.
     TokenNotSaved = "token-not-saved", Error, "The token could not be saved. Please try again.";
+
+    // the SLA policy
+    /// The SLA policy was saved.
+    SlaSaved = "sla-saved", Success,
+        "The SLA policy was saved. Overdue counts and the posture score follow within a minute.";
+    /// A field of the SLA form was not a valid number of days or hours.
+    SlaInvalid = "sla-invalid", Error,
+        "The policy was not saved: each clock needs a whole number of days from 1 to 3650, a more \
+         severe level never more days than a less severe one, and stale after 1 to 8760 hours.";
 }
 
 impl Flash {

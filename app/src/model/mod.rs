@@ -15,7 +15,10 @@ mod viewer;
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
 pub use flash::{Flash, FlashKind, UnknownFlash};
 pub use lists::{EventList, EventRow, FindingList, FindingRow, ListFilter};
-pub use overview::{ClusterSummary, FleetOverview, ReportSummary, SeverityBreakdown};
+pub use overview::{
+    ClusterRisk, CoverageRow, FilterOptions, KindCounts, Mttr, Overview, OverviewFilter, Posture,
+    TopRisk, TrendDay, WeekFlow, WorkloadRisk, factor_words,
+};
 pub use query::{
     AuditQuery, EventsQuery, FindingsQuery, FlashQuery, Lenient, LoginQuery, OverviewQuery,
 };

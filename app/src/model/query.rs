@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use leptos::Params;
 use leptos_router::params::{IntoParam, Params, ParamsError};
 
-use super::{AuditFilter, Flash, ListFilter, Severity};
+use super::{AuditFilter, Flash, ListFilter, OverviewFilter, Severity};
 
 /// A query parameter that reads as `None` when it is absent, blank or does not parse as `T`.
 /// Surrounding whitespace is ignored.
@@ -65,11 +65,30 @@ impl<T> From<Option<T>> for Lenient<T> {
     }
 }
 
-/// `/?cluster=`: the overview's severity breakdown for one cluster (by name).
+/// `/?provider=&environment=&cluster=&days=`: the overview of some clusters and the period of
+/// its MTTR.
 #[derive(Params, Clone, Debug, Default, PartialEq)]
 pub struct OverviewQuery {
-    /// The cluster; absent for the whole fleet.
+    /// Only clusters of this provider.
+    pub provider: Lenient<String>,
+    /// Only clusters of this environment.
+    pub environment: Lenient<String>,
+    /// Only this cluster (by name); absent for every cluster.
     pub cluster: Lenient<String>,
+    /// The MTTR period in days (7, 30 or 90).
+    pub days: Lenient<i32>,
+}
+
+impl OverviewQuery {
+    /// The filter sent to the store.
+    pub fn filter(&self) -> OverviewFilter {
+        OverviewFilter {
+            provider: self.provider.get().cloned(),
+            environment: self.environment.get().cloned(),
+            cluster: self.cluster.get().cloned(),
+            days: self.days.get().copied(),
+        }
+    }
 }
 
 /// `/findings?severity=&cluster=&q=`.

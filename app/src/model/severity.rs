@@ -106,8 +106,10 @@ impl std::str::FromStr for Severity {
     }
 }
 
-/// A number per severity.
+/// A number per severity; serialized as `{"critical": 1, "high": 0, "medium": 4, "low": 2,
+/// "unknown": 0}` (the read API's shape).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Named", into = "Named")]
 pub struct SeverityCounts {
     /// Indexed by `Severity as usize`.
     counts: [i64; 5],
@@ -127,6 +129,38 @@ impl SeverityCounts {
     /// Sum over all severities.
     pub fn total(&self) -> i64 {
         self.counts.iter().sum()
+    }
+}
+
+/// [`SeverityCounts`] as it travels: one named field per severity.
+#[derive(Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct Named {
+    critical: i64,
+    high: i64,
+    medium: i64,
+    low: i64,
+    unknown: i64,
+}
+
+impl From<Named> for SeverityCounts {
+    fn from(n: Named) -> Self {
+        SeverityCounts {
+            counts: [n.unknown, n.low, n.medium, n.high, n.critical],
+        }
+    }
+}
+
+impl From<SeverityCounts> for Named {
+    fn from(c: SeverityCounts) -> Self {
+        let [unknown, low, medium, high, critical] = c.counts;
+        Named {
+            critical,
+            high,
+            medium,
+            low,
+            unknown,
+        }
     }
 }
 

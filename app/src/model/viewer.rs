@@ -49,6 +49,11 @@ impl Role {
         matches!(self, Role::Admin | Role::Manager)
     }
 
+    /// May change the SLA policy.
+    pub fn can_edit_sla(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
+
     /// May read the audit log.
     pub fn can_read_audit_log(self) -> bool {
         matches!(self, Role::Admin | Role::Manager)

@@ -7,4 +7,5 @@ pub mod findings;
 pub mod login;
 pub mod not_found;
 pub mod overview;
+pub mod sla;
 pub mod tokens;

@@ -1,120 +1,360 @@
-//! Overview: open findings by severity (fleet or one cluster), the clusters and the latest
-//! reports. The breakdown's scope lives in the query string (`?cluster=NAME`), so it works as
-//! plain links without JavaScript; once hydrated, switching it fetches only the breakdown.
+//! Overview: the security manager's morning page. Posture score, open findings with their
+//! change, the 90-day trend, new vs fixed per week, SLA breaches, MTTR, the top risks, the
+//! worst clusters and workloads, and scanner coverage, for the clusters the filter selects.
+//!
+//! The filters (provider, environment, cluster, MTTR period) are a GET form whose fields are
+//! [`OverviewQuery`]: they live in the URL and apply to every panel, with or without
+//! JavaScript. Every chart is drawn on the server (`components::chart`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query;
 
-use crate::api::overview::{get_fleet_overview, get_severity_breakdown};
+use crate::api::overview::get_overview;
 use crate::components::async_region::AsyncRegion;
+use crate::components::chart::{Donut, Series, Slice};
 use crate::components::format;
-use crate::components::severity::{SeverityBar, SeverityTiles};
+use crate::components::severity::SeverityBadge;
 use crate::components::table::{Column, DataTable};
 use crate::error::AppError;
 use crate::model::{
-    ClusterSummary, FleetOverview, OverviewQuery, ReportSummary, Severity, SeverityBreakdown,
+    ClusterRisk, CoverageRow, FilterOptions, Overview, OverviewFilter, OverviewQuery, Posture,
+    Severity, TopRisk, WorkloadRisk,
 };
+
+mod panels;
 
 /// The landing page.
 #[component]
 pub fn Overview() -> impl IntoView {
     let query = use_query::<OverviewQuery>();
-    let cluster = Memo::new(move |_| query.get().unwrap_or_default().cluster.into_inner());
-    let fleet = Resource::new(|| (), |_| get_fleet_overview());
-    let breakdown = Resource::new(move || cluster.get(), get_severity_breakdown);
-
+    let filter = Memo::new(move |_| query.get().unwrap_or_default().filter());
+    let overview = Resource::new(move || filter.get(), get_overview);
     view! {
         <Title text="Overview" />
-        <h1>"Fleet overview"</h1>
+        <h1>"Posture"</h1>
         <AsyncRegion>
             {move || Suspend::new(async move {
-                let fleet = fleet.await?;
-                let breakdown = breakdown.await?;
-                Ok::<_, AppError>(view! {
-                    <BreakdownSection fleet=fleet.clone() breakdown />
-                    <ClustersSection clusters=fleet.clusters />
-                    <ReportsSection reports=fleet.reports />
-                })
+                let overview = overview.await?;
+                Ok::<_, AppError>(view! { <OverviewBody overview /> })
             })}
         </AsyncRegion>
     }
 }
 
 #[component]
-fn BreakdownSection(fleet: FleetOverview, breakdown: SeverityBreakdown) -> impl IntoView {
-    let scope = breakdown.cluster.clone();
-    let heading = match &scope {
-        Some(name) => format!("Open findings in {name}"),
-        None => "Open findings across the fleet".to_owned(),
+fn OverviewBody(overview: Overview) -> impl IntoView {
+    let scope = scope_words(&overview.filter, overview.includes_fleet_level);
+    let as_of = overview
+        .as_of
+        .map(|d| format!("Rolled up daily; figures as of {d} (UTC)."))
+        .unwrap_or_else(|| "The daily rollup has not run yet: trends appear after it.".to_owned());
+    view! {
+        <FilterForm filter=overview.filter.clone() options=overview.options.clone() />
+        <p class="muted scope-line" data-testid="scope">{scope} " " {as_of}</p>
+        <div class="grid headline">
+            <PostureCard overview=overview.clone() />
+            <panels::OpenCard overview=overview.clone() />
+            <panels::SlaCard overview=overview.clone() />
+        </div>
+        <div class="grid two">
+            <panels::TrendPanel overview=overview.clone() />
+            <panels::FlowPanel overview=overview.clone() />
+        </div>
+        <div class="grid two">
+            <panels::KindPanel overview=overview.clone() />
+            <panels::MttrPanel overview=overview.clone() />
+        </div>
+        <TopRisks rows=overview.top_risks.clone() />
+        <div class="grid two">
+            <WorstClusters rows=overview.worst_clusters.clone() />
+            <WorstWorkloads rows=overview.worst_workloads.clone() />
+        </div>
+        <Coverage rows=overview.coverage.clone() hours=overview.policy.stale_after_hours />
+    }
+}
+
+/// "All clusters and fleet-level findings", "Clusters on aws in prod", ….
+fn scope_words(filter: &OverviewFilter, fleet_level: bool) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = &filter.cluster {
+        parts.push(format!("Cluster {c}"));
+    } else {
+        parts.push("All clusters".to_owned());
+    }
+    if let Some(p) = &filter.provider {
+        parts.push(format!("on {p}"));
+    }
+    if let Some(e) = &filter.environment {
+        parts.push(format!("in {e}"));
+    }
+    let mut words = parts.join(" ");
+    if fleet_level {
+        words.push_str(" and fleet-level (CI) findings.");
+    } else {
+        words
+            .push_str(" you may see; fleet-level (CI) findings count only in the unfiltered view.");
+    }
+    words
+}
+
+#[component]
+fn FilterForm(filter: OverviewFilter, options: FilterOptions) -> impl IntoView {
+    let select = |name: &'static str,
+                  label: &'static str,
+                  any: &'static str,
+                  values: Vec<String>,
+                  chosen: Option<String>| {
+        let options = values
+            .into_iter()
+            .map(|v| {
+                let selected = chosen.as_deref() == Some(v.as_str());
+                view! { <option value=v.clone() selected=selected>{v.clone()}</option> }
+            })
+            .collect_view();
+        view! {
+            <label>
+                {label}
+                <select name=name>
+                    <option value="">{any}</option>
+                    {options}
+                </select>
+            </label>
+        }
     };
-    let total = breakdown.open.total();
-    let current = |selected: bool| if selected { Some("true") } else { None };
-    let links = fleet
-        .clusters
-        .iter()
-        .map(|c| {
-            let selected = scope.as_deref() == Some(c.name.as_str());
-            view! {
-                <li>
-                    <a
-                        href=format!("/?cluster={}", format::query_value(&c.name))
-                        aria-current=current(selected)
-                    >
-                        {c.name.clone()}
-                    </a>
-                </li>
-            }
+    let period = filter.period();
+    let periods = OverviewFilter::PERIODS
+        .into_iter()
+        .map(|d| {
+            view! { <option value=d.to_string() selected=d == period>{format!("{d} days")}</option> }
         })
         .collect_view();
     view! {
-        <section class="card" aria-labelledby="breakdown-heading">
-            <div class="card-head">
-                <h2 id="breakdown-heading">{heading}</h2>
-                <p class="muted">
-                    <span data-testid="open-total">{format::count(total)}</span>
-                    " open · "
-                    {format::count(fleet.images)}
-                    " images known"
-                </p>
-            </div>
-            <nav class="scope-switch" aria-label="Show the breakdown for">
-                <ul>
-                    <li>
-                        <a href="/" aria-current=current(scope.is_none())>
-                            "All clusters"
-                        </a>
-                    </li>
-                    {links}
-                </ul>
-            </nav>
-            <SeverityTiles counts=breakdown.open />
-            <SeverityBar counts=breakdown.open />
+        <form method="get" action="/" class="filters card" aria-label="Overview filters">
+            {select("provider", "Provider", "any", options.providers, filter.provider)}
+            {select("environment", "Environment", "any", options.environments, filter.environment)}
+            {select("cluster", "Cluster", "all", options.clusters, filter.cluster)}
+            <label>"MTTR period" <select name="days">{periods}</select></label>
+            <button type="submit">"Apply"</button>
+            <a class="button-link" href="/">"Reset"</a>
+        </form>
+    }
+}
+
+#[component]
+fn PostureCard(overview: Overview) -> impl IntoView {
+    let p = overview.posture;
+    let band = match p.score {
+        90.. => "good",
+        70..=89 => "fair",
+        _ => "poor",
+    };
+    let slices = vec![
+        Slice {
+            label: "Score".to_owned(),
+            class: format!("posture-{band}"),
+            value: f64::from(p.score),
+            href: None,
+        },
+        Slice {
+            label: "Gap to 100".to_owned(),
+            class: "posture-gap".to_owned(),
+            value: f64::from(100 - p.score),
+            href: None,
+        },
+    ];
+    view! {
+        <section class="card posture" aria-labelledby="posture-heading">
+            <h2 id="posture-heading">"Posture score"</h2>
+            <Donut
+                id="posture-donut"
+                title=format!("Posture score {} of 100", p.score)
+                description=format!(
+                    "{:.0}% of severity-weighted open findings within SLA; {:.0}% of scanners reporting in time.",
+                    p.within_sla * 100.0,
+                    p.coverage * 100.0,
+                )
+                slices
+                center=p.score.to_string()
+            />
+            <p class="posture-score" data-testid="posture-score">
+                <span class="visually-hidden">"Score: "</span>
+                {p.score}
+                <span class="muted">" / 100"</span>
+            </p>
+            <p class="muted small" data-testid="posture-formula">{Posture::FORMULA}</p>
+            <p class="small">
+                {format!("Within SLA {:.0}% · coverage {:.0}%", p.within_sla * 100.0, p.coverage * 100.0)}
+            </p>
         </section>
     }
 }
 
 #[component]
-fn ClustersSection(clusters: Vec<ClusterSummary>) -> impl IntoView {
+fn TopRisks(rows: Vec<TopRisk>) -> impl IntoView {
     view! {
         <DataTable
-            id="clusters"
-            title="Clusters"
-            label="Clusters table"
+            id="top-risks"
+            title="Top 10 risks"
+            label="Top risks table"
+            testid="top-risks"
+            columns=vec![
+                Column::numeric("Risk"),
+                Column::new("Severity"),
+                Column::new("Finding"),
+                Column::new("Cluster"),
+                Column::new("Where"),
+                Column::new("Why"),
+            ]
+            rows
+            row=top_risk_row
+            empty="No open findings here."
+        />
+    }
+}
+
+fn top_risk_row(r: TopRisk) -> impl IntoView {
+    let name = r.vulnerability.clone().unwrap_or_else(|| r.title.clone());
+    let why = if r.factors.is_empty() {
+        "severity".to_owned()
+    } else {
+        r.factors.join(" · ")
+    };
+    view! {
+        <tr>
+            <td class="num"><strong>{r.risk}</strong></td>
+            <td><SeverityBadge severity=r.severity /></td>
+            <td>
+                <span class="finding-name">{name}</span>
+                {r.vulnerability.is_some().then(|| view! { <br /><span class="muted small">{r.title.clone()}</span> })}
+            </td>
+            <td>{r.cluster.unwrap_or_else(|| "fleet-level".to_owned())}</td>
+            <td class="artifact">{r.place.unwrap_or_default()}</td>
+            <td class="factors">{why}</td>
+        </tr>
+    }
+}
+
+#[component]
+fn WorstClusters(rows: Vec<ClusterRisk>) -> impl IntoView {
+    view! {
+        <DataTable
+            id="worst-clusters"
+            title="Clusters with the most risk"
+            label="Worst clusters table"
+            testid="worst-clusters"
             columns=vec![
                 Column::new("Cluster"),
-                Column::new("Provider"),
-                Column::new("Environment"),
-                Column::new("Region"),
+                Column::new("Env"),
+                Column::numeric("Risk (sum)"),
+                Column::numeric("Max"),
                 Column::severity(Severity::Critical),
-                Column::severity(Severity::High),
-                Column::severity(Severity::Medium),
-                Column::severity(Severity::Low),
-                Column::new("Last report"),
+                Column::numeric("Open"),
             ]
-            rows=clusters
-            row=cluster_row
-            empty="No clusters yet."
+            rows
+            row=|c: ClusterRisk| {
+                let href = format!("/?cluster={}", format::query_value(&c.name));
+                view! {
+                    <tr>
+                        <th scope="row">
+                            <a href=href>{c.name.clone()}</a>
+                            " "
+                            <span class=format!("provider provider-{}", c.provider)>{c.provider.clone()}</span>
+                        </th>
+                        <td>{c.environment.clone()}</td>
+                        <td class="num">{format::count(c.risk_sum)}</td>
+                        <td class="num">{c.risk_max}</td>
+                        <td class="num">{format::count(c.critical)}</td>
+                        <td class="num">{format::count(c.open)}</td>
+                    </tr>
+                }
+            }
+            empty="No cluster has open findings."
+        />
+    }
+}
+
+#[component]
+fn WorstWorkloads(rows: Vec<WorkloadRisk>) -> impl IntoView {
+    view! {
+        <DataTable
+            id="worst-workloads"
+            title="Workloads with the most risk"
+            label="Worst workloads table"
+            testid="worst-workloads"
+            columns=vec![
+                Column::new("Workload"),
+                Column::new("Cluster"),
+                Column::numeric("Risk (sum)"),
+                Column::numeric("Max"),
+                Column::severity(Severity::Critical),
+                Column::numeric("Open"),
+            ]
+            rows
+            row=|w: WorkloadRisk| view! {
+                <tr>
+                    <th scope="row">
+                        {format!("{}/{}", w.namespace, w.name)}
+                        <span class="muted small">{format!(" {}", w.kind)}</span>
+                    </th>
+                    <td>{w.cluster.clone()}</td>
+                    <td class="num">{format::count(w.risk_sum)}</td>
+                    <td class="num">{w.risk_max}</td>
+                    <td class="num">{format::count(w.critical)}</td>
+                    <td class="num">{format::count(w.open)}</td>
+                </tr>
+            }
+            empty="No workload has open findings."
+        />
+    }
+}
+
+#[component]
+fn Coverage(rows: Vec<CoverageRow>, hours: i32) -> impl IntoView {
+    /// Reporting scanners listed after the stale ones; the rest are counted.
+    const FRESH_SHOWN: usize = 10;
+    let stale = rows.iter().filter(|r| r.stale).count();
+    let total = rows.len();
+    let hidden = total.saturating_sub(stale + FRESH_SHOWN);
+    let summary = format!(
+        "{stale} of {total} cluster scanners stale (no report for {hours} h), listed first{}.",
+        if hidden > 0 {
+            format!("; {hidden} more reporting in time not listed")
+        } else {
+            String::new()
+        }
+    );
+    let rows: Vec<CoverageRow> = rows.into_iter().take(stale + FRESH_SHOWN).collect();
+    view! {
+        <DataTable
+            id="coverage"
+            title="Coverage"
+            label="Coverage table"
+            testid="coverage"
+            summary=move || summary.clone()
+            columns=vec![
+                Column::new("Cluster"),
+                Column::new("Source"),
+                Column::new("Last report"),
+                Column::new("State"),
+            ]
+            rows
+            row=|r: CoverageRow| {
+                let state = if r.stale {
+                    view! { <span class="badge stale">"stale"</span> }.into_any()
+                } else {
+                    view! { <span class="badge fresh">"reporting"</span> }.into_any()
+                };
+                view! {
+                    <tr class=r.stale.then_some("is-stale")>
+                        <th scope="row">{r.cluster.unwrap_or_else(|| "—".to_owned())}</th>
+                        <td>{r.source.unwrap_or_else(|| "no scanner".to_owned())}</td>
+                        <td>{r.last_report_at.map(format::timestamp).unwrap_or_else(|| "never".to_owned())}</td>
+                        <td>{state}</td>
+                    </tr>
+                }
+            }
+            empty="No clusters here."
             hint=|| view! {
                 "Create an ingest token with "
                 <code>"bulwark token create --source NAME --cluster NAME"</code>
@@ -124,65 +364,14 @@ fn ClustersSection(clusters: Vec<ClusterSummary>) -> impl IntoView {
     }
 }
 
-fn cluster_row(c: ClusterSummary) -> impl IntoView {
-    let href = format!("/?cluster={}", format::query_value(&c.name));
-    let cells = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-    ]
-    .into_iter()
-    .map(|s| view! { <td class="num">{format::count(c.open.get(s))}</td> })
-    .collect_view();
-    view! {
-        <tr>
-            <th scope="row"><a href=href>{c.name.clone()}</a></th>
-            <td><span class=format!("provider provider-{}", c.provider)>{c.provider.clone()}</span></td>
-            <td>{c.environment.clone()}</td>
-            <td>{c.region.clone().unwrap_or_default()}</td>
-            {cells}
-            <td>{c.last_report_at.map(format::timestamp).unwrap_or_else(|| "never".to_owned())}</td>
-        </tr>
-    }
-}
-
-#[component]
-fn ReportsSection(reports: Vec<ReportSummary>) -> impl IntoView {
-    view! {
-        <DataTable
-            id="reports"
-            title="Latest reports"
-            label="Reports table"
-            columns=vec![
-                Column::new("Received"),
-                Column::new("Source"),
-                Column::new("Cluster"),
-                Column::new("Format"),
-                Column::new("Artifact"),
-                Column::numeric("Records"),
-                Column::numeric("New"),
-                Column::numeric("Fixed"),
-            ]
-            rows=reports
-            row=report_row
-            empty="No reports received yet."
-            hint=|| "Scanners send reports to the ingestion API with an ingest token."
-        />
-    }
-}
-
-fn report_row(r: ReportSummary) -> impl IntoView {
-    view! {
-        <tr>
-            <td>{format::timestamp(r.received_at)}</td>
-            <td>{r.source}</td>
-            <td>{r.cluster.unwrap_or_else(|| "—".to_owned())}</td>
-            <td>{r.format}</td>
-            <td class="artifact">{r.artifact.unwrap_or_default()}</td>
-            <td class="num">{format::count(r.records)}</td>
-            <td class="num">{format::count(r.new)}</td>
-            <td class="num">{format::count(r.fixed)}</td>
-        </tr>
-    }
+/// The series of a severity-coloured chart, worst first.
+pub(crate) fn severity_series(values: impl Fn(Severity) -> Vec<f64>) -> Vec<Series> {
+    Severity::WORST_FIRST
+        .into_iter()
+        .map(|s| Series {
+            name: s.label().to_owned(),
+            class: format!("sev-{}", s.slug()),
+            values: values(s),
+        })
+        .collect()
 }

@@ -247,3 +247,52 @@ pub async fn read_findings(
     };
     Ok(axum::Json(serde_json::json!({ "total": list.1, "findings": list.0 })).into_response())
 }
+
+/// The read API's overview query: the page's filters.
+#[derive(Deserialize, Default)]
+pub struct OverviewParams {
+    provider: Option<String>,
+    environment: Option<String>,
+    cluster: Option<String>,
+    days: Option<i32>,
+}
+
+/// `GET /api/v1/overview`: every figure of the overview page for the clusters the filters
+/// select (`provider`, `environment`, `cluster`, `days` = MTTR period), for a token with the
+/// `read` scope. A token bound to a cluster reads only that cluster.
+pub async fn read_overview(
+    State(state): State<AppState>,
+    token: ReadToken,
+    axum::extract::Query(query): axum::extract::Query<OverviewParams>,
+) -> Result<Response, ApiError> {
+    let scope = token.0.cluster_id.map(|c| vec![c]);
+    if let Some(days) = query.days
+        && !app::model::OverviewFilter::PERIODS.contains(&days)
+    {
+        return Err(ApiError::bad_request(
+            "invalid-query",
+            "Invalid query",
+            "days must be 7, 30 or 90",
+        ));
+    }
+    let filter = app::model::OverviewFilter {
+        provider: query.provider,
+        environment: query.environment,
+        cluster: query.cluster,
+        days: query.days,
+    };
+    let mut conn = state.pool.acquire().await?;
+    match crate::store::build_overview(&mut conn, scope.as_deref(), filter).await {
+        Ok(overview) => Ok(axum::Json(overview).into_response()),
+        Err(app::error::AppError::NotFound(what)) => Err(ApiError::NotFound(what)),
+        Err(app::error::AppError::BadRequest(detail)) => Err(ApiError::bad_request(
+            "invalid-query",
+            "Invalid query",
+            detail,
+        )),
+        Err(app::error::AppError::Unavailable) => {
+            Err(ApiError::Unavailable(sqlx::Error::PoolTimedOut))
+        }
+        Err(other) => Err(ApiError::Internal(anyhow::anyhow!("{other}"))),
+    }
+}

@@ -6,6 +6,7 @@ pub mod cvss;
 pub mod fingerprint;
 pub mod image_ref;
 pub mod intel;
+pub mod posture;
 pub mod report;
 pub mod risk;
 pub mod tenancy;

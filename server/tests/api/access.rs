@@ -33,13 +33,14 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
         }
         ("GET", "/" | "/account" | "/findings" | "/events") => Expect::Roles(EVERYONE),
         ("POST", "/rpc/findings/list" | "/rpc/events/list") => Expect::Roles(EVERYONE),
-        ("GET", "/settings/tokens") => Expect::Roles(MANAGERS),
+        ("GET", "/settings/tokens" | "/settings/sla") => Expect::Roles(MANAGERS),
+        ("POST", "/rpc/settings/sla" | "/rpc/settings/sla/save") => Expect::Roles(MANAGERS),
         ("POST", "/settings/tokens/new" | "/settings/tokens/revoke" | "/rpc/tokens/list") => {
             Expect::Roles(MANAGERS)
         }
-        ("GET", "/api/v1/findings") => Expect::Token,
+        ("GET", "/api/v1/findings" | "/api/v1/overview") => Expect::Token,
         ("POST", "/logout" | "/account/password") => Expect::Roles(EVERYONE),
-        ("POST", "/rpc/overview/fleet" | "/rpc/overview/severity") => Expect::Roles(EVERYONE),
+        ("POST", "/rpc/overview/posture") => Expect::Roles(EVERYONE),
         ("GET", "/audit" | "/audit.csv") => Expect::Roles(MANAGERS),
         ("POST", "/rpc/audit/list") => Expect::Roles(MANAGERS),
         _ => return None,
@@ -374,7 +375,7 @@ async fn cross_site_writes_are_refused(pool: PgPool) {
     for headers in &cases {
         let mut with_cookie = headers.clone();
         with_cookie.push(("cookie", &cookie));
-        for path in ["/logout", "/account/password", "/rpc/overview/fleet"] {
+        for path in ["/logout", "/account/password", "/rpc/overview/posture"] {
             let response = app.request("POST", path, &with_cookie, "current=x").await;
             assert_eq!(response.status, StatusCode::FORBIDDEN, "{path} {headers:?}");
             assert_eq!(
@@ -395,9 +396,9 @@ async fn cross_site_writes_are_refused(pool: PgPool) {
     let response = app
         .request(
             "POST",
-            "/rpc/overview/fleet",
+            "/rpc/overview/posture",
             &[("sec-fetch-site", "same-origin"), ("cookie", &cookie), form],
-            Vec::new(),
+            "filter%5Bdays%5D=30",
         )
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
@@ -709,6 +710,7 @@ async fn ingest_two_clusters(app: &TestApp) {
 async fn a_scope_limited_user_sees_only_their_clusters(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     ingest_two_clusters(&app).await;
+    app.settle().await;
     let password = app.user("scoped@example.com", Role::Manager).await;
     let id = limit_to_cluster(&app, "scoped@example.com", "alpha-prod").await;
     let scoped = app.login("scoped@example.com", &password).await;
@@ -718,7 +720,7 @@ async fn a_scope_limited_user_sees_only_their_clusters(pool: PgPool) {
     assert!(full.contains("alpha-prod") && full.contains("bravo-prod"));
     assert!(
         full.contains("data-testid=\"open-total\">4<"),
-        "fleet total 4"
+        "fleet total 4: {full}"
     );
 
     let html = app.get_as(&scoped, "/").await.text();
@@ -752,23 +754,24 @@ async fn a_scope_limited_user_sees_only_their_clusters(pool: PgPool) {
     let fleet = app
         .request(
             "POST",
-            "/rpc/overview/fleet",
+            "/rpc/overview/posture",
             &[("cookie", &scoped), ("origin", &origin), form],
-            Vec::new(),
+            "filter%5Bdays%5D=30",
         )
-        .await
-        .text();
-    assert!(!fleet.contains("bravo"), "{fleet}");
+        .await;
+    assert_eq!(fleet.status, StatusCode::OK, "{}", fleet.text());
+    assert!(!fleet.text().contains("bravo"), "{}", fleet.text());
     let breakdown = app
         .request(
             "POST",
-            "/rpc/overview/severity",
+            "/rpc/overview/posture",
             &[("cookie", &scoped), ("origin", &origin), form],
-            "cluster=bravo-prod",
+            "filter%5Bcluster%5D=bravo-prod",
         )
         .await;
+    assert_eq!(breakdown.status, StatusCode::NOT_FOUND);
     assert!(
-        !breakdown.text().contains("\"counts\""),
+        !breakdown.text().contains("\"open\""),
         "{}",
         breakdown.text()
     );

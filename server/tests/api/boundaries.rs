@@ -158,7 +158,14 @@ async fn claiming_an_image_reveals_nothing_of_another_cluster(pool: PgPool) {
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
 
     assert_eq!(visible_findings(&app, &edge_user).await, vec![]);
-    let overview = rpc(&app, &edge_user, "/rpc/overview/fleet", "").await;
+    app.settle().await;
+    let overview = rpc(
+        &app,
+        &edge_user,
+        "/rpc/overview/posture",
+        "filter%5Bdays%5D=30",
+    )
+    .await;
     assert!(
         !overview.to_string().contains("CVE-2024-1000"),
         "{overview}"

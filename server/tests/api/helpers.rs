@@ -417,6 +417,33 @@ impl TestApp {
         html[at..at + len].to_owned()
     }
 
+    /// Runs every due background job (the daily rollup after ingests) to the end, as the
+    /// server's worker would: test servers start no background work of their own.
+    pub async fn settle(&self) {
+        while server::jobs::work_one(&self.pool)
+            .await
+            .expect("the job queue answers")
+            .is_some()
+        {}
+    }
+
+    /// `POST` a server function with a form body as the signed-in `cookie`, as the hydrated
+    /// page does.
+    pub async fn rpc_as(&self, cookie: &str, path: &str, body: &str) -> Response {
+        let origin = self.origin();
+        self.request(
+            "POST",
+            path,
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("cookie", cookie),
+                ("origin", &origin),
+            ],
+            body.to_owned(),
+        )
+        .await
+    }
+
     /// A GET with a session cookie.
     pub async fn get_as(&self, cookie: &str, path: &str) -> Response {
         self.request("GET", path, &[("cookie", cookie)], Vec::new())

@@ -17,6 +17,7 @@ mod intel;
 mod lifecycle;
 mod login_throttle;
 mod oidc;
+mod overview;
 mod pages;
 mod risk_paths;
 mod samples;

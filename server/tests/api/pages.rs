@@ -29,8 +29,8 @@ async fn overview_renders_clusters_reports_and_counts_on_the_server(pool: PgPool
     let cookie = app.session(Role::Analyst).await;
     let (status, html) = page(&app, &cookie, "/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Fleet overview"));
-    assert!(html.contains("No reports received yet"));
+    assert!(html.contains("Posture score"));
+    assert!(html.contains("No clusters here."));
     assert_eq!(tile(&html, "high"), 0);
 
     let token = app.token("trivy-operator", Some("prod-eu-1")).await;
@@ -46,6 +46,7 @@ async fn overview_renders_clusters_reports_and_counts_on_the_server(pool: PgPool
         app.ingest("trivy", &token, report).await.status,
         StatusCode::CREATED
     );
+    app.settle().await;
 
     let (_, html) = page(&app, &cookie, "/").await;
     assert_eq!(tile(&html, "high"), 2);
@@ -58,7 +59,7 @@ async fn overview_renders_clusters_reports_and_counts_on_the_server(pool: PgPool
     // the breakdown for one cluster, by query string (works without JavaScript)
     let (status, html) = page(&app, &cookie, "/?cluster=prod-eu-1").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(html.contains("Open findings in prod-eu-1"));
+    assert!(html.contains("Cluster prod-eu-1"));
     assert_eq!(tile(&html, "high"), 2);
 }
 
@@ -86,6 +87,7 @@ async fn cluster_breakdown_counts_only_what_concerns_the_cluster(pool: PgPool) {
         trivy_image_report("acme/b:1", "2026-11-01T00:00:00Z", &three),
     )
     .await;
+    app.settle().await;
 
     let (_, html) = page(&app, &cookie, "/?cluster=prod-eu-1").await;
     assert_eq!(tile(&html, "high"), 1);
@@ -102,7 +104,7 @@ async fn cluster_breakdown_counts_only_what_concerns_the_cluster(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
-async fn severity_server_function_answers_json(pool: PgPool) {
+async fn overview_server_function_answers_json(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let cookie = app.session(Role::Analyst).await;
     let token = app.token("op", Some("prod-eu-1")).await;
@@ -112,22 +114,18 @@ async fn severity_server_function_answers_json(pool: PgPool) {
         &[("CVE-2024-1", "openssl", "3.0.1")],
     );
     app.ingest("trivy", &token, report).await;
+    app.settle().await;
     let response = app
-        .request(
-            "POST",
-            "/rpc/overview/severity",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("cookie", &cookie),
-                ("origin", &app.origin()),
-            ],
-            "cluster=prod-eu-1",
+        .rpc_as(
+            &cookie,
+            "/rpc/overview/posture",
+            "filter%5Bcluster%5D=prod-eu-1",
         )
         .await;
-    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     let body: Value = response.json();
-    assert_eq!(body["cluster"], "prod-eu-1");
-    assert_eq!(body["open"]["counts"][3], 1);
+    assert_eq!(body["filter"]["cluster"], "prod-eu-1");
+    assert_eq!(body["open"]["high"], 1, "{body}");
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
@@ -271,8 +269,8 @@ async fn server_function_errors_answer_their_status_with_the_error_as_body(pool:
         ),
         (
             Some(analyst.as_str()),
-            "/rpc/overview/severity",
-            "cluster=nowhere",
+            "/rpc/overview/posture",
+            "filter%5Bcluster%5D=nowhere",
             StatusCode::NOT_FOUND,
             Some(AppError::NotFound("Cluster 'nowhere'".to_owned())),
         ),
@@ -293,8 +291,8 @@ async fn server_function_errors_answer_their_status_with_the_error_as_body(pool:
         // arguments that do not read are the caller's mistake too
         (
             Some(analyst.as_str()),
-            "/rpc/overview/severity",
-            "cluster%5B%5D%5B=%FF",
+            "/rpc/overview/posture",
+            "filter%5Bcluster%5D%5B=%FF",
             StatusCode::BAD_REQUEST,
             None,
         ),
