@@ -224,9 +224,13 @@ pub async fn work_one(pool: &PgPool) -> Result<Option<Job>, sqlx::Error> {
         }
         Err(error) => {
             let retry_in = chrono::Duration::seconds(30 * i64::from(job.attempts.max(1)));
-            let failed =
-                db::jobs::fail(&mut conn, job.id, &format!("{error:#}"), Utc::now() + retry_in)
-                    .await?;
+            let failed = db::jobs::fail(
+                &mut conn,
+                job.id,
+                &format!("{error:#}"),
+                Utc::now() + retry_in,
+            )
+            .await?;
             match failed {
                 Failed::Retried => {
                     tracing::warn!(kind = job.kind, attempts = job.attempts, error = %format!("{error:#}"), "job failed; retrying later");

@@ -169,11 +169,34 @@ async fn ten_days(app: &TestApp) -> Story {
 
     let api = "acme/api:1";
     let web = "acme/web:1";
-    assert_eq!(scan_at(&one, &ci1, &moment(1, 12), api, &[A, B, C]).await.new, 3);
-    assert_eq!(scan_at(&one, &fleet, &moment(1, 12), "acme/base:1", &[F]).await.new, 1);
-    assert_eq!(scan_at(&one, &ci2, &moment(2, 12), web, &[D, E]).await.new, 2);
-    assert_eq!(scan_at(&one, &ci1, &moment(3, 12), api, &[A, B]).await.fixed, 1);
-    assert_eq!(scan_at(&one, &ci1, &moment(4, 12), api, &[A, B, C]).await.reopened, 1);
+    assert_eq!(
+        scan_at(&one, &ci1, &moment(1, 12), api, &[A, B, C])
+            .await
+            .new,
+        3
+    );
+    assert_eq!(
+        scan_at(&one, &fleet, &moment(1, 12), "acme/base:1", &[F])
+            .await
+            .new,
+        1
+    );
+    assert_eq!(
+        scan_at(&one, &ci2, &moment(2, 12), web, &[D, E]).await.new,
+        2
+    );
+    assert_eq!(
+        scan_at(&one, &ci1, &moment(3, 12), api, &[A, B])
+            .await
+            .fixed,
+        1
+    );
+    assert_eq!(
+        scan_at(&one, &ci1, &moment(4, 12), api, &[A, B, C])
+            .await
+            .reopened,
+        1
+    );
 
     let (c1, b) = finding(&app.pool, B.0).await;
     let mut tx = one.begin().await.unwrap();
@@ -191,7 +214,10 @@ async fn ten_days(app: &TestApp) -> Story {
     decide(&mut tx, c1, b, &accept).await.unwrap();
     tx.commit().await.unwrap();
 
-    assert_eq!(scan_at(&one, &ci2, &moment(6, 12), web, &[D]).await.fixed, 1);
+    assert_eq!(
+        scan_at(&one, &ci2, &moment(6, 12), web, &[D]).await.fixed,
+        1
+    );
 
     let mut tx = one.begin().await.unwrap();
     sqlx::query("select set_config('bulwark.now', $1, true)")
@@ -205,9 +231,20 @@ async fn ten_days(app: &TestApp) -> Story {
     tx.commit().await.unwrap();
     assert_eq!(expired, vec![(c1, 1)]);
 
-    assert_eq!(scan_at(&one, &ci1, &moment(8, 12), api, &[A, B]).await.fixed, 1);
-    assert_eq!(scan_at(&one, &ci1, &moment(9, 12), api, &[A]).await.fixed, 1);
-    assert_eq!(scan_at(&one, &ci2, &moment(10, 12), web, &[]).await.fixed, 1);
+    assert_eq!(
+        scan_at(&one, &ci1, &moment(8, 12), api, &[A, B])
+            .await
+            .fixed,
+        1
+    );
+    assert_eq!(
+        scan_at(&one, &ci1, &moment(9, 12), api, &[A]).await.fixed,
+        1
+    );
+    assert_eq!(
+        scan_at(&one, &ci2, &moment(10, 12), web, &[]).await.fixed,
+        1
+    );
     one.close().await;
     let (c2, _) = finding(&app.pool, D.0).await;
     Story { c1, c2 }
@@ -264,19 +301,21 @@ fn expected(story: &Story) -> Vec<Row> {
     ]);
     let mut rows: Vec<Row> = rows
         .into_iter()
-        .map(|(cluster, day, severity, open, new, fixed, overdue, seconds)| {
-            (
-                cluster,
-                nov(day),
-                "vulnerability".to_owned(),
-                severity,
-                open,
-                new,
-                fixed,
-                overdue,
-                seconds,
-            )
-        })
+        .map(
+            |(cluster, day, severity, open, new, fixed, overdue, seconds)| {
+                (
+                    cluster,
+                    nov(day),
+                    "vulnerability".to_owned(),
+                    severity,
+                    open,
+                    new,
+                    fixed,
+                    overdue,
+                    seconds,
+                )
+            },
+        )
         .collect();
     rows.sort();
     rows
@@ -392,10 +431,12 @@ async fn a_rerun_of_the_rollup_changes_nothing(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    sqlx::query("update daily_snapshot set open_count = 9 where cluster_id = 0 and day = '2026-11-03'")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "update daily_snapshot set open_count = 9 where cluster_id = 0 and day = '2026-11-03'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     let mended = snapshots::rebuild(&mut conn, &policy, None, nov(1), nov(10))
         .await
         .unwrap();
@@ -452,12 +493,17 @@ async fn a_low_finding_in_kev_is_overdue_after_seven_days_a_low_one_outside_kev_
     snapshots::rebuild(&mut conn, &strict, None, nov(1), nov(10))
         .await
         .unwrap();
-    let overdue: Vec<i32> =
-        sqlx::query_scalar("select overdue_count from daily_snapshot where severity = 1 order by day")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert_eq!(overdue, [0, 0, 1, 2, 2, 2, 2, 2, 2, 2], "KEV: day 3, low: day 4");
+    let overdue: Vec<i32> = sqlx::query_scalar(
+        "select overdue_count from daily_snapshot where severity = 1 order by day",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        overdue,
+        [0, 0, 1, 2, 2, 2, 2, 2, 2, 2],
+        "KEV: day 3, low: day 4"
+    );
 }
 
 /// Risk standings of one cluster: (workload, open, critical, high, risk sum, risk max).
@@ -652,12 +698,11 @@ async fn a_job_locked_by_another_worker_is_skipped_not_waited_for(pool: PgPool) 
         .unwrap();
     // Another worker is in the middle of claiming the first job.
     let mut other = pool.begin().await.unwrap();
-    let first: i64 = sqlx::query_scalar(
-        "select id from job where payload = '{\"n\": 1}' for update",
-    )
-    .fetch_one(&mut *other)
-    .await
-    .unwrap();
+    let first: i64 =
+        sqlx::query_scalar("select id from job where payload = '{\"n\": 1}' for update")
+            .fetch_one(&mut *other)
+            .await
+            .unwrap();
     let job = tokio::time::timeout(
         Duration::from_secs(5),
         jobs::claim(&mut conn, &["test.work"]),
@@ -668,10 +713,16 @@ async fn a_job_locked_by_another_worker_is_skipped_not_waited_for(pool: PgPool) 
     .unwrap();
     assert_eq!(job.payload, json!({"n": 2}));
     other.rollback().await.unwrap();
-    let job = jobs::claim(&mut conn, &["test.work"]).await.unwrap().unwrap();
+    let job = jobs::claim(&mut conn, &["test.work"])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.id, first);
     assert!(
-        jobs::claim(&mut conn, &["test.work"]).await.unwrap().is_none(),
+        jobs::claim(&mut conn, &["test.work"])
+            .await
+            .unwrap()
+            .is_none(),
         "claimed jobs are not claimed again"
     );
 }
@@ -681,24 +732,52 @@ async fn waiting_jobs_are_queued_once_and_failures_retry_until_given_up(pool: Pg
     let mut conn = pool.acquire().await.unwrap();
     let payload = json!({"cluster_id": 7});
     let now = Utc::now();
-    assert!(jobs::enqueue(&mut conn, "test.work", &payload, now).await.unwrap());
-    assert!(!jobs::enqueue(&mut conn, "test.work", &payload, now).await.unwrap());
+    assert!(
+        jobs::enqueue(&mut conn, "test.work", &payload, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !jobs::enqueue(&mut conn, "test.work", &payload, now)
+            .await
+            .unwrap()
+    );
     // not yet due: not claimed
-    jobs::enqueue(&mut conn, "test.later", &json!({}), now + chrono::Duration::hours(1))
-        .await
-        .unwrap();
-    assert!(jobs::claim(&mut conn, &["test.later"]).await.unwrap().is_none());
+    jobs::enqueue(
+        &mut conn,
+        "test.later",
+        &json!({}),
+        now + chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    assert!(
+        jobs::claim(&mut conn, &["test.later"])
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    let job = jobs::claim(&mut conn, &["test.work"]).await.unwrap().unwrap();
+    let job = jobs::claim(&mut conn, &["test.work"])
+        .await
+        .unwrap()
+        .unwrap();
     // while it runs, the same work can be queued again (the change may come after the read)
-    assert!(jobs::enqueue(&mut conn, "test.work", &payload, now).await.unwrap());
+    assert!(
+        jobs::enqueue(&mut conn, "test.work", &payload, now)
+            .await
+            .unwrap()
+    );
     // ... and then the failed run is dropped: the waiting one does the work
     assert_eq!(
         jobs::fail(&mut conn, job.id, "boom", now).await.unwrap(),
         Failed::Dropped
     );
     for attempt in 1..jobs::MAX_ATTEMPTS {
-        let job = jobs::claim(&mut conn, &["test.work"]).await.unwrap().unwrap();
+        let job = jobs::claim(&mut conn, &["test.work"])
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(job.attempts, attempt);
         assert_eq!(
             jobs::fail(&mut conn, job.id, &format!("failure {attempt}"), now)
@@ -707,7 +786,10 @@ async fn waiting_jobs_are_queued_once_and_failures_retry_until_given_up(pool: Pg
             Failed::Retried
         );
     }
-    let job = jobs::claim(&mut conn, &["test.work"]).await.unwrap().unwrap();
+    let job = jobs::claim(&mut conn, &["test.work"])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.attempts, jobs::MAX_ATTEMPTS);
     assert_eq!(
         job.last_error.as_deref(),
@@ -730,15 +812,27 @@ async fn a_job_whose_worker_died_is_claimed_again(pool: PgPool) {
     jobs::enqueue(&mut conn, "test.work", &json!({}), Utc::now())
         .await
         .unwrap();
-    let job = jobs::claim(&mut conn, &["test.work"]).await.unwrap().unwrap();
+    let job = jobs::claim(&mut conn, &["test.work"])
+        .await
+        .unwrap()
+        .unwrap();
     let ten_minutes = Duration::from_secs(600);
-    assert_eq!(jobs::reclaim_stale(&mut conn, ten_minutes).await.unwrap(), 0);
+    assert_eq!(
+        jobs::reclaim_stale(&mut conn, ten_minutes).await.unwrap(),
+        0
+    );
     sqlx::query("update job set locked_at = now() - interval '1 hour'")
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(jobs::reclaim_stale(&mut conn, ten_minutes).await.unwrap(), 1);
-    let again = jobs::claim(&mut conn, &["test.work"]).await.unwrap().unwrap();
+    assert_eq!(
+        jobs::reclaim_stale(&mut conn, ten_minutes).await.unwrap(),
+        1
+    );
+    let again = jobs::claim(&mut conn, &["test.work"])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(again.id, job.id);
     assert_eq!(again.attempts, 2);
 }
@@ -813,7 +907,10 @@ async fn vex_suppression_and_its_lifting_are_history_and_fleet_vex_refreshes_eve
     let vendor = app.token("vendor-vex", None).await;
     let now = Utc::now().to_rfc3339();
     let body = trivy_image_report("acme/app:1", &now, &[("CVE-2024-1", "openssl", "3.0.1")]);
-    assert_eq!(app.ingest("trivy", &scanner, body).await.status, StatusCode::CREATED);
+    assert_eq!(
+        app.ingest("trivy", &scanner, body).await.status,
+        StatusCode::CREATED
+    );
     sqlx::query("delete from job").execute(&pool).await.unwrap();
 
     let vex = |id: &str, status: &str| {
@@ -830,7 +927,9 @@ async fn vex_suppression_and_its_lifting_are_history_and_fleet_vex_refreshes_eve
         })
         .to_string()
     };
-    let response = app.ingest("openvex", &vendor, vex("1", "not_affected")).await;
+    let response = app
+        .ingest("openvex", &vendor, vex("1", "not_affected"))
+        .await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
     assert_eq!(
         queued(&pool).await,
