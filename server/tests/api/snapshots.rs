@@ -250,11 +250,14 @@ async fn ten_days(app: &TestApp) -> Story {
     Story { c1, c2 }
 }
 
+/// (cluster, day of November, severity, open, new, fixed, overdue, fix seconds).
+type Expected = (i64, u32, i16, i32, i32, i32, i32, i64);
+
 /// The rows the story must produce, per day: (cluster, day, severity, open, new, fixed,
 /// overdue, fix seconds).
 fn expected(story: &Story) -> Vec<Row> {
     const DAY: i64 = 86_400;
-    let mut rows: Vec<(i64, u32, i16, i32, i32, i32, i32, i64)> = Vec::new();
+    let mut rows: Vec<Expected> = Vec::new();
     for day in 1..=10 {
         // A (c1) and F (fleet): critical, open throughout, overdue from day 8 (day 1 + 7).
         let overdue = i32::from(day >= 8);
