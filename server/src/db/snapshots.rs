@@ -25,6 +25,9 @@
 //!   finding's severity ([`SlaPolicy::days_for`]; a finding whose vulnerability is in
 //!   `intel_kev` gets the critical clock), so a reopened finding starts a new clock.
 //!
+//! Findings older than the history carry one event, their status when it last changed (written
+//! by the migration that added it).
+//!
 //! The finding's current kind, severity and KEV membership, and the current policy, are used
 //! for its whole history: a rebuild after a policy change rewrites the past with the new
 //! clocks. A row exists for a day when something was open at its end, or something was new or
@@ -65,30 +68,40 @@ pub async fn rebuild(
         return Ok(0);
     }
     let mut tx = conn.begin().await?;
-    // The timeline sorts every transition of the findings in question: in memory, not on disk.
-    sqlx::query!(r#"select set_config('work_mem', '256MB', true) as "set!""#)
-        .fetch_one(&mut *tx)
-        .await?;
+    // The timeline sorts every transition of the findings in question: in memory, not on disk;
+    // and the statement is planned afresh each time, so compiling it (JIT) only adds seconds.
+    sqlx::query!(
+        r#"select set_config('work_mem', '256MB', true) as "mem!",
+                  set_config('jit', 'off', true) as "jit!""#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let days = policy.days_by_severity();
     let clusters: Option<Vec<i64>> = clusters.map(<[i64]>::to_vec);
     let changed = sqlx::query_scalar!(
         r#"with f as (
                select f.cluster_id, f.id, f.kind, f.severity, f.first_seen,
                       case when k.cve_id is not null then $5::int4
-                           else ($4::int4[])[f.severity + 1] end as sla_days
+                           else ($4::int4[])[f.severity + 1] end as sla_days,
+                      exists (select 1 from finding_event e
+                              where e.cluster_id = f.cluster_id and e.finding_id = f.id
+                                and ($1::int8[] is null or e.cluster_id = any($1)))
+                          as has_events
                from finding f
                left join intel_kev k on k.cve_id = f.vulnerability_id
                where $1::int8[] is null or f.cluster_id = any($1)
            ), transitions as (
-               -- seq 0: the finding appears, open; then its events in the order written
+               -- seq 0: the finding appears, open; then its events in the order written. only
+               -- findings with events need the ordering (the others are one open span, below)
                select cluster_id, id, kind, severity, sla_days, first_seen as at, 0::int8 as seq,
                       true as is_open, false as is_fix
-               from f
+               from f where has_events
                union all
                select f.cluster_id, f.id, f.kind, f.severity, f.sla_days, e.at, e.id,
                       e.status in ('open', 'reopened'), e.status = 'fixed'
                from finding_event e
                join f on f.cluster_id = e.cluster_id and f.id = e.finding_id
+               where $1::int8[] is null or e.cluster_id = any($1)
            ), marked as (
                select t.*,
                       coalesce(lag(t.is_open) over p, false) as was_open,
@@ -104,25 +117,42 @@ pub async fn rebuild(
                       m.is_open and m.is_last as still_open
                from marked m
            ), spans as (
-               select t.*,
+               -- what each transition contributes, folded: findings that share a cluster,
+               -- kind, severity and days contribute alike (most findings: one open span)
+               select t.cluster_id, t.kind, t.severity, t.ends, t.still_open, t.is_fix,
+                      t.seq = 0 as is_first,
                       (t.open_start at time zone 'UTC')::date as start_day,
                       (t.at at time zone 'UTC')::date as at_day,
                       ((t.open_start + make_interval(days => t.sla_days)) at time zone 'UTC')::date
-                          as due_day
+                          as due_day,
+                      count(*)::int8 as n,
+                      sum(case when t.is_fix then extract(epoch from t.at - t.open_start) else 0 end)
+                          ::int8 as fix_seconds
                from timeline t
+               where t.ends or t.still_open or t.is_fix or t.seq = 0
+               group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+               union all
+               -- a finding without events: open from its first sighting on
+               select f.cluster_id, f.kind, f.severity, false, true, false, true,
+                      (f.first_seen at time zone 'UTC')::date,
+                      (f.first_seen at time zone 'UTC')::date,
+                      ((f.first_seen + make_interval(days => f.sla_days)) at time zone 'UTC')::date,
+                      count(*)::int8, 0::int8
+               from f where not f.has_events
+               group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
            ), deltas as (
                select s.cluster_id, s.kind, s.severity, d.day, d.d_open, d.d_overdue, d.new,
                       d.fixed, d.fix_seconds
                from spans s
                cross join lateral (values
-                   (case when s.ends or s.still_open then s.start_day end, 1, 0, 0, 0, 0::int8),
-                   (case when s.ends then s.at_day end, -1, 0, 0, 0, 0),
+                   (case when s.ends or s.still_open then s.start_day end, s.n, 0::int8, 0::int8,
+                    0::int8, 0::int8),
+                   (case when s.ends then s.at_day end, -s.n, 0, 0, 0, 0),
                    (case when s.still_open or (s.ends and s.due_day < s.at_day)
-                         then s.due_day end, 0, 1, 0, 0, 0),
-                   (case when s.ends and s.due_day < s.at_day then s.at_day end, 0, -1, 0, 0, 0),
-                   (case when s.is_fix then s.at_day end, 0, 0, 0, 1,
-                    extract(epoch from s.at - s.open_start)::int8),
-                   (case when s.seq = 0 then s.at_day end, 0, 0, 1, 0, 0)
+                         then s.due_day end, 0, s.n, 0, 0, 0),
+                   (case when s.ends and s.due_day < s.at_day then s.at_day end, 0, -s.n, 0, 0, 0),
+                   (case when s.is_fix then s.at_day end, 0, 0, 0, s.n, s.fix_seconds),
+                   (case when s.is_first then s.at_day end, 0, 0, s.n, 0, 0)
                ) as d(day, d_open, d_overdue, new, fixed, fix_seconds)
                where d.day <= $3::date
            ), summed as (
