@@ -7,6 +7,7 @@
 //! this module holds that line.
 
 pub mod async_region;
+pub mod chart;
 pub mod flash;
 pub mod format;
 pub mod layout;
@@ -18,6 +19,12 @@ mod tests {
     /// Every component's source, by file name.
     const SOURCES: &[(&str, &str)] = &[
         ("async_region.rs", include_str!("async_region.rs")),
+        ("chart/mod.rs", include_str!("chart/mod.rs")),
+        ("chart/area.rs", include_str!("chart/area.rs")),
+        ("chart/bar.rs", include_str!("chart/bar.rs")),
+        ("chart/donut.rs", include_str!("chart/donut.rs")),
+        ("chart/line.rs", include_str!("chart/line.rs")),
+        ("chart/sparkline.rs", include_str!("chart/sparkline.rs")),
         ("flash.rs", include_str!("flash.rs")),
         ("format.rs", include_str!("format.rs")),
         ("layout.rs", include_str!("layout.rs")),
@@ -39,15 +46,30 @@ mod tests {
 
     #[test]
     fn every_component_file_is_checked() {
+        // a module that is a folder (`chart/`) is checked file by file
         let listed = include_str!("mod.rs")
             .lines()
             .filter_map(|l| l.strip_prefix("pub mod "))
-            .map(|m| format!("{}.rs", m.trim_end_matches(';')))
+            .map(|m| m.trim_end_matches(';').to_owned())
             .collect::<Vec<_>>();
-        let checked = SOURCES
+        let mut checked = SOURCES
             .iter()
-            .map(|(f, _)| f.to_string())
+            .map(|(f, _)| f.split(['/', '.']).next().unwrap_or_default().to_owned())
             .collect::<Vec<_>>();
+        checked.dedup();
         assert_eq!(listed, checked);
+        let chart_files = include_str!("chart/mod.rs")
+            .lines()
+            .filter(|l| l.starts_with("mod ") && l.ends_with(';'))
+            .count();
+        let chart_checked = SOURCES
+            .iter()
+            .filter(|(f, _)| f.starts_with("chart/"))
+            .count();
+        assert_eq!(
+            chart_checked,
+            chart_files + 1,
+            "every chart file is checked"
+        );
     }
 }
