@@ -68,7 +68,9 @@ async fn list_query(
         db::lists::Lookup::NoSuchCluster(name) => {
             Err(AppError::NotFound(format!("Cluster '{name}'")))
         }
-        db::lists::Lookup::BadSeverity(detail) => Err(AppError::BadRequest(detail)),
+        db::lists::Lookup::BadSeverity(detail) | db::lists::Lookup::BadValue(detail) => {
+            Err(AppError::BadRequest(detail))
+        }
     }
 }
 

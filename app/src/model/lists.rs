@@ -14,6 +14,9 @@ pub struct ListFilter {
     pub cluster: Option<String>,
     /// Only rows whose text contains this (case-insensitive).
     pub q: Option<String>,
+    /// `overdue`: only open findings past their SLA due date (findings lists only).
+    #[serde(default)]
+    pub sla: Option<String>,
 }
 
 /// One open finding as listed.

@@ -100,6 +100,8 @@ pub struct FindingsQuery {
     pub cluster: Lenient<String>,
     /// Only rows whose text contains this.
     pub q: Lenient<String>,
+    /// `overdue`: only findings past their SLA (the overview's SLA breaches link here).
+    pub sla: Lenient<String>,
 }
 
 impl FindingsQuery {
@@ -109,6 +111,7 @@ impl FindingsQuery {
             severity: self.severity.get().map(|s| s.slug().to_owned()),
             cluster: self.cluster.get().cloned(),
             q: self.q.get().cloned(),
+            sla: self.sla.get().cloned(),
         }
     }
 }
@@ -129,6 +132,7 @@ impl EventsQuery {
             severity: None,
             cluster: self.cluster.get().cloned(),
             q: self.q.get().cloned(),
+            sla: None,
         }
     }
 }
@@ -228,6 +232,7 @@ mod tests {
                 severity: None,
                 cluster: Some("prod-eu-1".to_owned()),
                 q: None,
+                sla: None,
             }
         );
     }

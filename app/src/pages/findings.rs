@@ -36,6 +36,7 @@ pub fn Findings() -> impl IntoView {
 
 #[component]
 fn FindingsFilter(applied: FindingsQuery) -> impl IntoView {
+    let overdue = applied.sla.get().map(String::as_str) == Some("overdue");
     let options = Severity::WORST_FIRST
         .into_iter()
         .map(|s| {
@@ -50,6 +51,13 @@ fn FindingsFilter(applied: FindingsQuery) -> impl IntoView {
                 <select name="severity">
                     <option value="">"any"</option>
                     {options}
+                </select>
+            </label>
+            <label>
+                "SLA"
+                <select name="sla">
+                    <option value="">"any"</option>
+                    <option value="overdue" selected=overdue>"past due"</option>
                 </select>
             </label>
             <TextFilters cluster=applied.cluster.into_inner() q=applied.q.into_inner() />

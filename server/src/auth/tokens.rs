@@ -204,6 +204,7 @@ pub struct ReadQuery {
     severity: Option<String>,
     cluster: Option<String>,
     q: Option<String>,
+    sla: Option<String>,
     limit: Option<i64>,
 }
 
@@ -220,6 +221,7 @@ pub async fn read_findings(
         severity: query.severity,
         cluster: query.cluster,
         q: query.q,
+        sla: query.sla,
     };
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -237,7 +239,7 @@ pub async fn read_findings(
         db::lists::Lookup::NoSuchCluster(name) => {
             return Err(ApiError::NotFound(format!("there is no cluster '{name}'")));
         }
-        db::lists::Lookup::BadSeverity(detail) => {
+        db::lists::Lookup::BadSeverity(detail) | db::lists::Lookup::BadValue(detail) => {
             return Err(ApiError::bad_request(
                 "invalid-query",
                 "Invalid query",

@@ -13,6 +13,9 @@ pub struct ListQuery {
     pub cluster_id: Option<i64>,
     /// Case-insensitive text to look for.
     pub text: Option<String>,
+    /// Only findings past their SLA: the days to fix per stored severity (0 unknown … 4
+    /// critical), KEV findings on the critical clock.
+    pub overdue_days: Option<[i32; 5]>,
 }
 
 /// Open findings, riskiest first, and how many match in all.
@@ -52,13 +55,22 @@ pub async fn open_findings(
                   or strpos(lower(coalesce(f.vulnerability_id, '')), lower($4)) > 0
                   or strpos(lower(coalesce(co.name, '')), lower($4)) > 0
                   or strpos(lower(coalesce(i.repository, '')), lower($4)) > 0)
+             -- past its SLA by the end of today (UTC), as the daily rollup counts it; the
+             -- clock starts when the finding (re)opened
+             and ($6::int[] is null
+                  or f.status_changed_at + make_interval(days => case
+                         when exists (select 1 from intel_kev k where k.cve_id = f.vulnerability_id)
+                         then ($6::int[])[5]
+                         else ($6::int[])[f.severity + 1] end)
+                     < (((now() at time zone 'utc')::date + 1)::timestamp at time zone 'utc'))
            order by f.risk_score desc nulls last, f.severity desc, f.cluster_id, f.id
            limit $5"#,
         scope as Option<&[i64]>,
         query.cluster_id,
         query.severity,
         query.text,
-        limit
+        limit,
+        query.overdue_days.as_ref().map(|d| d.as_slice()) as Option<&[i32]>
     )
     .fetch_all(conn)
     .await?;
@@ -145,15 +157,28 @@ pub enum Lookup {
     NoSuchCluster(String),
     /// The severity is not one we know.
     BadSeverity(String),
+    /// Another filter value that is not one we know, in words.
+    BadValue(String),
 }
 
-/// Checks a filter: the severity word, the cluster name (against `scope`), the text.
+/// Checks a filter: the severity word, the cluster name (against `scope`), the text, the SLA
+/// state (against the policy in force).
 #[tracing::instrument(skip_all, err)]
 pub async fn lookup(
     conn: &mut PgConnection,
     scope: Option<&[i64]>,
     filter: &app::model::ListFilter,
 ) -> Result<Lookup, sqlx::Error> {
+    let overdue_days = match filter.sla.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some("overdue") => Some(super::settings::sla_policy(conn).await?.days_by_severity()),
+        Some(other) => {
+            return Ok(Lookup::BadValue(format!(
+                "'{}' is not an SLA filter (overdue)",
+                other.chars().take(40).collect::<String>()
+            )));
+        }
+    };
     let severity = match filter
         .severity
         .as_deref()
@@ -196,5 +221,6 @@ pub async fn lookup(
         severity,
         cluster_id,
         text,
+        overdue_days,
     }))
 }

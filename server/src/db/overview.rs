@@ -233,7 +233,7 @@ pub async fn top_risks(
            from (select * from finding
                  where status in ('open', 'reopened') and risk_score is not null
                    and cluster_id = any($1)
-                 order by risk_score desc nulls last
+                 order by risk_score desc nulls last, cluster_id, id
                  limit $2) f
            left join cluster c on c.id = f.cluster_id
            left join workload w on w.cluster_id = f.cluster_id and w.id = f.workload_id
