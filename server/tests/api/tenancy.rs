@@ -215,6 +215,8 @@ fn server_fn_args(path: &str, me: &Tenant, other: &Tenant) -> Vec<String> {
         | "/rpc/overview/fleet"
         | "/rpc/tokens/list" => vec![String::new()],
         "/rpc/audit/list" => vec![all("actor")],
+        // reads nothing: it only sets the caller's theme cookie
+        "/rpc/theme/set" => vec!["theme=system".to_owned()],
         "/rpc/overview/severity" => std::iter::once(String::new())
             .chain(clusters.map(|c| format!("cluster={c}")))
             .collect(),
