@@ -6,7 +6,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::api::session::get_viewer;
+use crate::api::theme::SetTheme;
 use crate::components::layout::Layout;
+use crate::model::Theme;
 use crate::pages::account::Account;
 use crate::pages::audit::Audit;
 use crate::pages::findings::{Events, Findings};
@@ -16,15 +18,19 @@ use crate::pages::overview::Overview;
 use crate::pages::sla::SlaSettings;
 use crate::pages::tokens::Tokens;
 
-/// The document around every server-rendered page.
+/// The document around every server-rendered page, in the theme the reader chose (the
+/// `theme` cookie): `<html data-theme>` is there in the first byte of the page, so nothing
+/// flashes while the stylesheet and the script load. Without a choice there is no attribute
+/// and the stylesheet follows the system.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let theme = chosen_theme();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme.attribute()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <meta name="color-scheme" content="light dark" />
+                <meta name="color-scheme" content=theme.color_scheme() />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
@@ -37,11 +43,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Where the theme switch posts without JavaScript.
+const SET_THEME: &str = <SetTheme as leptos::server_fn::ServerFn>::PATH;
+
 /// The application: layout and routes. Owns the one resource of the frame: who is signed in.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let viewer = Resource::new(|| (), |_| get_viewer());
+    let theme = chosen_theme();
     // Effects run only in the browser: this marks the page as interactive (used by the browser
     // tests to know hydration finished).
     Effect::new(move |_| {
@@ -53,7 +63,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/bulwark.css" />
         <Title formatter=|page: String| format!("{page} · Bulwark") />
         <Router>
-            <Layout viewer>
+            <Layout viewer theme theme_action=SET_THEME>
                 <Routes fallback=NotFound>
                     // Async: the server answers with the complete page, so every page works with
                     // JavaScript off and the status code can depend on the data.
@@ -68,6 +78,29 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </Layout>
         </Router>
+    }
+}
+
+/// The theme the reader chose: on the server from the request's `theme` cookie, in the browser
+/// from what the server rendered (so that hydration agrees with the server's markup).
+fn chosen_theme() -> Theme {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .map(|parts| {
+                Theme::from_cookies(
+                    parts
+                        .headers
+                        .get_all(http::header::COOKIE)
+                        .iter()
+                        .filter_map(|v| v.to_str().ok()),
+                )
+            })
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        crate::components::theme::rendered_theme()
     }
 }
 

@@ -103,9 +103,16 @@ pub const UI_ACCESS: &[(&str, Access)] = &[
     // server functions
     ("/rpc/session/viewer", Public),
     ("/rpc/session/options", Public),
+<<<<<<< HEAD
     ("/rpc/overview/posture", Roles(ANY_ROLE)),
     ("/rpc/settings/sla", Roles(MANAGERS)),
     ("/rpc/settings/sla/save", Roles(MANAGERS)),
+=======
+    // the theme switch's form (without JavaScript): on the sign-in page too
+    ("/rpc/theme/set", Public),
+    ("/rpc/overview/fleet", Roles(ANY_ROLE)),
+    ("/rpc/overview/severity", Roles(ANY_ROLE)),
+>>>>>>> charts
     ("/rpc/findings/list", Roles(ANY_ROLE)),
     ("/rpc/events/list", Roles(ANY_ROLE)),
     ("/rpc/tokens/list", Roles(MANAGERS)),
@@ -235,6 +242,9 @@ pub fn router_with_table(state: AppState) -> Result<(Router, Vec<RouteEntry>), R
                 .map(|m| (leptos_method(m), listing.path().to_owned())),
         );
     }
+    // no page calls the theme switch's server function (only its form posts to it), and the
+    // linker keeps a server function that nothing names only by chance: name it
+    leptos::server_fn::axum::register_explicit::<app::api::theme::SetTheme>();
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
         leptos_served.push((method, path.to_owned()));
     }

@@ -6,4 +6,5 @@ pub mod audit;
 pub mod findings;
 pub mod overview;
 pub mod session;
+pub mod theme;
 pub mod tokens;

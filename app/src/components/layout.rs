@@ -1,18 +1,23 @@
-//! The frame around every page: skip link, header with navigation and the signed-in user, main
-//! region. Signing out is a plain form POST, so it works without JavaScript. Who is signed in
-//! comes from the `App`, which owns that resource.
+//! The frame around every page: skip link, header with navigation, the signed-in user and the
+//! theme switch, main region. Signing out is a plain form POST, so it works without JavaScript.
+//! Who is signed in comes from the `App`, which owns that resource.
 
 use leptos::prelude::*;
 
+use crate::components::theme::ThemeSwitch;
 use crate::error::AppError;
-use crate::model::Viewer;
+use crate::model::{Theme, Viewer};
 
 /// Page frame. `children` is the routed page; `viewer` is who is signed in (`None` for a
 /// visitor). A failure to learn who is signed in shows no navigation: the page's own region
-/// reports the error.
+/// reports the error. `theme` is the theme the page is rendered in and `theme_action` where
+/// the theme switch posts without JavaScript (see [`ThemeSwitch`]); the switch is there for
+/// visitors too.
 #[component]
 pub fn Layout(
     viewer: Resource<Result<Option<Viewer>, AppError>>,
+    theme: Theme,
+    theme_action: &'static str,
     children: Children,
 ) -> impl IntoView {
     view! {
@@ -29,6 +34,7 @@ pub fn Layout(
                     viewer.await.ok().flatten().map(|v| view! { <SignedIn viewer=v /> })
                 })}
             </Transition>
+            <ThemeSwitch initial=theme action=theme_action />
         </header>
         <main id="main" tabindex="-1">{children()}</main>
     }

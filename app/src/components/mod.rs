@@ -13,6 +13,7 @@ pub mod format;
 pub mod layout;
 pub mod severity;
 pub mod table;
+pub mod theme;
 
 #[cfg(test)]
 mod tests {
@@ -30,6 +31,7 @@ mod tests {
         ("layout.rs", include_str!("layout.rs")),
         ("severity.rs", include_str!("severity.rs")),
         ("table.rs", include_str!("table.rs")),
+        ("theme.rs", include_str!("theme.rs")),
     ];
 
     #[test]

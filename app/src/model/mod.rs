@@ -9,6 +9,7 @@ mod overview;
 mod query;
 mod severity;
 mod sla;
+mod theme;
 mod tokens;
 mod viewer;
 
@@ -24,5 +25,6 @@ pub use query::{
 };
 pub use severity::{Severity, SeverityCounts, UnknownSeverity};
 pub use sla::SlaPolicy;
+pub use theme::Theme;
 pub use tokens::TokenSummary;
 pub use viewer::{Role, SignInOptions, Viewer};

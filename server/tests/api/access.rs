@@ -26,6 +26,7 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
         ("GET", "/healthz" | "/readyz" | "/login") => Expect::Public,
         ("POST", "/login") => Expect::Public,
         ("POST", "/rpc/session/viewer" | "/rpc/session/options") => Expect::Public,
+        ("POST", "/rpc/theme/set") => Expect::Public,
         ("GET", "/auth/oidc/login" | "/auth/oidc/callback") => Expect::Public,
         (_, "/api/{*rest}" | "/api") => Expect::Public,
         ("POST", "/api/v1/ingest/{format}" | "/api/v1/ingest" | "/api/v1/intel/{feed}") => {

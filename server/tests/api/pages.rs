@@ -155,7 +155,11 @@ async fn flashes_filters_empty_states_and_errors_render_on_the_server(pool: PgPo
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("No findings match these filters"), "{html}");
     assert!(html.contains(r#"value="openssl""#), "{html}");
-    assert!(!html.contains("purple"), "{html}");
+    // (the theme switch's `next` carries the page's own URL; the filters never show the word)
+    assert!(
+        !html.contains(r#"value="purple""#) && !html.contains(">purple<"),
+        "{html}"
+    );
 
     // a store error is shown in plain words, in one alert
     let (status, html) = page(&app, &manager, "/findings?cluster=nowhere").await;
@@ -382,4 +386,87 @@ async fn a_server_function_answers_503_when_the_database_goes_away(pool: PgPool)
     app.pool.close().await;
     let response = rpc(&app, Some(&analyst), "/rpc/findings/list", "filter%5Bq%5D=").await;
     assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+/// The theme switch's form as a browser without JavaScript posts it.
+async fn choose_theme(app: &TestApp, cookie: &str, body: &str) -> crate::helpers::Response {
+    let origin = app.origin();
+    app.request(
+        "POST",
+        "/rpc/theme/set",
+        &[
+            ("cookie", cookie),
+            ("origin", origin.as_str()),
+            ("accept", "text/html,application/xhtml+xml"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        body.to_owned(),
+    )
+    .await
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn the_chosen_theme_is_remembered_and_in_the_first_byte_of_every_page(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let cookie = app.session(Role::Analyst).await;
+
+    // no choice: no attribute, and the stylesheet follows the system
+    let (_, html) = page(&app, &cookie, "/").await;
+    assert!(!html.contains("data-theme="), "{html}");
+    assert!(html.contains(r#"<meta name="color-scheme" content="light dark">"#));
+    assert!(
+        html.contains(r#"aria-pressed="true">System</button>"#),
+        "{html}"
+    );
+
+    // a visitor on the sign-in page chooses dark and is sent back where they were
+    let chosen = choose_theme(&app, "", "theme=dark&next=%2Flogin%3Fnext%3D%252Ffindings").await;
+    assert_eq!(chosen.status, StatusCode::FOUND, "{}", chosen.text());
+    assert_eq!(chosen.header("location"), Some("/login?next=%2Ffindings"));
+    assert_eq!(
+        chosen.header("set-cookie"),
+        Some("theme=dark; Path=/; Max-Age=31536000; SameSite=Lax")
+    );
+
+    // the server renders the choice: dark before any stylesheet or script runs
+    let dark = format!("{cookie}; theme=dark");
+    let (status, html) = page(&app, &dark, "/findings").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(r#"<html lang="en" data-theme="dark">"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<meta name="color-scheme" content="dark">"#));
+    assert!(
+        html.contains(r#"aria-pressed="true">Dark</button>"#),
+        "{html}"
+    );
+    let (_, login) = page(&app, "theme=light", "/login").await;
+    assert!(login.contains(r#"data-theme="light""#));
+
+    // following the system again forgets the cookie; a foreign `next` goes home
+    let reset = choose_theme(
+        &app,
+        &dark,
+        "theme=system&next=https%3A%2F%2Fevil.example%2F",
+    )
+    .await;
+    assert_eq!(reset.status, StatusCode::FOUND);
+    assert_eq!(reset.header("location"), Some("/"));
+    assert_eq!(
+        reset.header("set-cookie"),
+        Some("theme=; Path=/; Max-Age=0; SameSite=Lax")
+    );
+
+    // anything but the three themes is refused, and sets nothing (Leptos answers a plain form's
+    // failure by sending the browser back)
+    let refused = choose_theme(&app, &cookie, "theme=purple&next=%2F").await;
+    assert!(
+        refused
+            .text()
+            .contains("The theme must be light, dark or system."),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(refused.header("set-cookie"), None);
 }

@@ -219,6 +219,8 @@ fn server_fn_args(path: &str, me: &Tenant, other: &Tenant) -> Vec<String> {
         | "/rpc/tokens/list"
         | "/rpc/settings/sla" => vec![String::new()],
         "/rpc/audit/list" => vec![all("actor")],
+        // reads nothing: it only sets the caller's theme cookie
+        "/rpc/theme/set" => vec!["theme=system".to_owned()],
         "/rpc/overview/posture" => std::iter::once(all("provider"))
             .chain(clusters.map(|c| format!("filter%5Bcluster%5D={c}")))
             .collect(),
