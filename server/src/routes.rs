@@ -103,16 +103,11 @@ pub const UI_ACCESS: &[(&str, Access)] = &[
     // server functions
     ("/rpc/session/viewer", Public),
     ("/rpc/session/options", Public),
-<<<<<<< HEAD
+    // the theme switch's form (without JavaScript): on the sign-in page too
+    ("/rpc/theme/set", Public),
     ("/rpc/overview/posture", Roles(ANY_ROLE)),
     ("/rpc/settings/sla", Roles(MANAGERS)),
     ("/rpc/settings/sla/save", Roles(MANAGERS)),
-=======
-    // the theme switch's form (without JavaScript): on the sign-in page too
-    ("/rpc/theme/set", Public),
-    ("/rpc/overview/fleet", Roles(ANY_ROLE)),
-    ("/rpc/overview/severity", Roles(ANY_ROLE)),
->>>>>>> charts
     ("/rpc/findings/list", Roles(ANY_ROLE)),
     ("/rpc/events/list", Roles(ANY_ROLE)),
     ("/rpc/tokens/list", Roles(MANAGERS)),
