@@ -5,7 +5,7 @@
 use app::error::AppError;
 use app::model::{
     AuditFilter, AuditPage, EventList, FindingList, ListFilter, Overview, OverviewFilter, Posture,
-    SlaPolicy, TokenSummary, TopRisk, Viewer,
+    SlaPolicy, TokenSummary, Viewer,
 };
 use app::store::Store;
 use async_trait::async_trait;
@@ -140,19 +140,7 @@ pub async fn build_overview(
     }
     overview.top_risks = db::overview::top_risks(&mut *conn, ids, 10)
         .await
-        .map_err(to_app_error)?
-        .into_iter()
-        .map(|r| TopRisk {
-            id: r.id,
-            cluster: r.cluster,
-            risk: r.risk,
-            severity: r.severity,
-            title: r.title,
-            vulnerability: r.vulnerability,
-            place: r.place,
-            factors: r.factors,
-        })
-        .collect();
+        .map_err(to_app_error)?;
     overview.worst_clusters = db::overview::worst_clusters(&mut *conn, ids, 10)
         .await
         .map_err(to_app_error)?;

@@ -169,7 +169,12 @@ pub async fn lookup(
     scope: Option<&[i64]>,
     filter: &app::model::ListFilter,
 ) -> Result<Lookup, sqlx::Error> {
-    let overdue_days = match filter.sla.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let overdue_days = match filter
+        .sla
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some("overdue") => Some(super::settings::sla_policy(conn).await?.days_by_severity()),
         Some(other) => {

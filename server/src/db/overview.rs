@@ -14,7 +14,8 @@
 //! (`db::settings`), the findings lists (`db::lists`).
 
 use app::model::{
-    ClusterRisk, CoverageRow, FilterOptions, OverviewFilter, Severity, WorkloadRisk, factor_words,
+    ClusterRisk, CoverageRow, FilterOptions, OverviewFilter, Severity, TopRisk, WorkloadRisk,
+    factor_words,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
@@ -196,34 +197,13 @@ pub async fn open_by_kind(
     Ok(rows.into_iter().map(|r| (r.day, r.kind, r.open)).collect())
 }
 
-/// One of the riskiest open findings, as read.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TopRiskRow {
-    /// Finding id.
-    pub id: i64,
-    /// Cluster name (`None`: fleet-level).
-    pub cluster: Option<String>,
-    /// Risk 0–100.
-    pub risk: i16,
-    /// Severity.
-    pub severity: Severity,
-    /// Title.
-    pub title: String,
-    /// Vulnerability id.
-    pub vulnerability: Option<String>,
-    /// Namespace/workload, image or resource.
-    pub place: Option<String>,
-    /// The strongest factors beyond severity, in words.
-    pub factors: Vec<String>,
-}
-
 /// The `limit` riskiest open findings of the selection.
 #[tracing::instrument(skip_all, err)]
 pub async fn top_risks(
     conn: &mut PgConnection,
     ids: &[i64],
     limit: i64,
-) -> Result<Vec<TopRiskRow>, sqlx::Error> {
+) -> Result<Vec<TopRisk>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"select f.id, c.name as "cluster?", f.risk_score as "risk!", f.severity, f.title,
                   f.vulnerability_id, f.risk_factors,
@@ -247,7 +227,7 @@ pub async fn top_risks(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| TopRiskRow {
+        .map(|r| TopRisk {
             id: r.id,
             cluster: r.cluster,
             risk: r.risk,
