@@ -49,6 +49,8 @@ pub struct Cluster {
     pub minute: u16,
     /// Its workloads.
     pub workloads: Vec<Workload>,
+    /// Days on which its workloads' failed checks change (a policy rolled out), ascending.
+    pub check_changes: Vec<u16>,
 }
 
 /// A workload and its one container.
@@ -276,11 +278,11 @@ impl Fleet {
             clusters.push(Cluster {
                 name: format!("{environment}-{provider}-{region}-{c:03}"),
                 provider, environment, region, account, criticality, scans,
-                minute: rng.random_range(0..600), workloads,
+                minute: rng.random_range(0..600), workloads, check_changes: Vec::new(),
             });
         }
         let mut fleet = Fleet { clusters, images, days };
-        fleet.fill_images(&mut rng, catalogue, n * 0.935);
+        fleet.fill_images(&mut rng, catalogue, n * 0.96);
         fleet.fill_checks(&mut rng, catalogue, n * 0.06);
         fleet
     }
@@ -295,11 +297,14 @@ impl Fleet {
                 runs[w.image as usize] += 1;
             }
         }
-        let caps: Vec<f64> = self.images.iter().map(|i| capacity(catalogue, i) as f64).collect();
+        // whole packages are taken and some skipped: an image holds about four fifths of what
+        // its families list
+        let caps: Vec<f64> =
+            self.images.iter().map(|i| capacity(catalogue, i) as f64 * 0.8).collect();
         let mut weights: Vec<f64> = (0..self.images.len())
             .map(|_| if rng.random_bool(0.3) { 0.0 } else {
-                // Pareto, alpha 1.2: the 80/20 of real fleets
-                (1.0 - rng.random::<f64>()).powf(-1.0 / 1.2).min(400.0)
+                // Pareto, alpha 1.05: about the 80/20 of real fleets
+                (1.0 - rng.random::<f64>()).powf(-1.0 / 1.05).min(1000.0)
             })
             .collect();
         let mut counts = vec![0f64; self.images.len()];
@@ -341,14 +346,15 @@ impl Fleet {
         let mean = (budget / workloads.max(1) as f64).min(catalogue.checks.len() as f64 / 2.0);
         let days = self.days;
         for c in &mut self.clusters {
-            let changes = change_days(rng, days, 1..=2);
+            c.check_changes = change_days(rng, days, 1..=2);
+            let changes = &c.check_changes;
             for w in &mut c.workloads {
                 let k = rng.random_range(0.0..=2.0 * mean).round() as usize;
                 let mut picked = std::collections::BTreeSet::new();
                 while picked.len() < k.min(catalogue.checks.len()) {
                     picked.insert(rng.random_range(0..catalogue.checks.len()) as u16);
                 }
-                w.checks = picked.into_iter().map(|i| timeline(rng, Item::Check(i), &changes)).collect();
+                w.checks = picked.into_iter().map(|i| timeline(rng, Item::Check(i), changes)).collect();
             }
         }
     }

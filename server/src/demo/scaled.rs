@@ -4,9 +4,11 @@
 //! `trivy k8s`, with a lifecycle scope per image so that a scan confirming an image costs a
 //! hash), and last a few findings accepted as risks on the day they were decided.
 //!
-//! A scan carries every image on the cluster's first and last day, and in between the images
-//! whose content changed since its last scan (trivy-operator rescans an image when it changes);
-//! the workloads' configuration checks it carries every time.
+//! A scan carries the whole cluster on its first and last day; in between, what changed since
+//! the cluster's last scan (trivy-operator rescans an image, or audits the workloads again, when
+//! they change): the images whose content changed with the workloads running them, and the
+//! workloads' configuration checks when a check changed. A scan that found no change still
+//! arrives, as a report with nothing in it.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -268,18 +270,25 @@ fn report(fleet: &Fleet, c: usize, k: usize, at: DateTime<Utc>) -> ParsedReport 
     b.cluster_name(Some(cluster.name.clone()));
     b.artifact(Some(cluster.name.clone()));
     b.generated_at(Some(at));
-    let config = b.scope(format!("config:{}", cluster.name));
+    let changed = |changes: &[u16]| since.is_none_or(|s| changes.iter().any(|d| *d > s && *d <= day));
+    let config = (full || changed(&cluster.check_changes))
+        .then(|| b.scope(format!("config:{}", cluster.name)));
     let mut images_done = HashSet::new();
     for w in &cluster.workloads {
+        let image = &fleet.images[w.image as usize];
+        let image_changed = full || changed(&image.changes);
+        if !image_changed && (config.is_none() || w.checks.is_empty()) {
+            continue;
+        }
         let wi = b.workload(WorkloadAsset {
             namespace: w.namespace.clone(),
             kind: w.kind.to_owned(),
             name: w.name.clone(),
         });
-        checks(&mut b, catalogue, w, wi, config, day);
-        let image = &fleet.images[w.image as usize];
-        let changed = since.is_none_or(|s| image.changes.iter().any(|d| *d > s && *d <= day));
-        if !(full || changed) {
+        if let Some(config) = config {
+            checks(&mut b, catalogue, w, wi, config, day);
+        }
+        if !image_changed {
             continue;
         }
         let Some(asset) = image_asset(image) else {
