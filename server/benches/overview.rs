@@ -48,7 +48,7 @@ fn main() {
         .build()
         .expect("runtime");
     let mut report = String::new();
-    let mut line = |report: &mut String, name: &str, value: f64, unit: &str, runs: &str| {
+    let line = |report: &mut String, name: &str, value: f64, unit: &str, runs: &str| {
         println!("bench: {name} {value:.1} {unit}");
         let _ = writeln!(report, "| `{name}` | {value:.1} {unit} | {runs} |");
     };

@@ -217,10 +217,11 @@ impl Fleet {
             };
             let region = regions[rng.random_range(0..regions.len())];
             let environment = ["prod", "staging", "dev"][pick_weighted(&mut rng, &[40, 30, 30])];
+            // prod is scanned twice a week, staging every five days, dev weekly
             let (criticality, interval) = match environment {
-                "prod" => (rng.random_range(4..=5), 3),
-                "staging" => (3, 4),
-                _ => (2, 5),
+                "prod" => (rng.random_range(4..=5), 4),
+                "staging" => (3, 5),
+                _ => (2, 7),
             };
             let account = (provider != "onprem").then(|| format!("{provider}-{:06}", rng.random_range(0..1_000_000)));
             let mut scans = vec![0u16];
@@ -329,7 +330,7 @@ impl Fleet {
         let days = self.days;
         for (i, image) in self.images.iter_mut().enumerate() {
             let count = counts[i].round() as usize;
-            image.changes = change_days(rng, days, 2..=4);
+            image.changes = change_days(rng, days, 1..=3);
             let mut items = pick_items(rng, catalogue, image, count);
             if count > 0 && rng.random_bool(0.05) {
                 let rule = rng.random_range(0..catalogue.secrets.len().max(1));
