@@ -215,12 +215,16 @@ pub async fn merge(
                         order by v.issued_at desc nulls last, v.id desc
                         limit 1) in ('not_affected', 'fixed')
                  returning f.cluster_id, f.id
+             ), history as (
+                 insert into finding_event (cluster_id, finding_id, at, status)
+                 select cluster_id, id, $3, 'suppressed_by_vex' from suppressed
              )
              insert into finding_decision (cluster_id, finding_id, decision, justification)
              select cluster_id, id, 'suppressed_by_vex', 'VEX statement on file at first sight'
              from suppressed",
             &clusters,
-            &ids
+            &ids,
+            at
         )
         .execute(&mut *conn)
         .await?
@@ -337,14 +341,19 @@ pub async fn merge(
         .await?;
         // Fixed where no scope still sees the finding (the update above already ran).
         fixed = sqlx::query!(
-            "update finding f
-             set status = 'fixed', fixed_at = $1, status_changed_at = $1
-             from unnest($2::bigint[], $3::bigint[]) as g(cluster_id, finding_id)
-             where f.cluster_id = g.cluster_id and f.id = g.finding_id
-               and f.status <> 'fixed'
-               and not exists (select 1 from observation o
-                               where o.cluster_id = f.cluster_id and o.finding_id = f.id
-                                 and o.active)",
+            "with fixed as (
+                 update finding f
+                 set status = 'fixed', fixed_at = $1, status_changed_at = $1
+                 from unnest($2::bigint[], $3::bigint[]) as g(cluster_id, finding_id)
+                 where f.cluster_id = g.cluster_id and f.id = g.finding_id
+                   and f.status <> 'fixed'
+                   and not exists (select 1 from observation o
+                                   where o.cluster_id = f.cluster_id and o.finding_id = f.id
+                                     and o.active)
+                 returning f.cluster_id, f.id
+             )
+             insert into finding_event (cluster_id, finding_id, at, status)
+             select cluster_id, id, $1, 'fixed' from fixed",
             at,
             &candidates.iter().map(|c| c.0).collect::<Vec<_>>(),
             &candidates.iter().map(|c| c.1).collect::<Vec<_>>()
@@ -370,21 +379,27 @@ pub async fn merge(
     if !returning.is_empty() {
         let statuses: Vec<&str> = returning.iter().map(|r| r.2).collect();
         reopened = sqlx::query!(
-            "update finding f
-             set status = coalesce(d.decision, 'reopened'), fixed_at = null,
-                 status_changed_at = $1
-             from unnest($2::bigint[], $3::bigint[], $4::text[]) as m(cluster_id, finding_id, status)
-             left join lateral (
-                 select fd.decision from finding_decision fd
-                 where fd.cluster_id = m.cluster_id and fd.finding_id = m.finding_id
-                   and fd.revoked_at is null
-                   and fd.decision in ('accepted', 'false_positive', 'suppressed_by_vex')
-                   and (fd.expires_at is null or fd.expires_at > $1)
-                 order by fd.created_at desc, fd.id desc
-                 limit 1
-             ) d on true
-             where f.cluster_id = m.cluster_id and f.id = m.finding_id
-               and (m.status = 'fixed' or d.decision is null)",
+            "with back as (
+                 update finding f
+                 set status = coalesce(d.decision, 'reopened'), fixed_at = null,
+                     status_changed_at = $1
+                 from unnest($2::bigint[], $3::bigint[], $4::text[])
+                      as m(cluster_id, finding_id, status)
+                 left join lateral (
+                     select fd.decision from finding_decision fd
+                     where fd.cluster_id = m.cluster_id and fd.finding_id = m.finding_id
+                       and fd.revoked_at is null
+                       and fd.decision in ('accepted', 'false_positive', 'suppressed_by_vex')
+                       and (fd.expires_at is null or fd.expires_at > $1)
+                     order by fd.created_at desc, fd.id desc
+                     limit 1
+                 ) d on true
+                 where f.cluster_id = m.cluster_id and f.id = m.finding_id
+                   and (m.status = 'fixed' or d.decision is null)
+                 returning f.cluster_id, f.id, f.status
+             )
+             insert into finding_event (cluster_id, finding_id, at, status)
+             select cluster_id, id, $1, status from back",
             at,
             &returning.iter().map(|r| r.0).collect::<Vec<_>>(),
             &returning.iter().map(|r| r.1).collect::<Vec<_>>(),
@@ -563,8 +578,13 @@ pub async fn decide(
         .await?;
     }
     sqlx::query!(
-        "update finding set status = $3, status_changed_at = bulwark_now()
-         where cluster_id = $1 and id = $2 and status <> 'fixed' and status <> $3",
+        "with changed as (
+             update finding set status = $3, status_changed_at = bulwark_now()
+             where cluster_id = $1 and id = $2 and status <> 'fixed' and status <> $3
+             returning cluster_id, id, status
+         )
+         insert into finding_event (cluster_id, finding_id, at, status)
+         select cluster_id, id, bulwark_now(), status from changed",
         cluster_id,
         finding_id,
         kind
@@ -577,17 +597,40 @@ pub async fn decide(
 /// Reopens accepted findings whose acceptance has expired; returns how many.
 #[tracing::instrument(skip_all, err)]
 pub async fn expire_acceptances(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
-    let reopened = sqlx::query!(
-        "update finding f set status = 'reopened', status_changed_at = bulwark_now()
-         where f.status = 'accepted'
-           and not exists (
-               select 1 from finding_decision d
-               where d.cluster_id = f.cluster_id and d.finding_id = f.id
-                 and d.decision = 'accepted' and d.revoked_at is null
-                 and (d.expires_at is null or d.expires_at > bulwark_now()))"
+    Ok(expire_acceptances_by_cluster(conn)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum())
+}
+
+/// Reopens accepted findings whose acceptance has expired; returns how many per cluster
+/// (clusters with none left out), so that their snapshots can be refreshed.
+#[tracing::instrument(skip_all, err)]
+pub async fn expire_acceptances_by_cluster(
+    conn: &mut PgConnection,
+) -> Result<Vec<(i64, u64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"with reopened as (
+               update finding f set status = 'reopened', status_changed_at = bulwark_now()
+               where f.status = 'accepted'
+                 and not exists (
+                     select 1 from finding_decision d
+                     where d.cluster_id = f.cluster_id and d.finding_id = f.id
+                       and d.decision = 'accepted' and d.revoked_at is null
+                       and (d.expires_at is null or d.expires_at > bulwark_now()))
+               returning f.cluster_id, f.id
+           ), history as (
+               insert into finding_event (cluster_id, finding_id, at, status)
+               select cluster_id, id, bulwark_now(), 'reopened' from reopened
+           )
+           select cluster_id as "cluster_id!", count(*) as "reopened!"
+           from reopened group by cluster_id order by cluster_id"#
     )
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(reopened)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.cluster_id, u64::try_from(r.reopened).unwrap_or(0)))
+        .collect())
 }

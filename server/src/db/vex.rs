@@ -84,6 +84,9 @@ pub async fn apply(
                update finding f set status = 'suppressed_by_vex', status_changed_at = bulwark_now()
                from matched m where f.cluster_id = m.cluster_id and f.id = m.id
                returning f.cluster_id, f.id, m.why
+           ), history as (
+               insert into finding_event (cluster_id, finding_id, at, status)
+               select cluster_id, id, bulwark_now(), 'suppressed_by_vex' from updated
            )
            insert into finding_decision (cluster_id, finding_id, decision, justification, vex_source)
            select cluster_id, id, 'suppressed_by_vex', why, 'report ' || $6::bigint from updated"#,
@@ -121,9 +124,13 @@ pub async fn apply(
                where d.cluster_id = m.cluster_id and d.finding_id = m.id
                  and d.decision = 'suppressed_by_vex' and d.revoked_at is null
                returning d.cluster_id, d.finding_id
+           ), lifted as (
+               update finding f set status = 'open', status_changed_at = bulwark_now()
+               from matched m where f.cluster_id = m.cluster_id and f.id = m.id
+               returning f.cluster_id, f.id
            )
-           update finding f set status = 'open', status_changed_at = bulwark_now()
-           from matched m where f.cluster_id = m.cluster_id and f.id = m.id"#,
+           insert into finding_event (cluster_id, finding_id, at, status)
+           select cluster_id, id, bulwark_now(), 'open' from lifted"#,
         &vulns as &[&str],
         &components as &[Option<&str>],
         &images as &[Option<&str>],

@@ -222,6 +222,14 @@ async fn accept(
     )
     .await?;
     outcome.detected = detected;
+    // Findings (their status, or risk) may have changed: today's snapshot is refreshed.
+    let counts = &outcome.counts;
+    if !outcome.duplicate
+        && (counts.received + counts.fixed + counts.suppressed + counts.events > 0
+            || format == Format::OpenVex)
+    {
+        crate::jobs::after_ingest(&state.pool, outcome.report_id).await;
+    }
     let status = if outcome.duplicate {
         StatusCode::OK
     } else {

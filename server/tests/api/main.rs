@@ -21,5 +21,6 @@ mod oidc;
 mod pages;
 mod risk_paths;
 mod samples;
+mod snapshots;
 mod tenancy;
 mod vex_runtime;
