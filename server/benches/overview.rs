@@ -272,7 +272,7 @@ async fn slowest_statement(admin_url: &str, url: &str, cluster: &str) -> String 
 fn slowest_plan(log: &str) -> Option<String> {
     let mut best: Option<(f64, String)> = None;
     let mut current: Option<(f64, String)> = None;
-    let mut finish = |entry: Option<(f64, String)>, best: &mut Option<(f64, String)>| {
+    let finish = |entry: Option<(f64, String)>, best: &mut Option<(f64, String)>| {
         if let Some((ms, text)) = entry
             && best.as_ref().is_none_or(|(b, _)| ms > *b)
         {

@@ -113,11 +113,16 @@ pub async fn load(pool: &PgPool, request: Request) -> anyhow::Result<Outcome> {
 
 /// Rolls the history just written up into daily snapshots, so that the overview draws its
 /// trends at once rather than after the first run of the rollup job.
-async fn backfill_snapshots(_pool: &PgPool) -> anyhow::Result<()> {
-    // ROLLUP: once the rollup lands, this is
-    //   let mut conn = pool.acquire().await?;
-    //   let policy = db::settings::sla_policy(&mut conn).await?;
-    //   db::snapshots::backfill(&mut conn, &policy).await?;
+async fn backfill_snapshots(pool: &PgPool) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    let policy = db::settings::sla_policy(&mut conn).await?;
+    let started = Instant::now();
+    let rows = db::snapshots::backfill(&mut conn, &policy).await?;
+    tracing::info!(
+        rows,
+        seconds = format!("{:.1}", started.elapsed().as_secs_f64()),
+        "daily snapshots of the demo history written"
+    );
     Ok(())
 }
 
