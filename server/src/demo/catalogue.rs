@@ -187,7 +187,18 @@ impl Catalogue {
             }
             let cols: Vec<&'static str> = line.split('\t').collect();
             match cols.as_slice() {
-                ["V", family, _, package, installed, fixed, id, severity, vector, title] => {
+                [
+                    "V",
+                    family,
+                    _,
+                    package,
+                    installed,
+                    fixed,
+                    id,
+                    severity,
+                    vector,
+                    title,
+                ] => {
                     let Some(family) = Family::parse(family) else {
                         continue;
                     };
@@ -293,9 +304,21 @@ mod tests {
         }
         // CVEs, and the advisories of GitHub, the Node security WG and Debian's tracker
         let prefixes = ["CVE-", "GHSA-", "NSWG-ECO-", "TEMP-"];
-        assert!(c.entries.iter().all(|e| prefixes.iter().any(|p| e.id.starts_with(p))));
-        let cves = c.entries.iter().filter(|e| e.id.starts_with("CVE-")).count();
-        assert!(cves * 100 > c.entries.len() * 98, "{cves} of {}", c.entries.len());
+        assert!(
+            c.entries
+                .iter()
+                .all(|e| prefixes.iter().any(|p| e.id.starts_with(p)))
+        );
+        let cves = c
+            .entries
+            .iter()
+            .filter(|e| e.id.starts_with("CVE-"))
+            .count();
+        assert!(
+            cves * 100 > c.entries.len() * 98,
+            "{cves} of {}",
+            c.entries.len()
+        );
         assert!(c.checks.len() >= 20 && !c.secrets.is_empty());
         assert!(c.kev.iter().any(|(id, _)| *id == "CVE-2021-44228"));
         // the small fleet's glibc leads Debian's packages

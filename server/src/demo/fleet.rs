@@ -14,6 +14,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::catalogue::{Catalogue, Family};
+pub(super) use super::fleet_names::SECRET_FILES;
+use super::fleet_names::{PLATFORM, PROVIDERS, ROLES, TEAMS};
 
 /// How big a fleet, over how long, from which seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,42 +152,6 @@ pub struct Summary {
     pub reports: usize,
 }
 
-const PROVIDERS: [(&str, &[&str]); 4] = [
-    ("aws", &["eu-west-1", "eu-central-1", "us-east-1", "us-west-2", "ap-southeast-1"]),
-    ("gcp", &["europe-west1", "us-central1", "asia-northeast1"]),
-    ("azure", &["westeurope", "northeurope", "eastus2"]),
-    ("onprem", &["fra-dc2", "ams-dc1", "dal-dc3"]),
-];
-
-/// Platform software most clusters run: (repository, namespace, kind, OS, language,
-/// internet-facing, privileged).
-type Platform = (&'static str, &'static str, &'static str, Option<Family>, Family, bool, bool);
-const PLATFORM: &[Platform] = &[
-    ("registry.k8s.io/coredns/coredns", "kube-system", "Deployment", None, Family::Golang, false, false),
-    ("registry.k8s.io/kube-proxy", "kube-system", "DaemonSet", Some(Family::Debian), Family::Golang, false, true),
-    ("registry.k8s.io/ingress-nginx/controller", "ingress-nginx", "Deployment", Some(Family::Alpine), Family::Golang, true, false),
-    ("registry.k8s.io/metrics-server/metrics-server", "kube-system", "Deployment", None, Family::Golang, false, false),
-    ("quay.io/prometheus/node-exporter", "monitoring", "DaemonSet", None, Family::Golang, false, true),
-    ("quay.io/prometheus/prometheus", "monitoring", "StatefulSet", None, Family::Golang, false, false),
-    ("docker.io/grafana/grafana", "monitoring", "Deployment", Some(Family::Alpine), Family::Npm, true, false),
-    ("cr.fluentbit.io/fluent/fluent-bit", "logging", "DaemonSet", Some(Family::Debian), Family::Golang, false, true),
-    ("quay.io/jetstack/cert-manager-controller", "cert-manager", "Deployment", None, Family::Golang, false, false),
-    ("quay.io/argoproj/argocd", "argocd", "Deployment", Some(Family::Debian), Family::Golang, true, false),
-    ("docker.io/library/redis", "data", "StatefulSet", Some(Family::Debian), Family::Golang, false, false),
-    ("docker.io/library/postgres", "data", "StatefulSet", Some(Family::Debian), Family::Golang, false, false),
-];
-
-const TEAMS: &[&str] = &[
-    "payments", "checkout", "catalog", "search", "identity", "orders", "shipping", "pricing",
-    "reviews", "media", "billing", "ledger", "fraud", "loyalty", "messaging", "analytics",
-    "recommend", "inventory", "support", "partners",
-];
-const ROLES: &[&str] = &[
-    "api", "worker", "web", "gateway", "consumer", "scheduler", "sync", "export", "admin", "cache",
-];
-/// Files in which images carry secrets.
-pub const SECRET_FILES: &[&str] = &["/app/.env.production", "/root/.ssh/id_rsa", "/app/config/settings.yaml"];
-
 impl Fleet {
     /// The fleet of `size`.
     pub fn generate(size: Size, catalogue: &Catalogue) -> Fleet {
@@ -200,7 +166,13 @@ impl Fleet {
         let mut image_index = std::collections::HashMap::<String, u32>::new();
         let mut intern = |images: &mut Vec<Image>, reference: String, os: Option<Family>, lang| {
             *image_index.entry(reference.clone()).or_insert_with(|| {
-                images.push(Image { reference, os, lang, slots: Vec::new(), changes: Vec::new() });
+                images.push(Image {
+                    reference,
+                    os,
+                    lang,
+                    slots: Vec::new(),
+                    changes: Vec::new(),
+                });
                 u32::try_from(images.len() - 1).unwrap_or(u32::MAX)
             })
         };
@@ -210,11 +182,11 @@ impl Fleet {
         let pool = (apps * size.clusters as usize * 3 / 4).max(apps + 1);
         let mut clusters = Vec::with_capacity(size.clusters as usize);
         for c in 0..size.clusters as usize {
-            let (provider, regions) = if c < PROVIDERS.len() {
-                PROVIDERS[c]
-            } else {
-                PROVIDERS[pick_weighted(&mut rng, &[35, 25, 25, 15])]
-            };
+            // the first four clusters take one provider each, the rest a weighted draw
+            let (provider, regions) = PROVIDERS
+                .get(c)
+                .copied()
+                .unwrap_or_else(|| PROVIDERS[pick_weighted(&mut rng, &[35, 25, 25, 15])]);
             let region = regions[rng.random_range(0..regions.len())];
             let environment = ["prod", "staging", "dev"][pick_weighted(&mut rng, &[40, 30, 30])];
             // prod is scanned twice a week, staging every five days, dev weekly
@@ -223,7 +195,8 @@ impl Fleet {
                 "staging" => (3, 5),
                 _ => (2, 7),
             };
-            let account = (provider != "onprem").then(|| format!("{provider}-{:06}", rng.random_range(0..1_000_000)));
+            let account = (provider != "onprem")
+                .then(|| format!("{provider}-{:06}", rng.random_range(0..1_000_000)));
             let mut scans = vec![0u16];
             let mut day = rng.random_range(1..=interval);
             while day < days {
@@ -236,12 +209,18 @@ impl Fleet {
             let mut workloads = Vec::new();
             for p in PLATFORM {
                 if rng.random_bool(0.85) {
-                    let tag = ["v1", "v2", "v3"][rng.random_range(0..3)];
+                    // five releases in use: clusters share each, but not all of them one
+                    let tag = ["v1", "v2", "v3", "v4", "v5"][rng.random_range(0..5)];
                     let image = intern(&mut images, format!("{}:{tag}", p.0), p.3, p.4);
                     let name = p.0.rsplit('/').next().unwrap_or(p.0).to_owned();
                     workloads.push(Workload {
-                        namespace: p.1.to_owned(), kind: p.2, name, image,
-                        internet_facing: p.5, privileged: p.6, checks: Vec::new(),
+                        namespace: p.1.to_owned(),
+                        kind: p.2,
+                        name,
+                        image,
+                        internet_facing: p.5,
+                        privileged: p.6,
+                        checks: Vec::new(),
                     });
                 }
             }
@@ -269,20 +248,42 @@ impl Fleet {
                 };
                 let reference = format!("ghcr.io/acme/{name}:1.{}.{release}", s % 17);
                 let image = intern(&mut images, reference, os, lang);
-                let kind = ["Deployment", "Deployment", "Deployment", "StatefulSet", "CronJob"][s % 5];
+                let kind = [
+                    "Deployment",
+                    "Deployment",
+                    "Deployment",
+                    "StatefulSet",
+                    "CronJob",
+                ][s % 5];
                 workloads.push(Workload {
-                    namespace: team.to_owned(), kind, name, image,
-                    internet_facing: matches!(role, "api" | "web" | "gateway") && rng.random_bool(0.4),
-                    privileged: rng.random_bool(0.03), checks: Vec::new(),
+                    namespace: team.to_owned(),
+                    kind,
+                    name,
+                    image,
+                    internet_facing: matches!(role, "api" | "web" | "gateway")
+                        && rng.random_bool(0.4),
+                    privileged: rng.random_bool(0.03),
+                    checks: Vec::new(),
                 });
             }
             clusters.push(Cluster {
                 name: format!("{environment}-{provider}-{region}-{c:03}"),
-                provider, environment, region, account, criticality, scans,
-                minute: rng.random_range(0..600), workloads, check_changes: Vec::new(),
+                provider,
+                environment,
+                region,
+                account,
+                criticality,
+                scans,
+                minute: rng.random_range(0..600),
+                workloads,
+                check_changes: Vec::new(),
             });
         }
-        let mut fleet = Fleet { clusters, images, days };
+        let mut fleet = Fleet {
+            clusters,
+            images,
+            days,
+        };
         fleet.fill_images(&mut rng, catalogue, n * 0.96);
         fleet.fill_checks(&mut rng, catalogue, n * 0.06);
         fleet
@@ -300,19 +301,30 @@ impl Fleet {
         }
         // whole packages are taken and some skipped: an image holds about four fifths of what
         // its families list
-        let caps: Vec<f64> =
-            self.images.iter().map(|i| capacity(catalogue, i) as f64 * 0.8).collect();
+        let caps: Vec<f64> = self
+            .images
+            .iter()
+            .map(|i| capacity(catalogue, i) as f64 * 0.8)
+            .collect();
         let mut weights: Vec<f64> = (0..self.images.len())
-            .map(|_| if rng.random_bool(0.3) { 0.0 } else {
-                // Pareto, alpha 1.05: about the 80/20 of real fleets
-                (1.0 - rng.random::<f64>()).powf(-1.0 / 1.05).min(1000.0)
+            .map(|_| {
+                if rng.random_bool(0.3) {
+                    0.0
+                } else {
+                    // Pareto, alpha 1.05: about the 80/20 of real fleets
+                    (1.0 - rng.random::<f64>()).powf(-1.0 / 1.05).min(1000.0)
+                }
             })
             .collect();
         let mut counts = vec![0f64; self.images.len()];
         // share out, then hand what capped images cannot hold to the others (a few rounds)
         let mut left = budget;
         for _ in 0..4 {
-            let total: f64 = weights.iter().zip(&runs).map(|(w, r)| w * f64::from(*r)).sum();
+            let total: f64 = weights
+                .iter()
+                .zip(&runs)
+                .map(|(w, r)| w * f64::from(*r))
+                .sum();
             if total <= 0.0 || left < 1.0 {
                 break;
             }
@@ -337,7 +349,10 @@ impl Fleet {
                 let file = rng.random_range(0..SECRET_FILES.len());
                 items.push(Item::Secret(rule as u16, file as u16));
             }
-            image.slots = items.into_iter().map(|item| timeline(rng, item, &image.changes)).collect();
+            image.slots = items
+                .into_iter()
+                .map(|item| timeline(rng, item, &image.changes))
+                .collect();
         }
     }
 
@@ -355,7 +370,10 @@ impl Fleet {
                 while picked.len() < k.min(catalogue.checks.len()) {
                     picked.insert(rng.random_range(0..catalogue.checks.len()) as u16);
                 }
-                w.checks = picked.into_iter().map(|i| timeline(rng, Item::Check(i), changes)).collect();
+                w.checks = picked
+                    .into_iter()
+                    .map(|i| timeline(rng, Item::Check(i), changes))
+                    .collect();
             }
         }
     }
@@ -368,10 +386,18 @@ impl Fleet {
             reports += c.scans.len();
             let mut seen = std::collections::HashSet::new();
             for w in &c.workloads {
-                findings += w.checks.iter().filter(|s| c.scans.iter().any(|d| s.present(*d))).count() as u64;
+                findings += w
+                    .checks
+                    .iter()
+                    .filter(|s| c.scans.iter().any(|d| s.present(*d)))
+                    .count() as u64;
                 if seen.insert(w.image) {
                     let image = &self.images[w.image as usize];
-                    findings += image.slots.iter().filter(|s| c.scans.iter().any(|d| s.present(*d))).count() as u64;
+                    findings += image
+                        .slots
+                        .iter()
+                        .filter(|s| c.scans.iter().any(|d| s.present(*d)))
+                        .count() as u64;
                 }
             }
         }
@@ -388,7 +414,16 @@ impl Fleet {
 
 /// How many findings an image of this OS and language can hold.
 fn capacity(catalogue: &Catalogue, image: &Image) -> usize {
-    families(image).iter().map(|f| catalogue.packages_of(*f).iter().map(Vec::len).sum::<usize>()).sum()
+    families(image)
+        .iter()
+        .map(|f| {
+            catalogue
+                .packages_of(*f)
+                .iter()
+                .map(Vec::len)
+                .sum::<usize>()
+        })
+        .sum()
 }
 
 /// The package families of an image: its OS, then the language of its application.
@@ -442,17 +477,28 @@ fn change_days(rng: &mut StdRng, days: u16, range: std::ops::RangeInclusive<usiz
 /// When an item is present: most from the start, some from a change day; three in ten fixed on
 /// a later change day, and one fix in ten undone on a change day after that.
 fn timeline(rng: &mut StdRng, item: Item, changes: &[u16]) -> Slot {
-    let mut slot = Slot { item, start: 0, end: NEVER, reopen: NEVER };
+    let mut slot = Slot {
+        item,
+        start: 0,
+        end: NEVER,
+        reopen: NEVER,
+    };
     let pick = |rng: &mut StdRng, after: u16| -> Option<u16> {
         let later: Vec<u16> = changes.iter().copied().filter(|d| *d > after).collect();
         (!later.is_empty()).then(|| later[rng.random_range(0..later.len())])
     };
-    if rng.random_bool(0.22) && let Some(day) = pick(rng, 0) {
+    if rng.random_bool(0.22)
+        && let Some(day) = pick(rng, 0)
+    {
         slot.start = day;
     }
-    if rng.random_bool(0.3) && let Some(day) = pick(rng, slot.start) {
+    if rng.random_bool(0.3)
+        && let Some(day) = pick(rng, slot.start)
+    {
         slot.end = day;
-        if rng.random_bool(0.1) && let Some(back) = pick(rng, day) {
+        if rng.random_bool(0.1)
+            && let Some(back) = pick(rng, day)
+        {
             slot.reopen = back;
         }
     }

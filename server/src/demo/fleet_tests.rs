@@ -19,11 +19,21 @@ fn the_same_seed_gives_the_same_fleet_and_another_seed_another() {
     let a = Fleet::generate(size(7), c);
     let b = Fleet::generate(size(7), c);
     assert_eq!(a.summary(), b.summary());
-    let names = |f: &Fleet| f.clusters.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    let names = |f: &Fleet| {
+        f.clusters
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&a), names(&b));
-    assert!(a.images.iter().zip(&b.images).all(|(x, y)| x.reference == y.reference
-        && x.slots == y.slots
-        && x.changes == y.changes));
+    assert!(
+        a.images
+            .iter()
+            .zip(&b.images)
+            .all(|(x, y)| x.reference == y.reference
+                && x.slots == y.slots
+                && x.changes == y.changes)
+    );
     let other = Fleet::generate(size(8), c);
     assert_ne!(a.summary(), other.summary());
 }
@@ -71,7 +81,11 @@ fn a_few_images_hold_most_findings_and_many_are_clean() {
         "the top tenth holds {top_tenth} of {total}"
     );
     let clean = counts.iter().filter(|c| **c == 0).count();
-    assert!(clean * 5 > counts.len(), "{clean} clean of {}", counts.len());
+    assert!(
+        clean * 5 > counts.len(),
+        "{clean} clean of {}",
+        counts.len()
+    );
 }
 
 #[test]
@@ -108,16 +122,24 @@ fn history_has_new_fixed_and_reopened_findings() {
     let fleet = Fleet::generate(size(7), Catalogue::get());
     let slots = || fleet.images.iter().flat_map(|i| &i.slots);
     assert!(slots().any(|s| s.start > 0), "findings appear later");
-    assert!(slots().any(|s| s.end != NEVER && s.reopen == NEVER), "fixed");
+    assert!(
+        slots().any(|s| s.end != NEVER && s.reopen == NEVER),
+        "fixed"
+    );
     assert!(slots().any(|s| s.reopen != NEVER), "reopened");
     let present_at_start = slots().filter(|s| s.present(0)).count();
     assert!(present_at_start * 2 > slots().count());
-    let secrets = slots().filter(|s| matches!(s.item, Item::Secret(..))).count();
+    let secrets = slots()
+        .filter(|s| matches!(s.item, Item::Secret(..)))
+        .count();
     let checks: usize = fleet
         .clusters
         .iter()
         .flat_map(|c| &c.workloads)
         .map(|w| w.checks.len())
         .sum();
-    assert!(secrets > 0 && checks > 0, "{secrets} secrets, {checks} checks");
+    assert!(
+        secrets > 0 && checks > 0,
+        "{secrets} secrets, {checks} checks"
+    );
 }

@@ -12,6 +12,7 @@
 
 mod catalogue;
 mod fleet;
+mod fleet_names;
 mod progress;
 mod scaled;
 mod small;

@@ -84,8 +84,7 @@ pub async fn load(pool: &PgPool, size: Size) -> anyhow::Result<DemoSummary> {
             let mut created = 0u64;
             for (at, c, k) in scans {
                 let plan = Arc::clone(&fleet);
-                let parsed =
-                    tokio::task::spawn_blocking(move || report(&plan, c, k, at)).await?;
+                let parsed = tokio::task::spawn_blocking(move || report(&plan, c, k, at)).await?;
                 let digest: [u8; 32] = Sha256::digest(
                     format!("demo {} {k} {}", fleet.clusters[c].name, at.timestamp()).as_bytes(),
                 )
@@ -233,8 +232,13 @@ async fn register(
             },
         )
         .await?;
-        for w in c.workloads.iter().filter(|w| w.internet_facing || w.privileged) {
-            let namespace_id = db::estate::ensure_namespace(&mut tx, cluster_id, &w.namespace).await?;
+        for w in c
+            .workloads
+            .iter()
+            .filter(|w| w.internet_facing || w.privileged)
+        {
+            let namespace_id =
+                db::estate::ensure_namespace(&mut tx, cluster_id, &w.namespace).await?;
             db::estate::upsert_workload(
                 &mut tx,
                 cluster_id,
@@ -252,7 +256,12 @@ async fn register(
         }
         tx.commit().await?;
         identities.push(
-            demo_identity(pool, &format!("trivy-operator/{}", c.name), Some(cluster_id)).await?,
+            demo_identity(
+                pool,
+                &format!("trivy-operator/{}", c.name),
+                Some(cluster_id),
+            )
+            .await?,
         );
     }
     Ok(Arc::new(identities))
@@ -270,7 +279,8 @@ fn report(fleet: &Fleet, c: usize, k: usize, at: DateTime<Utc>) -> ParsedReport 
     b.cluster_name(Some(cluster.name.clone()));
     b.artifact(Some(cluster.name.clone()));
     b.generated_at(Some(at));
-    let changed = |changes: &[u16]| since.is_none_or(|s| changes.iter().any(|d| *d > s && *d <= day));
+    let changed =
+        |changes: &[u16]| since.is_none_or(|s| changes.iter().any(|d| *d > s && *d <= day));
     let config = (full || changed(&cluster.check_changes))
         .then(|| b.scope(format!("config:{}", cluster.name)));
     let mut images_done = HashSet::new();
@@ -435,7 +445,14 @@ fn image_asset(image: &Image) -> Option<ImageAsset> {
     let mut asset = ImageAsset::new(reference, None);
     if let Some(os) = image.os {
         asset.os_family = Some(os.word().to_owned());
-        asset.os_name = Some(if os == super::catalogue::Family::Alpine { "3.18.4" } else { "12.7" }.to_owned());
+        asset.os_name = Some(
+            if os == super::catalogue::Family::Alpine {
+                "3.18.4"
+            } else {
+                "12.7"
+            }
+            .to_owned(),
+        );
     }
     Some(asset)
 }
@@ -455,7 +472,9 @@ async fn accept_some(pool: &PgPool, size: Size, now: DateTime<Utc>) -> anyhow::R
     let candidates =
         db::demo::acceptance_candidates(&mut tx, limit, seed, now - Duration::days(2)).await?;
     for c in candidates {
-        let window = (now - Duration::days(1) - c.first_seen).num_minutes().max(60);
+        let window = (now - Duration::days(1) - c.first_seen)
+            .num_minutes()
+            .max(60);
         let at = c.first_seen + Duration::minutes(rng.random_range(60..=window));
         db::reports::set_clock(&mut tx, at).await?;
         db::findings::decide(

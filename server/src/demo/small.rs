@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use super::small_catalogue::{
-    ALPINE, Base, DEBIAN, DemoImage, IMAGES, Vuln,
-};
+use super::small_catalogue::{ALPINE, Base, DEBIAN, DemoImage, IMAGES, Vuln};
 use super::{DemoSummary, demo_identity, digest_of};
 use crate::db;
 use crate::db::estate::{ClusterSpec, WorkloadSpec};

@@ -535,4 +535,3 @@ pub(super) const IMAGES: &[DemoImage] = &[
         secret: false,
     },
 ];
-
