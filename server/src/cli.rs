@@ -130,8 +130,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Demo => {
-            let pool = open_migrated(&url, 4).await?;
+        Command::Demo(args) => {
+            let request = args.request()?;
+            let pool = open_migrated(&url, 6).await?;
             let mut conn = pool.acquire().await?;
             if db::users::count(&mut conn).await? == 0 {
                 let email = "admin@bulwark.local";
@@ -154,17 +155,79 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 )?;
             }
             drop(conn);
-            match demo::load(&pool).await? {
-                Some(summary) => tracing::info!(
-                    clusters = summary.clusters,
-                    reports = summary.reports,
-                    findings = summary.findings,
+            match demo::load(&pool, request).await? {
+                demo::Outcome::Loaded(s) => tracing::info!(
+                    clusters = s.clusters,
+                    images = s.images,
+                    reports = s.reports,
+                    findings = s.findings,
+                    open = s.open,
+                    fixed = s.fixed,
+                    reopened = s.reopened,
+                    accepted = s.accepted,
+                    seconds = format!("{:.1}", s.seconds),
                     "demo fleet loaded"
                 ),
-                None => tracing::info!("the database already holds data; demo not loaded"),
+                demo::Outcome::AlreadyLoaded => tracing::info!(
+                    "the database holds a demo fleet already; nothing loaded (start from an \
+                     empty database for another one)"
+                ),
             }
             Ok(())
         }
+    }
+}
+
+/// `bulwark demo [--clusters N] [--findings N] [--days N] [--seed N] [--force]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Clusters of a scaled fleet (default 20 when another size option is given).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub clusters: Option<u32>,
+    /// Findings the scaled fleet's history creates (default 100000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(100..=20_000_000))]
+    pub findings: Option<u64>,
+    /// Days of history, ending now (default 90).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub days: Option<u32>,
+    /// Seed of the scaled fleet: the same seed, the same fleet (default 7).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Load even when the database holds data that is not the demo's.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl DemoArgs {
+    /// What to load: the small fleet without size options, else the scaled fleet.
+    pub fn request(&self) -> anyhow::Result<demo::Request> {
+        let scaled = self.clusters.is_some()
+            || self.findings.is_some()
+            || self.days.is_some()
+            || self.seed.is_some();
+        let size = if scaled {
+            let size = demo::Size {
+                clusters: self.clusters.unwrap_or(20),
+                findings: self.findings.unwrap_or(100_000),
+                days: self.days.unwrap_or(90),
+                seed: self.seed.unwrap_or(7),
+            };
+            if size.findings < u64::from(size.clusters) * 20 {
+                bail!(
+                    "--findings {} is too few for {} clusters: give at least 20 per cluster ({})",
+                    size.findings,
+                    size.clusters,
+                    u64::from(size.clusters) * 20
+                );
+            }
+            Some(size)
+        } else {
+            None
+        };
+        Ok(demo::Request {
+            size,
+            force: self.force,
+        })
     }
 }
 

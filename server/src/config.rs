@@ -54,9 +54,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Load a realistic demo fleet into an empty database (does nothing if data exists), and
-    /// create the first administrator when there is no user (credentials printed once).
-    Demo,
+    /// Load a realistic demo fleet into an empty database (does nothing if it holds a demo
+    /// already), and create the first administrator when there is no user (credentials printed
+    /// once). Without size options, the small fleet; with them, a fleet of that size with days
+    /// of history.
+    Demo(crate::cli::DemoArgs),
     /// Threat intelligence: CISA KEV and FIRST EPSS.
     Intel {
         /// Intel action.

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod controls;
 pub mod copy;
+pub mod demo;
 pub mod estate;
 pub mod findings;
 pub mod intel;

@@ -191,3 +191,15 @@ pub async fn transaction_time(conn: &mut PgConnection) -> Result<DateTime<Utc>, 
         .fetch_one(conn)
         .await
 }
+
+/// Sets the clock of lifecycle writes (`bulwark_now()`) to `at` until the transaction ends:
+/// the demo fleet dates its history this way. Call it first in the transaction.
+pub async fn set_clock(conn: &mut PgConnection, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select set_config('bulwark.now', $1, true) as "set!""#,
+        at.to_rfc3339()
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}
