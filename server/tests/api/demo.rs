@@ -223,6 +223,24 @@ async fn a_scaled_demo_has_a_fleet_with_history(pool: PgPool) {
         .await,
         0
     );
+    // the status history the rollup replays, and the snapshots backfilled from it
+    for status in ["fixed", "reopened", "accepted"] {
+        let events = count(
+            &pool,
+            &format!(
+                "select count(*) from finding_event
+                 where status = '{status}' and at < now() - interval '1 minute'"
+            ),
+        )
+        .await;
+        assert!(events > 0, "no '{status}' events");
+    }
+    let snapshot_days = count(
+        &pool,
+        "select count(distinct day) from daily_snapshot where open_count > 0",
+    )
+    .await;
+    assert!(snapshot_days >= 30, "snapshots on {snapshot_days} days");
     assert!(
         count(&pool, "select count(*) from setting where key = 'demo'").await == 1,
         "the demo marks the database"
