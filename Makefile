@@ -42,7 +42,7 @@ build: deps
 run: build
 	@if [ -z "$${DATABASE_URL:-}" ]; then eval "$$(.ci/pg start $(DATA_DIR))"; \
 	  echo "Private PostgreSQL running ($(DATA_DIR)); stop it with 'make stop'."; fi; \
-	$(BIN) migrate && $(BIN) demo && \
+	$(BIN) migrate && $(BIN) demo --if-empty && \
 	echo "Dashboard: http://$${BULWARK_ADDR:-127.0.0.1:3000}/  (Ctrl-C to stop)" && \
 	exec $(BIN) serve
 

@@ -172,6 +172,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     "the database holds a demo fleet already; nothing loaded (start from an \
                      empty database for another one)"
                 ),
+                demo::Outcome::HoldsOtherData => tracing::info!(
+                    "the database holds data of its own; the demo fleet was not loaded"
+                ),
             }
             Ok(())
         }
@@ -194,8 +197,12 @@ pub struct DemoArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Load even when the database holds data that is not the demo's.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "if_empty")]
     pub force: bool,
+    /// Load only into a database without data of its own; otherwise say so and succeed without
+    /// loading (what `make run` uses, so that it also serves an existing database).
+    #[arg(long)]
+    pub if_empty: bool,
 }
 
 impl DemoArgs {
@@ -227,6 +234,7 @@ impl DemoArgs {
         Ok(demo::Request {
             size,
             force: self.force,
+            if_empty: self.if_empty,
         })
     }
 }

@@ -38,6 +38,8 @@ pub struct Request {
     pub size: Option<Size>,
     /// Load next to data that is not the demo's.
     pub force: bool,
+    /// Next to data that is not the demo's, load nothing and succeed.
+    pub if_empty: bool,
 }
 
 /// What the demo loaded.
@@ -70,6 +72,9 @@ pub enum Outcome {
     Loaded(DemoSummary),
     /// The database holds a demo already; nothing was done.
     AlreadyLoaded,
+    /// The database holds data that is not the demo's and the request said `if_empty`; nothing
+    /// was done.
+    HoldsOtherData,
 }
 
 /// Loads the demo fleet `request` asks for, unless the database holds a demo already (then
@@ -79,6 +84,7 @@ pub async fn load(pool: &PgPool, request: Request) -> anyhow::Result<Outcome> {
     let mut conn = pool.acquire().await?;
     match db::demo::holding(&mut conn).await? {
         Holding::Demo => return Ok(Outcome::AlreadyLoaded),
+        Holding::Other if request.if_empty => return Ok(Outcome::HoldsOtherData),
         Holding::Other if !request.force => bail!(
             "the database holds data that is not the demo's (reports from its own sources): \
              the demo fleet was not loaded; pass --force to load it next to that data, or use \

@@ -57,6 +57,12 @@ async fn demo_refuses_a_database_with_real_data_unless_forced(pool: PgPool) {
     assert_eq!(count(&pool, "select count(*) from cluster").await, 0);
     assert_eq!(count(&pool, "select count(*) from report").await, 1);
 
+    // `make run` asks for an empty database only: it goes on to serve what is there
+    let output = bulwark(&pool, &["demo", "--if-empty"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(count(&pool, "select count(*) from cluster").await, 0);
+    assert_eq!(count(&pool, "select count(*) from report").await, 1);
+
     let output = bulwark(&pool, &[SMALL_SCALED, &["--force"]].concat());
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(count(&pool, "select count(*) from cluster").await, 3);
