@@ -5,7 +5,7 @@ import { test, expect } from "@playwright/test";
 import { hydrated, signIn, watch } from "./session.mjs";
 
 const pages = [
-  { path: "/", name: "overview", heading: "Fleet overview" },
+  { path: "/", name: "overview", heading: "Posture" },
   { path: "/findings", name: "findings", heading: "Open findings" },
   { path: "/findings?severity=critical&q=openssl", name: "findings-filtered", heading: "Open findings" },
   { path: "/events", name: "events", heading: "Runtime events" },

@@ -177,9 +177,9 @@ fn PostureCard(overview: Overview) -> impl IntoView {
                 slices
                 center=p.score.to_string()
             />
-            <p class="posture-score" data-testid="posture-score">
+            <p class="posture-score">
                 <span class="visually-hidden">"Score: "</span>
-                {p.score}
+                <span data-testid="posture-score">{p.score}</span>
                 <span class="muted">" / 100"</span>
             </p>
             <p class="muted small" data-testid="posture-formula">{Posture::FORMULA}</p>
