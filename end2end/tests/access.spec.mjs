@@ -46,12 +46,19 @@ test("every page hydrates under the Content-Security-Policy without a violation"
   // the hydrated app still talks to the server under the policy
   await page.goto("/");
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
-  const fetched = page.waitForResponse((r) => r.url().includes("/rpc/overview/posture"));
+  // a filter is a plain GET form: the next page hydrates under the policy too
   const filters = page.getByRole("form", { name: "Overview filters" });
   await filters.getByLabel("Cluster").selectOption("edge-retail-0417");
   await filters.getByRole("button", { name: "Apply" }).click();
-  expect((await fetched).status()).toBe(200);
   await expect(page.getByTestId("scope")).toContainText("Cluster edge-retail-0417");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  // the hydrated app calls a server function under the policy (the SLA form, saved unchanged)
+  await page.goto("/settings/sla");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  const saved = page.waitForResponse((r) => r.url().includes("/rpc/settings/sla/save"));
+  await page.getByRole("button", { name: "Save policy" }).click();
+  expect((await saved).status()).toBeLessThan(400);
+  await expect(page.getByRole("status")).toContainText("The SLA policy was saved");
   expect(problems).toEqual([]);
 });
 
