@@ -23,6 +23,10 @@ const FINDINGS: usize = 100_000;
 const PACKAGES: usize = 10_000;
 const CVE_POOL: usize = 30_000;
 
+mod common;
+
+use common::{drop_database, fresh_database};
+
 fn main() {
     let group = std::env::args()
         .skip(1)
@@ -160,34 +164,6 @@ fn median(values: &[f64]) -> f64 {
 
 fn max(values: &[f64]) -> f64 {
     values.iter().copied().fold(f64::MIN, f64::max)
-}
-
-async fn fresh_database(admin_url: &str, name: &str) -> String {
-    let mut conn = PgConnection::connect(admin_url)
-        .await
-        .expect("admin connection");
-    for statement in [
-        format!("drop database if exists {name} with (force)"),
-        format!("create database {name}"),
-    ] {
-        sqlx::raw_sql(&statement)
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-    }
-    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
-    format!("{base}/{name}")
-}
-
-/// Drops a round's database, so that the next round starts with nothing else in the cluster.
-async fn drop_database(admin_url: &str, name: &str) {
-    let mut conn = PgConnection::connect(admin_url)
-        .await
-        .expect("admin connection");
-    sqlx::raw_sql(&format!("drop database if exists {name} with (force)"))
-        .execute(&mut conn)
-        .await
-        .expect("drop database");
 }
 
 /// Flushes everything written so far, so that a measurement does not pay for the setup's writes.

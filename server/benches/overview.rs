@@ -28,6 +28,10 @@ const WARM_UP: usize = 2;
 const EMAIL: &str = "bench-manager@example.com";
 const PASSWORD: &str = "overview-bench-Passw0rd-long";
 
+mod common;
+
+use common::{drop_database, fresh_database};
+
 fn main() {
     let group = std::env::args()
         .skip(1)
@@ -335,33 +339,6 @@ fn slowest_plan(log: &str) -> Option<String> {
     }
     finish(current.take(), &mut best);
     best.map(|(_, text)| text)
-}
-
-async fn fresh_database(admin_url: &str, name: &str) -> String {
-    let mut conn = PgConnection::connect(admin_url)
-        .await
-        .expect("admin connection");
-    for statement in [
-        format!("drop database if exists {name} with (force)"),
-        format!("create database {name}"),
-    ] {
-        sqlx::raw_sql(&statement)
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-    }
-    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
-    format!("{base}/{name}")
-}
-
-async fn drop_database(admin_url: &str, name: &str) {
-    let mut conn = PgConnection::connect(admin_url)
-        .await
-        .expect("admin connection");
-    sqlx::raw_sql(&format!("drop database if exists {name} with (force)"))
-        .execute(&mut conn)
-        .await
-        .expect("drop database");
 }
 
 fn median_p95(values: &mut [f64]) -> (f64, f64) {
