@@ -7,7 +7,7 @@ use crate::model::{Overview, OverviewFilter, SlaPolicy};
 
 /// The overview of the clusters the filter selects (of those the viewer may see).
 #[server(prefix = "/rpc", endpoint = "overview/posture")]
-pub async fn get_overview(filter: OverviewFilter) -> Result<Overview, AppError> {
+pub async fn get_overview(#[server(default)] filter: OverviewFilter) -> Result<Overview, AppError> {
     let viewer = crate::store::require_viewer()?;
     crate::store::use_store()?.overview(&viewer, filter).await
 }

@@ -472,3 +472,40 @@ async fn the_chosen_theme_is_remembered_and_in_the_first_byte_of_every_page(pool
     );
     assert_eq!(refused.header("set-cookie"), None);
 }
+
+/// A page that the browser shows after following a link (no full load) fetches its data from
+/// its server function, and with no filter set the form body is empty: every list's server
+/// function reads that as the default filter, as the page itself does.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn server_functions_read_an_empty_body_as_the_default_filter(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("trivy-operator", Some("prod-eu-1")).await;
+    let report = trivy_image_report(
+        "acme/app:1.0",
+        "2026-11-01T00:00:00Z",
+        &[("CVE-2024-3001", "openssl", "3.0.1")],
+    );
+    assert_eq!(
+        app.ingest("trivy", &token, report).await.status,
+        StatusCode::CREATED
+    );
+    let admin = app.session(Role::Admin).await;
+    for path in [
+        "/rpc/findings/list",
+        "/rpc/events/list",
+        "/rpc/overview/posture",
+        "/rpc/audit/list",
+    ] {
+        let response = app.rpc_as(&admin, path, "").await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{path}: {}",
+            response.text()
+        );
+        let body: Value = response.json();
+        assert!(body.is_object(), "{path}: {body}");
+    }
+    let findings: Value = app.rpc_as(&admin, "/rpc/findings/list", "").await.json();
+    assert_eq!(findings["total"], 1, "{findings}");
+}
