@@ -36,7 +36,7 @@ deps:
 	@.ci/deps
 
 build: deps
-	cargo leptos build --release
+	cargo leptos build --release --split
 	@ls -l $(BIN) target/site/pkg/
 
 run: build

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::api::session::get_viewer;
 use crate::api::theme::SetTheme;
@@ -17,6 +17,7 @@ use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
 use crate::pages::sla::SlaSettings;
 use crate::pages::tokens::Tokens;
+use crate::resource::resource;
 
 /// The document around every server-rendered page, in the theme the reader chose (the
 /// `theme` cookie): `<html data-theme>` is there in the first byte of the page, so nothing
@@ -50,7 +51,7 @@ const SET_THEME: &str = <SetTheme as leptos::server_fn::ServerFn>::PATH;
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let viewer = Resource::new(|| (), |_| get_viewer());
+    let viewer = resource(|| (), |_| get_viewer());
     let theme = chosen_theme();
     // Effects run only in the browser: this marks the page as interactive (used by the browser
     // tests to know hydration finished).
@@ -67,19 +68,42 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     // Async: the server answers with the complete page, so every page works with
                     // JavaScript off and the status code can depend on the data.
-                    <Route path=path!("/") view=Overview ssr=SsrMode::Async />
-                    <Route path=path!("/login") view=Login ssr=SsrMode::Async />
-                    <Route path=path!("/account") view=Account ssr=SsrMode::Async />
-                    <Route path=path!("/audit") view=Audit ssr=SsrMode::Async />
-                    <Route path=path!("/findings") view=Findings ssr=SsrMode::Async />
-                    <Route path=path!("/events") view=Events ssr=SsrMode::Async />
-                    <Route path=path!("/settings/tokens") view=Tokens ssr=SsrMode::Async />
-                    <Route path=path!("/settings/sla") view=SlaSettings ssr=SsrMode::Async />
+                    <Route path=path!("/") view={Lazy::<OverviewRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/findings") view={Lazy::<FindingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/events") view={Lazy::<EventsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/settings/sla") view={Lazy::<SlaSettingsRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>
     }
 }
+
+macro_rules! lazy_page {
+    ($route:ident => $page:ident) => {
+        struct $route;
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    };
+}
+lazy_page!(OverviewRoute => Overview);
+lazy_page!(LoginRoute => Login);
+lazy_page!(AccountRoute => Account);
+lazy_page!(AuditRoute => Audit);
+lazy_page!(FindingsRoute => Findings);
+lazy_page!(EventsRoute => Events);
+lazy_page!(TokensRoute => Tokens);
+lazy_page!(SlaSettingsRoute => SlaSettings);
 
 /// The theme the reader chose: on the server from the request's `theme` cookie, in the browser
 /// from what the server rendered (so that hydration agrees with the server's markup).

@@ -18,14 +18,15 @@
 //! - `model/`: plain data shared by server and browser, the [`model::Flash`] codes form
 //!   handlers redirect with, and every page's query string ([`model::FindingsQuery`] …).
 //! - `error.rs` ([`error::AppError`]), `store.rs` (the data port, `ssr` only), `app.rs` (the
-//!   shell and the one route table).
+//!   shell and the one route table), `resource.rs` (how a page loads its data).
 //!
 //! A new area (say incidents) gets the same name in each layer: `pages/incidents.rs` (or
 //! `pages/incidents/{list,detail}.rs`), `api/incidents.rs`, `model/incidents.rs`, a
 //! `Store` method, and a line in `app.rs`. A page is added by writing its file under `pages/`,
-//! routing it in `app.rs`, and building it from the components: its lists are `DataTable`s, its
-//! async data sits in an `AsyncRegion`, its filters are a `Params` struct in
-//! `model/query.rs`, its form outcomes are `Flash` variants.
+//! routing it in `app.rs` as a lazy route (`lazy_page!`: its code is its own file of the browser
+//! bundle, loaded when the page is first shown), and building it from the components: its
+//! lists are `DataTable`s, its data is a [`resource::resource`] shown in an `AsyncRegion`, its
+//! filters are a `Params` struct in `model/query.rs`, its form outcomes are `Flash` variants.
 //!
 //! Why by layer and not a folder per area (`findings/{page,api,model}.rs`):
 //!
@@ -70,6 +71,7 @@ pub mod components;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod resource;
 #[cfg(feature = "ssr")]
 pub mod store;
 
@@ -80,5 +82,5 @@ pub use app::{App, shell};
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }

@@ -125,6 +125,16 @@ for (const javaScriptEnabled of [false, true]) {
       if (javaScriptEnabled) await hydrated(page, problems);
       await expect(page).toHaveTitle("Overview · Bulwark");
       await expectEveryPanel(page);
+      if (javaScriptEnabled) {
+        // the page's own code (a lazily loaded part of the bundle) hydrated: a chart answers
+        // the keyboard with its tooltip
+        const plot = page.locator(".chart-plot[tabindex='0']").first();
+        await plot.focus();
+        await page.keyboard.press("Home");
+        await expect(page.locator(".chart-tip")).toHaveCount(1);
+        await page.keyboard.press("Escape");
+        await expect(page.locator(".chart-tip")).toHaveCount(0);
+      }
       const fleet = await pageFigures(page);
       expect(fleet).toEqual(apiFigures(await api(request, token)));
       expect(fleet.open).toBeGreaterThan(0);

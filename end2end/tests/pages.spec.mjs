@@ -31,3 +31,30 @@ for (const scheme of ["light", "dark"]) {
     }
   });
 }
+
+test("links move between pages in the browser, each page's code loaded when it is first shown", async ({ page }) => {
+  await signIn(page);
+  const problems = watch(page);
+  const wasm = [];
+  page.on("request", (r) => r.url().endsWith(".wasm") && wasm.push(new URL(r.url()).pathname));
+  await page.goto("/");
+  await hydrated(page, problems);
+  expect(wasm).toContain("/pkg/bulwark.wasm");
+  expect(wasm.some((f) => f.includes("overview_route"))).toBe(true);
+  expect(wasm.some((f) => f.includes("findings_route"))).toBe(false);
+  // a marker that a full page load would lose
+  await page.evaluate(() => (window.stillTheSamePage = true));
+  const nav = page.getByRole("navigation", { name: "Main" });
+  for (const { link, url, heading, part } of [
+    { link: "Findings", url: /\/findings$/, heading: "Open findings", part: "findings_route" },
+    { link: "Runtime events", url: /\/events$/, heading: "Runtime events", part: "events_route" },
+    { link: "Overview", url: /\/$/, heading: "Posture", part: "overview_route" },
+  ]) {
+    await nav.getByRole("link", { name: link, exact: true }).click();
+    await expect(page).toHaveURL(url);
+    await expect(page.getByRole("heading", { level: 1, name: heading })).toBeVisible();
+    expect(wasm.some((f) => f.includes(part))).toBe(true);
+  }
+  expect(await page.evaluate(() => window.stillTheSamePage)).toBe(true);
+  expect(problems).toEqual([]);
+});

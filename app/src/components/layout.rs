@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::components::theme::ThemeSwitch;
 use crate::error::AppError;
 use crate::model::{Theme, Viewer};
+use crate::resource::Json;
 
 /// Page frame. `children` is the routed page; `viewer` is who is signed in (`None` for a
 /// visitor). A failure to learn who is signed in shows no navigation: the page's own region
@@ -15,7 +16,7 @@ use crate::model::{Theme, Viewer};
 /// visitors too.
 #[component]
 pub fn Layout(
-    viewer: Resource<Result<Option<Viewer>, AppError>>,
+    viewer: Resource<Result<Option<Viewer>, AppError>, Json>,
     theme: Theme,
     theme_action: &'static str,
     children: Children,

@@ -37,7 +37,12 @@ mod tests {
     #[test]
     fn components_never_call_server_functions_or_own_resources() {
         for (file, source) in SOURCES {
-            for forbidden in ["crate::api", "Resource::new", "ServerAction::new"] {
+            for forbidden in [
+                "crate::api",
+                "Resource::new",
+                "resource(",
+                "ServerAction::new",
+            ] {
                 assert!(
                     !source.contains(forbidden),
                     "components/{file} uses {forbidden}: pages own data"

@@ -8,11 +8,12 @@ use crate::api::session::get_viewer;
 use crate::components::async_region::AsyncRegion;
 use crate::components::flash::{FlashMessage, use_flash};
 use crate::error::AppError;
+use crate::resource::resource;
 
 /// The account page.
 #[component]
 pub fn Account() -> impl IntoView {
-    let viewer = Resource::new(|| (), |_| get_viewer());
+    let viewer = resource(|| (), |_| get_viewer());
     view! {
         <Title text="Account" />
         <h1>"Your account"</h1>

@@ -12,13 +12,14 @@ use crate::components::format;
 use crate::components::table::{Column, DataTable};
 use crate::error::AppError;
 use crate::model::{AuditEntry, AuditQuery};
+use crate::resource::resource;
 
 /// The audit log page.
 #[component]
 pub fn Audit() -> impl IntoView {
     let query = use_query::<AuditQuery>();
     let applied = Memo::new(move |_| query.get().unwrap_or_default());
-    let page = Resource::new(move || applied.get().filter(), get_audit_log);
+    let page = resource(move || applied.get().filter(), get_audit_log);
     view! {
         <Title text="Audit log" />
         <h1>"Audit log"</h1>

@@ -14,13 +14,14 @@ use crate::components::severity::SeverityBadge;
 use crate::components::table::{Column, DataTable};
 use crate::error::AppError;
 use crate::model::{EventRow, EventsQuery, FindingList, FindingRow, FindingsQuery, Severity};
+use crate::resource::resource;
 
 /// The findings page.
 #[component]
 pub fn Findings() -> impl IntoView {
     let query = use_query::<FindingsQuery>();
     let applied = Memo::new(move |_| query.get().unwrap_or_default());
-    let list = Resource::new(move || applied.get().filter(), get_findings);
+    let list = resource(move || applied.get().filter(), get_findings);
     view! {
         <Title text="Findings" />
         <h1>"Open findings"</h1>
@@ -131,7 +132,7 @@ fn finding_row(f: FindingRow) -> impl IntoView {
 pub fn Events() -> impl IntoView {
     let query = use_query::<EventsQuery>();
     let applied = Memo::new(move |_| query.get().unwrap_or_default());
-    let list = Resource::new(move || applied.get().filter(), get_events);
+    let list = resource(move || applied.get().filter(), get_events);
     view! {
         <Title text="Runtime events" />
         <h1>"Runtime events"</h1>

@@ -12,6 +12,7 @@ use crate::components::flash::FlashMessage;
 use crate::components::format;
 use crate::error::AppError;
 use crate::model::LoginQuery;
+use crate::resource::resource;
 
 /// The sign-in page.
 #[component]
@@ -28,7 +29,7 @@ pub fn Login() -> impl IntoView {
             .unwrap_or_else(|| "/".to_owned())
     };
     let flash = Signal::derive(move || applied.read().flash());
-    let options = Resource::new(|| (), |_| get_sign_in_options());
+    let options = resource(|| (), |_| get_sign_in_options());
     let sso_href = move || format!("/auth/oidc/login?next={}", format::query_value(&next()));
     view! {
         <Title text="Sign in" />

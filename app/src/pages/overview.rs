@@ -21,6 +21,7 @@ use crate::model::{
     ClusterRisk, CoverageRow, FilterOptions, Overview, OverviewFilter, OverviewQuery, Posture,
     Severity, TopRisk, WorkloadRisk,
 };
+use crate::resource::resource;
 
 mod panels;
 
@@ -29,7 +30,7 @@ mod panels;
 pub fn Overview() -> impl IntoView {
     let query = use_query::<OverviewQuery>();
     let filter = Memo::new(move |_| query.get().unwrap_or_default().filter());
-    let overview = Resource::new(move || filter.get(), get_overview);
+    let overview = resource(move || filter.get(), get_overview);
     view! {
         <Title text="Overview" />
         <h1>"Posture"</h1>

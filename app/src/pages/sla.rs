@@ -13,13 +13,14 @@ use crate::components::async_region::AsyncRegion;
 use crate::components::flash::{FlashMessage, use_flash};
 use crate::error::AppError;
 use crate::model::SlaPolicy;
+use crate::resource::resource;
 
 /// The SLA settings page.
 #[component]
 pub fn SlaSettings() -> impl IntoView {
     let save = ServerAction::<SaveSlaPolicy>::new();
     // read again after each save, so the form shows what is stored
-    let policy = Resource::new(move || save.version().get(), |_| get_sla_policy());
+    let policy = resource(move || save.version().get(), |_| get_sla_policy());
     view! {
         <Title text="SLA policy" />
         <h1>"SLA policy"</h1>

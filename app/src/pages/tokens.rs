@@ -13,11 +13,12 @@ use crate::components::format;
 use crate::components::table::{Column, DataTable};
 use crate::error::AppError;
 use crate::model::TokenSummary;
+use crate::resource::resource;
 
 /// The token settings page.
 #[component]
 pub fn Tokens() -> impl IntoView {
-    let tokens = Resource::new(|| (), |_| get_tokens());
+    let tokens = resource(|| (), |_| get_tokens());
     view! {
         <Title text="API tokens" />
         <h1>"API tokens"</h1>
