@@ -74,6 +74,25 @@ async fn list_query(
     }
 }
 
+/// An explorer filter checked for a page: an unknown (or invisible) cluster is "not found",
+/// any other value the filter does not take a bad request.
+pub async fn explorer_criteria(
+    conn: &mut sqlx::PgConnection,
+    scope: Option<&[i64]>,
+    filter: &ListFilter,
+) -> Result<db::explorer::Criteria, AppError> {
+    match db::explorer::check(conn, scope, filter)
+        .await
+        .map_err(to_app_error)?
+    {
+        Ok(criteria) => Ok(criteria),
+        Err(db::explorer::Refusal::NoSuchCluster(name)) => {
+            Err(AppError::NotFound(format!("Cluster '{name}'")))
+        }
+        Err(db::explorer::Refusal::BadValue(detail)) => Err(AppError::BadRequest(detail)),
+    }
+}
+
 /// The overview of the clusters `filter` selects among `scope` (`None`: every cluster), for the
 /// page and for `GET /api/v1/overview`.
 pub async fn build_overview(
@@ -249,11 +268,10 @@ impl Store for PgStore {
     async fn findings(&self, viewer: &Viewer, filter: ListFilter) -> Result<FindingList, AppError> {
         let scope = viewer.clusters.as_deref();
         let mut conn = self.conn().await?;
-        let query = list_query(&mut conn, scope, &filter).await?;
-        let (rows, total) = db::lists::open_findings(&mut conn, scope, &query, 100)
+        let criteria = explorer_criteria(&mut conn, scope, &filter).await?;
+        db::explorer::page(&mut conn, &criteria)
             .await
-            .map_err(to_app_error)?;
-        Ok(FindingList { rows, total })
+            .map_err(to_app_error)
     }
 
     async fn runtime_events(

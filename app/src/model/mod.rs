@@ -15,7 +15,9 @@ mod viewer;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
 pub use flash::{Flash, FlashKind, UnknownFlash};
-pub use lists::{EventList, EventRow, FindingList, FindingRow, ListFilter};
+pub use lists::{
+    EventList, EventRow, Facet, FacetValue, FindingGroup, FindingList, FindingRow, ListFilter,
+};
 pub use overview::{
     ClusterRisk, CoverageRow, FilterOptions, KindCounts, Mttr, Overview, OverviewFilter, Posture,
     TopRisk, TrendDay, WeekFlow, WorkloadRisk, factor_words,

@@ -91,27 +91,72 @@ impl OverviewQuery {
     }
 }
 
-/// `/findings?severity=&cluster=&q=`.
+/// `/findings?…`: the explorer's filters, order, grouping and page. Every field is one value;
+/// the server checks each (an unknown value is a 400 that names it).
 #[derive(Params, Clone, Debug, Default, PartialEq)]
 pub struct FindingsQuery {
     /// Only this severity (`critical`, `high`, …; scanner words such as `important` read too).
     pub severity: Lenient<Severity>,
     /// Only what concerns this cluster (by name).
     pub cluster: Lenient<String>,
-    /// Only rows whose text contains this.
+    /// Only rows whose title, vulnerability id, package or image contains this.
     pub q: Lenient<String>,
     /// `overdue`: only findings past their SLA (the overview's SLA breaches link here).
     pub sla: Lenient<String>,
+    /// `vulnerability`, `misconfiguration`, `secret`, …
+    pub kind: Lenient<String>,
+    /// `open` (the default), `reopened`, `accepted`, `false_positive`, `suppressed_by_vex`,
+    /// `fixed`.
+    pub status: Lenient<String>,
+    /// `yes` / `no`: in CISA KEV.
+    pub kev: Lenient<String>,
+    /// `yes` / `no`: a fixed version exists.
+    pub fix: Lenient<String>,
+    /// `internet` / `internal`.
+    pub exposure: Lenient<String>,
+    /// A provider (`aws`, …).
+    pub provider: Lenient<String>,
+    /// An environment (`prod`, `staging`, `dev`).
+    pub environment: Lenient<String>,
+    /// A namespace name.
+    pub namespace: Lenient<String>,
+    /// One vulnerability id.
+    pub vulnerability: Lenient<String>,
+    /// One image (id).
+    pub image: Lenient<String>,
+    /// One workload (`cluster id:workload id`).
+    pub workload: Lenient<String>,
+    /// `risk` (the default), `severity`, `first_seen`.
+    pub sort: Lenient<String>,
+    /// `vulnerability`, `image`, `workload`, `cluster`.
+    pub group: Lenient<String>,
+    /// The keyset position this page starts after.
+    pub after: Lenient<String>,
 }
 
 impl FindingsQuery {
     /// The filter sent to the store.
     pub fn filter(&self) -> ListFilter {
+        let text = |v: &Lenient<String>| v.get().cloned();
         ListFilter {
             severity: self.severity.get().map(|s| s.slug().to_owned()),
-            cluster: self.cluster.get().cloned(),
-            q: self.q.get().cloned(),
-            sla: self.sla.get().cloned(),
+            cluster: text(&self.cluster),
+            q: text(&self.q),
+            sla: text(&self.sla),
+            kind: text(&self.kind),
+            status: text(&self.status),
+            kev: text(&self.kev),
+            fix: text(&self.fix),
+            exposure: text(&self.exposure),
+            provider: text(&self.provider),
+            environment: text(&self.environment),
+            namespace: text(&self.namespace),
+            vulnerability: text(&self.vulnerability),
+            image: text(&self.image),
+            workload: text(&self.workload),
+            sort: text(&self.sort),
+            group: text(&self.group),
+            after: text(&self.after),
         }
     }
 }
@@ -129,10 +174,9 @@ impl EventsQuery {
     /// The filter sent to the store.
     pub fn filter(&self) -> ListFilter {
         ListFilter {
-            severity: None,
             cluster: self.cluster.get().cloned(),
             q: self.q.get().cloned(),
-            sla: None,
+            ..ListFilter::default()
         }
     }
 }
@@ -229,10 +273,8 @@ mod tests {
         assert_eq!(
             query.filter(),
             ListFilter {
-                severity: None,
                 cluster: Some("prod-eu-1".to_owned()),
-                q: None,
-                sla: None,
+                ..ListFilter::default()
             }
         );
     }

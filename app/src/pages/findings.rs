@@ -1,90 +1,235 @@
-//! Open findings, riskiest first, and the newest runtime events. Filters are GET forms whose
-//! fields are the typed query strings [`FindingsQuery`] and [`EventsQuery`], so both pages work
-//! without JavaScript and can be bookmarked; a value that does not read is dropped, and the form
-//! shows the filter that was applied.
+//! The findings explorer: a million findings narrowed to the few that matter. Facets with
+//! counts (each under the other filters), search, order, grouping and keyset pages, all in the
+//! URL ([`FindingsQuery`]): every facet value and page is a link and the search a GET form, so
+//! the page works without JavaScript, can be bookmarked and shared.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query;
 
-use crate::api::findings::{get_events, get_findings};
+use crate::api::findings::get_findings;
 use crate::components::async_region::AsyncRegion;
 use crate::components::format;
 use crate::components::severity::SeverityBadge;
 use crate::components::table::{Column, DataTable};
 use crate::error::AppError;
-use crate::model::{EventRow, EventsQuery, FindingList, FindingRow, FindingsQuery, Severity};
+use crate::model::{Facet, FindingGroup, FindingList, FindingRow, FindingsQuery, ListFilter};
 use crate::resource::resource;
+
+/// `/findings` with this filter.
+pub fn findings_href(filter: &ListFilter) -> String {
+    format!("/findings{}", format::query_string(filter.pairs()))
+}
 
 /// The findings page.
 #[component]
 pub fn Findings() -> impl IntoView {
     let query = use_query::<FindingsQuery>();
-    let applied = Memo::new(move |_| query.get().unwrap_or_default());
-    let list = resource(move || applied.get().filter(), get_findings);
+    let applied = Memo::new(move |_| query.get().unwrap_or_default().filter());
+    let list = resource(move || applied.get(), get_findings);
     view! {
         <Title text="Findings" />
-        <h1>"Open findings"</h1>
-        {move || view! { <FindingsFilter applied=applied.get() /> }}
+        {move || {
+            let filter = applied.get();
+            view! {
+                <h1>{heading(&filter)}</h1>
+                <SearchBar filter />
+            }
+        }}
         <AsyncRegion>
             {move || Suspend::new(async move {
                 let list = list.await?;
-                Ok::<_, AppError>(view! { <FindingTable list /> })
+                let filter = applied.get();
+                Ok::<_, AppError>(view! { <Explorer list filter /> })
             })}
         </AsyncRegion>
     }
 }
 
+fn heading(filter: &ListFilter) -> &'static str {
+    match filter.status.as_deref().unwrap_or("open") {
+        "reopened" => "Reopened findings",
+        "accepted" => "Risk-accepted findings",
+        "false_positive" => "False positives",
+        "suppressed_by_vex" => "Findings not affected (VEX)",
+        "fixed" => "Fixed findings",
+        _ => "Open findings",
+    }
+}
+
+/// Search, order and grouping: a GET form that keeps the facets in force.
 #[component]
-fn FindingsFilter(applied: FindingsQuery) -> impl IntoView {
-    let overdue = applied.sla.get().map(String::as_str) == Some("overdue");
-    let options = Severity::WORST_FIRST
+fn SearchBar(filter: ListFilter) -> impl IntoView {
+    let kept = filter
+        .narrowing()
         .into_iter()
-        .map(|s| {
-            let selected = applied.severity.get() == Some(&s);
-            view! { <option value=s.slug() selected=selected>{s.label()}</option> }
-        })
+        .filter(|(k, _)| *k != "q")
+        .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
         .collect_view();
+    let sort = filter.sort.clone().unwrap_or_default();
+    let group = filter.group.clone().unwrap_or_default();
+    let option = |value: &'static str, label: &'static str, current: &str| {
+        view! { <option value=value selected=current == value>{label}</option> }
+    };
     view! {
-        <form method="get" action="/findings" class="filters card">
+        <form method="get" action="/findings" class="filters card search-bar" role="search"
+            aria-label="Search findings">
+            <label class="grow">
+                "Search"
+                <input type="search" name="q" value=filter.q.clone().unwrap_or_default()
+                    placeholder="CVE, package, image or title" data-shortcut="search" />
+            </label>
+            {kept}
             <label>
-                "Severity"
-                <select name="severity">
-                    <option value="">"any"</option>
-                    {options}
+                "Order"
+                <select name="sort">
+                    {option("", "Riskiest first", &sort)}
+                    {option("severity", "Worst severity first", &sort)}
+                    {option("first_seen", "Newest first", &sort)}
                 </select>
             </label>
             <label>
-                "SLA"
-                <select name="sla">
-                    <option value="">"any"</option>
-                    <option value="overdue" selected=overdue>"past due"</option>
+                "Group by"
+                <select name="group">
+                    {option("", "No grouping", &group)}
+                    {option("vulnerability", "Vulnerability", &group)}
+                    {option("image", "Image", &group)}
+                    {option("workload", "Workload", &group)}
+                    {option("cluster", "Cluster", &group)}
                 </select>
             </label>
-            <TextFilters cluster=applied.cluster.into_inner() q=applied.q.into_inner() />
+            <button type="submit">"Apply"</button>
         </form>
     }
 }
 
-/// The cluster and text fields and the submit button both list filters share.
 #[component]
-fn TextFilters(cluster: Option<String>, q: Option<String>) -> impl IntoView {
+fn Explorer(list: FindingList, filter: ListFilter) -> impl IntoView {
+    let facets = list
+        .facets
+        .iter()
+        .cloned()
+        .map(|facet| view! { <FacetList facet filter=filter.clone() /> })
+        .collect_view();
+    let body = if filter.group.as_deref().is_some_and(|g| !g.is_empty()) {
+        view! { <GroupTable groups=list.groups total=list.total filter=filter.clone() /> }
+            .into_any()
+    } else {
+        view! { <FindingTable rows=list.rows total=list.total next=list.next filter=filter.clone() /> }
+            .into_any()
+    };
     view! {
-        <label>"Cluster" <input type="search" name="cluster" value=cluster.unwrap_or_default() /></label>
-        <label>"Contains" <input type="search" name="q" value=q.unwrap_or_default() /></label>
-        <button type="submit">"Apply"</button>
+        <div class="explorer">
+            <nav class="facets card" aria-label="Facets">{facets}</nav>
+            <div class="explorer-main">
+                <ActiveFilters filter=filter.clone() total=list.total />
+                {body}
+            </div>
+        </div>
+    }
+}
+
+/// One facet: every value a link that applies it (or, when in force, removes it).
+#[component]
+fn FacetList(facet: Facet, filter: ListFilter) -> impl IntoView {
+    let heading = format!("facet-{}", facet.key);
+    let labelled_by = heading.clone();
+    let key = facet.key.clone();
+    let values = facet
+        .values
+        .into_iter()
+        .map(|v| {
+            let href = if v.selected {
+                findings_href(&filter.with(&key, None))
+            } else {
+                findings_href(&filter.with(&key, Some(&v.value)))
+            };
+            let title = if v.selected {
+                format!("Remove the filter {}", v.label)
+            } else {
+                format!("Only {}", v.label)
+            };
+            view! {
+                <li>
+                    <a href=href class:selected=v.selected aria-current=v.selected.then_some("true")
+                        title=title data-facet=key.clone() data-value=v.value.clone()>
+                        <span class="facet-label">{v.label}</span>
+                        <span class="facet-count">{format::count(v.count)}</span>
+                    </a>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="facet" aria-labelledby=labelled_by>
+            <h2 class="facet-title" id=heading>{facet.label}</h2>
+            <ul>{values}</ul>
+        </section>
+    }
+}
+
+/// The filters in force, each with a link that removes it, and the count they select.
+#[component]
+fn ActiveFilters(filter: ListFilter, total: i64) -> impl IntoView {
+    let active = filter.narrowing();
+    let clear = (!active.is_empty()).then(|| {
+        let mut cleared = ListFilter {
+            sort: filter.sort.clone(),
+            group: filter.group.clone(),
+            ..ListFilter::default()
+        };
+        cleared.after = None;
+        view! { <a class="clear-filters" href=findings_href(&cleared)>"Clear all filters"</a> }
+    });
+    let chips = active
+        .into_iter()
+        .map(|(key, value)| {
+            let href = findings_href(&filter.with(key, None));
+            let text = format!("{key}: {value}");
+            let label = format!("Remove the filter {text}");
+            view! {
+                <li>
+                    <a class="chip" href=href aria-label=label>{text} <span aria-hidden="true">" ×"</span></a>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="active-filters">
+            <p class="match-count" data-testid="findings-total">
+                <strong>{format::count(total)}</strong>
+                {if total == 1 { " finding matches" } else { " findings match" }}
+            </p>
+            <ul class="chips" aria-label="Filters in force">{chips}</ul>
+            {clear}
+        </div>
     }
 }
 
 #[component]
-fn FindingTable(list: FindingList) -> impl IntoView {
-    let shown = list.rows.len() as i64;
-    let total = list.total;
+fn FindingTable(
+    rows: Vec<FindingRow>,
+    total: i64,
+    next: Option<String>,
+    filter: ListFilter,
+) -> impl IntoView {
+    let shown = rows.len() as i64;
+    let first_page = filter
+        .after
+        .is_some()
+        .then(|| findings_href(&filter.with("after", None)));
+    let next_page = next.map(|n| findings_href(&filter.with("after", Some(&n))));
+    let order = match filter.sort.as_deref() {
+        Some("severity") => "Worst severity first",
+        Some("first_seen") => "Newest first",
+        _ => "Riskiest first",
+    };
     view! {
         <DataTable
             id="findings"
-            title="Riskiest first"
+            title=order
             label="Findings table"
+            testid="findings-table"
             columns=vec![
                 Column::numeric("Risk"),
                 Column::new("Severity"),
@@ -95,27 +240,32 @@ fn FindingTable(list: FindingList) -> impl IntoView {
                 Column::new("Cluster"),
                 Column::new("Status"),
             ]
-            rows=list.rows
+            rows=rows
             row=finding_row
             empty="No findings match these filters."
-            hint=|| "Clear or widen the filters above; fixed findings are not listed."
+            hint=|| "Remove a filter above, or choose another status among the facets."
             summary=move || view! {
                 <span data-testid="findings-count">
-                    {format!("{} of {} shown", format::count(shown), format::count(total))}
+                    {format!("{} shown of {}", format::count(shown), format::count(total))}
                 </span>
             }
         />
+        <nav class="pager" aria-label="Pages">
+            {first_page.map(|href| view! { <a href=href>"← First page"</a> })}
+            {next_page.map(|href| view! { <a href=href rel="next">"Next page →"</a> })}
+        </nav>
     }
 }
 
 fn finding_row(f: FindingRow) -> impl IntoView {
     let what = f.vulnerability.clone().unwrap_or_else(|| f.kind.clone());
+    let href = f.href();
     view! {
-        <tr>
+        <tr data-row="finding">
             <td class="num">{f.risk.map(|r| r.to_string()).unwrap_or_default()}</td>
             <td><SeverityBadge severity=f.severity /></td>
             <td>
-                <div class="finding-title">{f.title}</div>
+                <a class="finding-title" href=href>{f.title}</a>
                 {f.description.map(|d| view! { <div class="muted finding-description">{d}</div> })}
             </td>
             <td><code>{what}</code></td>
@@ -127,74 +277,69 @@ fn finding_row(f: FindingRow) -> impl IntoView {
     }
 }
 
-/// The runtime events page.
 #[component]
-pub fn Events() -> impl IntoView {
-    let query = use_query::<EventsQuery>();
-    let applied = Memo::new(move |_| query.get().unwrap_or_default());
-    let list = resource(move || applied.get().filter(), get_events);
+fn GroupTable(groups: Vec<FindingGroup>, total: i64, filter: ListFilter) -> impl IntoView {
+    let shown = groups.len();
+    let grouped_by = filter.group.clone().unwrap_or_default();
     view! {
-        <Title text="Runtime events" />
-        <h1>"Runtime events"</h1>
-        {move || {
-            let applied = applied.get();
-            view! {
-                <form method="get" action="/events" class="filters card">
-                    <TextFilters cluster=applied.cluster.into_inner() q=applied.q.into_inner() />
-                </form>
+        <DataTable
+            id="groups"
+            title=format!("Grouped by {grouped_by}, riskiest first")
+            label="Groups table"
+            testid="groups-table"
+            columns=vec![
+                Column::numeric("Highest risk"),
+                Column::new("Group"),
+                Column::numeric("Findings"),
+                Column::new("Riskiest findings"),
+            ]
+            rows=groups
+            row=move |g| group_row(g, filter.clone())
+            empty="No findings match these filters."
+            hint=|| "Remove a filter above, or choose another status among the facets."
+            summary=move || view! {
+                <span data-testid="groups-count">
+                    {format!(
+                        "the {shown} riskiest groups of {} findings",
+                        format::count(total),
+                    )}
+                </span>
             }
-        }}
-        <AsyncRegion>
-            {move || Suspend::new(async move {
-                let list = list.await?;
-                Ok::<_, AppError>(view! {
-                    <DataTable
-                        id="events"
-                        title="Newest first"
-                        label="Runtime events table"
-                        columns=vec![
-                            Column::new("When"),
-                            Column::new("Priority"),
-                            Column::new("Rule"),
-                            Column::new("Output"),
-                            Column::new("Where"),
-                            Column::new("Image"),
-                            Column::new("Cluster"),
-                        ]
-                        rows=list.rows
-                        row=event_row
-                        empty="No runtime events match these filters."
-                        hint=|| "Clear or widen the filters above; agents send events as they happen."
-                    />
-                })
-            })}
-        </AsyncRegion>
+        />
     }
 }
 
-fn priority_label(p: i16) -> &'static str {
-    match p {
-        0 => "emergency",
-        1 => "alert",
-        2 => "critical",
-        3 => "error",
-        4 => "warning",
-        5 => "notice",
-        6 => "informational",
-        _ => "debug",
-    }
-}
-
-fn event_row(e: EventRow) -> impl IntoView {
+fn group_row(g: FindingGroup, filter: ListFilter) -> impl IntoView {
+    let narrowed = filter.with("group", None).with(&g.filter, Some(&g.value));
+    let href = findings_href(&narrowed);
+    let top = g
+        .top
+        .into_iter()
+        .map(|f| {
+            let href = f.href();
+            view! {
+                <li>
+                    <SeverityBadge severity=f.severity />
+                    " "
+                    <a href=href>{f.title}</a>
+                    <span class="muted">{f.risk.map(|r| format!(" · risk {r}"))}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    let count = format::count(g.count);
+    let open_label = format!("Show the {count} findings of {}", g.label);
     view! {
-        <tr>
-            <td>{format::timestamp(e.time)}</td>
-            <td>{priority_label(e.priority)}</td>
-            <td>{e.rule}</td>
-            <td class="details">{e.output.unwrap_or_default()}</td>
-            <td>{e.place.unwrap_or_default()}</td>
-            <td class="artifact">{e.image.unwrap_or_default()}</td>
-            <td>{e.cluster.unwrap_or_else(|| "—".to_owned())}</td>
+        <tr data-row="group">
+            <td class="num">{g.risk.map(|r| r.to_string()).unwrap_or_default()}</td>
+            <td class="artifact"><a href=href aria-label=open_label>{g.label}</a></td>
+            <td class="num">{count}</td>
+            <td>
+                <details>
+                    <summary>"Riskiest"</summary>
+                    <ul class="group-top">{top}</ul>
+                </details>
+            </td>
         </tr>
     }
 }

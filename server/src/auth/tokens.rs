@@ -222,6 +222,7 @@ pub async fn read_findings(
         cluster: query.cluster,
         q: query.q,
         sla: query.sla,
+        ..app::model::ListFilter::default()
     };
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -232,14 +233,12 @@ pub async fn read_findings(
         ));
     }
     let mut conn = state.pool.acquire().await?;
-    let list = match db::lists::lookup(&mut conn, scope.as_deref(), &filter).await? {
-        db::lists::Lookup::Ready(q) => {
-            db::lists::open_findings(&mut conn, scope.as_deref(), &q, limit).await?
-        }
-        db::lists::Lookup::NoSuchCluster(name) => {
+    let criteria = match db::explorer::check(&mut conn, scope.as_deref(), &filter).await? {
+        Ok(criteria) => criteria,
+        Err(db::explorer::Refusal::NoSuchCluster(name)) => {
             return Err(ApiError::NotFound(format!("there is no cluster '{name}'")));
         }
-        db::lists::Lookup::BadSeverity(detail) | db::lists::Lookup::BadValue(detail) => {
+        Err(db::explorer::Refusal::BadValue(detail)) => {
             return Err(ApiError::bad_request(
                 "invalid-query",
                 "Invalid query",
@@ -247,6 +246,10 @@ pub async fn read_findings(
             ));
         }
     };
+    let (_, total) = db::explorer::facets(&mut conn, &criteria).await?;
+    let (rows, _) =
+        db::explorer::rows(&mut conn, &criteria, usize::try_from(limit).unwrap_or(100)).await?;
+    let list = (rows, total);
     Ok(axum::Json(serde_json::json!({ "total": list.1, "findings": list.0 })).into_response())
 }
 

@@ -20,7 +20,7 @@ pub async fn upsert_kev(
     let due: Vec<Option<chrono::NaiveDate>> = e.iter().map(|x| x.due_date).collect();
     let ransomware: Vec<Option<&str>> = e.iter().map(|x| x.ransomware_use.as_deref()).collect();
     let notes: Vec<Option<&str>> = e.iter().map(|x| x.notes.as_deref()).collect();
-    sqlx::query_scalar!(
+    let changed = sqlx::query_scalar!(
         r#"insert into intel_kev as k (cve_id, vendor, product, name, date_added, due_date,
                                        ransomware_use, notes, catalog_version)
            select distinct on (id) id, v, p, n, a, d, r, no, $9
@@ -45,8 +45,16 @@ pub async fn upsert_kev(
         &notes as &[Option<&str>],
         catalog.version
     )
-    .fetch_all(conn)
-    .await
+    .fetch_all(&mut *conn)
+    .await?;
+    if !changed.is_empty() {
+        // KEV is part of the explorer's facet key: recount it (a second at a million findings;
+        // the catalogue changes once a day)
+        sqlx::query_scalar!("select finding_facet_rebuild()")
+            .fetch_one(conn)
+            .await?;
+    }
+    Ok(changed)
 }
 
 /// Upserts scores (a daily file has about 250,000 rows, sent as three arrays in one

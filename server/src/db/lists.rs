@@ -1,7 +1,7 @@
 //! Read models for the findings and runtime events lists. Every query takes the viewer's
 //! cluster scope (`None`: unlimited) and applies it in SQL.
 
-use app::model::{EventRow, FindingRow, Severity};
+use app::model::{EventRow, Severity};
 use sqlx::PgConnection;
 
 /// Checked list filters, ready for SQL.
@@ -16,84 +16,6 @@ pub struct ListQuery {
     /// Only findings past their SLA: the days to fix per stored severity (0 unknown … 4
     /// critical), KEV findings on the critical clock.
     pub overdue_days: Option<[i32; 5]>,
-}
-
-/// Open findings, riskiest first, and how many match in all.
-#[tracing::instrument(skip_all, err)]
-pub async fn open_findings(
-    conn: &mut PgConnection,
-    scope: Option<&[i64]>,
-    query: &ListQuery,
-    limit: i64,
-) -> Result<(Vec<FindingRow>, i64), sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select f.id, f.severity, f.risk_score, f.kind, f.status, f.title, f.vulnerability_id,
-                  v.description as "description?",
-                  co.name || ' ' || co.version as "package?",
-                  i.repository || coalesce(':' || i.tag, '') as "image?",
-                  c.name as "cluster?", f.resource,
-                  count(*) over () as "total!"
-           from finding f
-           left join vulnerability v on v.id = f.vulnerability_id
-           left join component co on co.id = f.component_id
-           left join image i on i.id = f.image_id
-           left join cluster c on c.id = f.cluster_id
-           where f.status in ('open', 'reopened')
-             and ($1::bigint[] is null
-                  or f.cluster_id = any($1)
-                  or (f.cluster_id = 0 and exists (
-                        select 1 from cluster_image ci
-                        where ci.image_id = f.image_id and ci.cluster_id = any($1))))
-             and ($2::bigint is null
-                  or f.cluster_id = $2
-                  or (f.cluster_id = 0 and exists (
-                        select 1 from cluster_image ci
-                        where ci.image_id = f.image_id and ci.cluster_id = $2)))
-             and ($3::smallint is null or f.severity = $3)
-             and ($4::text is null
-                  or strpos(lower(f.title), lower($4)) > 0
-                  or strpos(lower(coalesce(f.vulnerability_id, '')), lower($4)) > 0
-                  or strpos(lower(coalesce(co.name, '')), lower($4)) > 0
-                  or strpos(lower(coalesce(i.repository, '')), lower($4)) > 0)
-             -- past its SLA by the end of today (UTC), as the daily rollup counts it; the
-             -- clock starts when the finding (re)opened
-             and ($6::int[] is null
-                  or f.status_changed_at + make_interval(days => case
-                         when exists (select 1 from intel_kev k where k.cve_id = f.vulnerability_id)
-                         then ($6::int[])[5]
-                         else ($6::int[])[f.severity + 1] end)
-                     < (((now() at time zone 'utc')::date + 1)::timestamp at time zone 'utc'))
-           order by f.risk_score desc nulls last, f.severity desc, f.cluster_id, f.id
-           limit $5"#,
-        scope as Option<&[i64]>,
-        query.cluster_id,
-        query.severity,
-        query.text,
-        limit,
-        query.overdue_days.as_ref().map(|d| d.as_slice()) as Option<&[i32]>
-    )
-    .fetch_all(conn)
-    .await?;
-    let total = rows.first().map_or(0, |r| r.total);
-    Ok((
-        rows.into_iter()
-            .map(|r| FindingRow {
-                id: r.id,
-                severity: Severity::from_i16(r.severity),
-                risk: r.risk_score,
-                kind: r.kind,
-                status: r.status,
-                title: r.title,
-                vulnerability: r.vulnerability_id,
-                description: r.description.map(|d| d.chars().take(400).collect()),
-                package: r.package,
-                image: r.image,
-                cluster: r.cluster,
-                resource: r.resource,
-            })
-            .collect(),
-        total,
-    ))
 }
 
 /// The newest runtime events.

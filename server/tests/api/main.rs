@@ -11,6 +11,7 @@ mod boundaries;
 mod cli;
 mod cross_scanner;
 mod demo;
+mod explorer;
 mod fake_idp;
 mod helpers;
 mod ingest;

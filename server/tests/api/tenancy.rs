@@ -267,6 +267,15 @@ async fn view(app: &TestApp, me: &Tenant, other: &Tenant) -> View {
             if *path == "/rpc/overview/posture" {
                 leak_relevant(&mut answer["body"]);
             }
+            if *path == "/rpc/findings/list"
+                && let Value::Object(o) = &mut answer["body"]
+            {
+                // rows and totals name and count data; the facets are counts of those rows
+                // (their scope is asserted by the explorer's tests) and `next` a page position
+                // that moves with the owner's own rows. Rows past the first page are read
+                // through the read API above (limit=1000).
+                o.retain(|k, _| k == "rows" || k == "total" || k == "groups");
+            }
             view.insert(key, answer);
         }
     }
