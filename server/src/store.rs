@@ -222,7 +222,11 @@ async fn decision_keys(
                      cluster outside your view, or fleet-level): {}{}. Nothing was changed.",
                     refused.len(),
                     shown.join(", "),
-                    if refused.len() > shown.len() { ", …" } else { "" }
+                    if refused.len() > shown.len() {
+                        ", …"
+                    } else {
+                        ""
+                    }
                 )));
             }
             Ok((keys.clone(), 0))

@@ -189,8 +189,12 @@ pub async fn comment_findings(
     next: Option<String>,
 ) -> Result<DecisionOutcome, AppError> {
     use crate::model::{DecisionAction, MAX_COMMENT, required_text};
-    let text = required_text("A comment", text.as_deref().unwrap_or_default(), MAX_COMMENT)
-        .map_err(AppError::BadRequest)?;
+    let text = required_text(
+        "A comment",
+        text.as_deref().unwrap_or_default(),
+        MAX_COMMENT,
+    )
+    .map_err(AppError::BadRequest)?;
     server::decide(
         keys,
         matching,
@@ -235,8 +239,8 @@ pub async fn get_pending_approvals() -> Result<Vec<PendingApproval>, AppError> {
 mod server {
     use crate::error::AppError;
     use crate::model::{
-        DecisionAction, DecisionOutcome, Flash, ListFilter, parse_keys, parse_target,
-        return_path, with_flash,
+        DecisionAction, DecisionOutcome, Flash, ListFilter, parse_keys, parse_target, return_path,
+        with_flash,
     };
 
     /// Reads the target, lets the store decide, and redirects back with the outcome.

@@ -65,7 +65,13 @@ impl ApprovalPolicy {
     /// Whether approval is needed, per stored severity number (0 unknown … 4 critical), for
     /// SQL that decides set-based; KEV findings take index 4.
     pub fn by_severity(&self) -> [bool; 5] {
-        [self.unknown, self.low, self.medium, self.high, self.critical]
+        [
+            self.unknown,
+            self.low,
+            self.medium,
+            self.high,
+            self.critical,
+        ]
     }
 
     /// The severities that need approval, worst first.
@@ -416,17 +422,30 @@ mod tests {
         let today = day("2026-12-08");
         assert_eq!(parse_expiry("2026-12-09", today), Ok(day("2026-12-09")));
         assert_eq!(parse_expiry(" 2028-12-08 ", today), Ok(day("2028-12-08")));
-        for bad in ["", "2026-12-08", "2026-01-01", "2028-12-09", "tomorrow", "09/12/2026"] {
+        for bad in [
+            "",
+            "2026-12-08",
+            "2026-01-01",
+            "2028-12-09",
+            "tomorrow",
+            "09/12/2026",
+        ] {
             assert!(parse_expiry(bad, today).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn texts_are_trimmed_required_and_bounded() {
-        assert_eq!(required_text("Justification", "  why  ", 10), Ok("why".into()));
+        assert_eq!(
+            required_text("Justification", "  why  ", 10),
+            Ok("why".into())
+        );
         assert!(required_text("Justification", "   ", 10).is_err());
         assert!(required_text("Justification", &"x".repeat(11), 10).is_err());
-        assert_eq!(required_text("Comment", &"é".repeat(10), 10), Ok("é".repeat(10)));
+        assert_eq!(
+            required_text("Comment", &"é".repeat(10), 10),
+            Ok("é".repeat(10))
+        );
         assert_eq!(optional_text("Note", None, 5), Ok(String::new()));
         assert!(optional_text("Note", Some("toolong"), 5).is_err());
     }
@@ -434,7 +453,13 @@ mod tests {
     #[test]
     fn forms_return_only_to_paths_on_this_site() {
         assert_eq!(return_path(Some("/findings?q=a"), "/x"), "/findings?q=a");
-        for bad in ["https://evil.example", "//evil.example", "/\\evil", "", "findings"] {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil",
+            "",
+            "findings",
+        ] {
             assert_eq!(return_path(Some(bad), "/x"), "/x", "{bad}");
         }
         assert_eq!(return_path(None, "/x"), "/x");

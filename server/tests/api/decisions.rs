@@ -34,8 +34,14 @@ async fn fleet(app: &TestApp) {
         "2026-11-01T00:00:00Z",
         &[("CVE-2024-0009", "bash", "5.1")],
     );
-    assert_eq!(app.ingest("trivy", &alpha, a).await.status, StatusCode::CREATED);
-    assert_eq!(app.ingest("trivy", &bravo, b).await.status, StatusCode::CREATED);
+    assert_eq!(
+        app.ingest("trivy", &alpha, a).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.ingest("trivy", &bravo, b).await.status,
+        StatusCode::CREATED
+    );
     for (cve, severity) in [
         ("CVE-2024-0001", 4),
         ("CVE-2024-0002", 3),
@@ -170,9 +176,7 @@ async fn signed_in(app: &TestApp, email: &str, role: Role) -> String {
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
-async fn an_acceptance_needing_approval_stays_open_until_another_manager_approves_it(
-    pool: PgPool,
-) {
+async fn an_acceptance_needing_approval_stays_open_until_another_manager_approves_it(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     fleet(&app).await;
     let analyst = app.session(Role::Analyst).await;
@@ -201,12 +205,18 @@ async fn an_acceptance_needing_approval_stays_open_until_another_manager_approve
     let rows = queue.json();
     assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
     assert_eq!(rows[0]["requester"], "analyst@example.com");
-    assert_eq!(rows[0]["justification"], "compensating control: WAF rule 12");
+    assert_eq!(
+        rows[0]["justification"],
+        "compensating control: WAF rule 12"
+    );
     assert_eq!(rows[0]["severity"], "critical");
     let page = app.get_as(&manager, "/approvals").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text().contains("compensating control: WAF rule 12"));
-    assert_eq!(app.get_as(&analyst, "/approvals").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get_as(&analyst, "/approvals").await.status,
+        StatusCode::FORBIDDEN
+    );
 
     // an analyst may not approve
     let refused = review(&app, &analyst, "/rpc/triage/approve", decision).await;
@@ -292,7 +302,10 @@ async fn a_rejected_acceptance_leaves_the_finding_open(pool: PgPool) {
     assert_eq!(note.as_deref(), Some("ok by me"));
     assert_eq!(open_counts(&app, &manager).await["high"], 1);
     // it left the queue and cannot be approved afterwards
-    assert_eq!(app.rpc_as(&manager, "/rpc/approvals/list", "").await.json(), Value::Array(vec![]));
+    assert_eq!(
+        app.rpc_as(&manager, "/rpc/approvals/list", "").await.json(),
+        Value::Array(vec![])
+    );
     let late = review(&app, &manager, "/rpc/triage/approve", decision).await;
     assert_eq!(late.status, StatusCode::NOT_FOUND, "{}", late.text());
     assert_eq!(status(&app, high).await, "open");
@@ -308,7 +321,10 @@ async fn reopening_revokes_approved_and_pending_acceptances(pool: PgPool) {
     let critical = key(&app, 1).await;
     let high = key(&app, 2).await;
 
-    redirected_with(&accept(&app, &analyst, &[critical, high]).await, "accept-pending");
+    redirected_with(
+        &accept(&app, &analyst, &[critical, high]).await,
+        "accept-pending",
+    );
     let approved = pending_decision(&app, critical).await;
     let still_pending = pending_decision(&app, high).await;
     redirected_with(
@@ -359,7 +375,10 @@ async fn expiry_reopens_an_approved_acceptance_and_voids_a_pending_one(pool: PgP
     let critical = key(&app, 1).await;
     let high = key(&app, 2).await;
 
-    redirected_with(&accept(&app, &analyst, &[critical, high]).await, "accept-pending");
+    redirected_with(
+        &accept(&app, &analyst, &[critical, high]).await,
+        "accept-pending",
+    );
     let approved = pending_decision(&app, critical).await;
     let pending = pending_decision(&app, high).await;
     review(&app, &manager, "/rpc/triage/approve", approved).await;
@@ -378,19 +397,23 @@ async fn expiry_reopens_an_approved_acceptance_and_voids_a_pending_one(pool: PgP
     assert_eq!(reopened, 1);
     assert_eq!(status(&app, critical).await, "reopened");
     assert_eq!(status(&app, high).await, "open");
-    let approval: Option<String> =
-        sqlx::query_scalar("select approval from finding_decision where cluster_id = $1 and id = $2")
-            .bind(pending.0)
-            .bind(pending.1)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let approval: Option<String> = sqlx::query_scalar(
+        "select approval from finding_decision where cluster_id = $1 and id = $2",
+    )
+    .bind(pending.0)
+    .bind(pending.1)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(approval.as_deref(), Some("expired"));
     // void: never applies, not in the queue
     let late = review(&app, &manager, "/rpc/triage/approve", pending).await;
     assert_eq!(late.status, StatusCode::NOT_FOUND, "{}", late.text());
     assert_eq!(status(&app, high).await, "open");
-    assert_eq!(app.rpc_as(&manager, "/rpc/approvals/list", "").await.json(), Value::Array(vec![]));
+    assert_eq!(
+        app.rpc_as(&manager, "/rpc/approvals/list", "").await.json(),
+        Value::Array(vec![])
+    );
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
@@ -477,7 +500,10 @@ async fn a_low_finding_is_accepted_at_once_and_the_policy_decides_what_waits(poo
     assert_eq!(page.status, StatusCode::OK);
 
     // now low waits and critical does not
-    redirected_with(&accept(&app, &analyst, &[other_low]).await, "accept-pending");
+    redirected_with(
+        &accept(&app, &analyst, &[other_low]).await,
+        "accept-pending",
+    );
     assert_eq!(status(&app, other_low).await, "open");
     redirected_with(&accept(&app, &analyst, &[critical]).await, "decided");
     assert_eq!(status(&app, critical).await, "accepted");
@@ -485,10 +511,12 @@ async fn a_low_finding_is_accepted_at_once_and_the_policy_decides_what_waits(poo
     // with critical alone needing approval, a low finding in CISA KEV counts as critical
     app.rpc_as(&manager, "/rpc/settings/approval/save", "critical=on")
         .await;
-    sqlx::query("insert into intel_kev (cve_id, date_added) values ('CVE-2024-0009', '2024-01-01')")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "insert into intel_kev (cve_id, date_added) values ('CVE-2024-0009', '2024-01-01')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let kev = key(&app, 9).await;
     redirected_with(&accept(&app, &analyst, &[kev]).await, "accept-pending");
     assert_eq!(status(&app, kev).await, "open");
@@ -506,7 +534,11 @@ async fn bad_input_is_a_400_and_changes_nothing(pool: PgPool) {
     let cases: Vec<(&str, String)> = vec![
         (
             "/rpc/triage/accept",
-            form(&[("keys[]", &low), ("justification", "   "), ("expires", &future)]),
+            form(&[
+                ("keys[]", &low),
+                ("justification", "   "),
+                ("expires", &future),
+            ]),
         ),
         (
             "/rpc/triage/accept",
@@ -514,11 +546,19 @@ async fn bad_input_is_a_400_and_changes_nothing(pool: PgPool) {
         ),
         (
             "/rpc/triage/accept",
-            form(&[("keys[]", &low), ("justification", "why"), ("expires", &past)]),
+            form(&[
+                ("keys[]", &low),
+                ("justification", "why"),
+                ("expires", &past),
+            ]),
         ),
         (
             "/rpc/triage/accept",
-            form(&[("keys[]", &low), ("justification", "why"), ("expires", &far)]),
+            form(&[
+                ("keys[]", &low),
+                ("justification", "why"),
+                ("expires", &far),
+            ]),
         ),
         (
             "/rpc/triage/accept",
@@ -526,7 +566,11 @@ async fn bad_input_is_a_400_and_changes_nothing(pool: PgPool) {
         ),
         (
             "/rpc/triage/accept",
-            form(&[("keys[]", &low), ("justification", "why"), ("expires", "soon")]),
+            form(&[
+                ("keys[]", &low),
+                ("justification", "why"),
+                ("expires", "soon"),
+            ]),
         ),
         (
             "/rpc/triage/accept",
@@ -540,9 +584,18 @@ async fn bad_input_is_a_400_and_changes_nothing(pool: PgPool) {
             "/rpc/triage/false-positive",
             form(&[("keys[]", &low), ("justification", "")]),
         ),
-        ("/rpc/triage/assign", form(&[("keys[]", &low), ("assignee", "999999")])),
-        ("/rpc/triage/assign", form(&[("keys[]", &low), ("assignee", "bob")])),
-        ("/rpc/triage/comment", form(&[("keys[]", &low), ("text", " ")])),
+        (
+            "/rpc/triage/assign",
+            form(&[("keys[]", &low), ("assignee", "999999")]),
+        ),
+        (
+            "/rpc/triage/assign",
+            form(&[("keys[]", &low), ("assignee", "bob")]),
+        ),
+        (
+            "/rpc/triage/comment",
+            form(&[("keys[]", &low), ("text", " ")]),
+        ),
         (
             "/rpc/triage/comment",
             form(&[("keys[]", &low), ("text", &"x".repeat(4001))]),
@@ -562,7 +615,11 @@ async fn bad_input_is_a_400_and_changes_nothing(pool: PgPool) {
         ),
         (
             "/rpc/triage/comment",
-            form(&[("matching", "1"), ("filter[severity]", "dire"), ("text", "hello")]),
+            form(&[
+                ("matching", "1"),
+                ("filter[severity]", "dire"),
+                ("text", "hello"),
+            ]),
         ),
     ];
     for (path, body) in &cases {
@@ -757,15 +814,25 @@ async fn executives_are_read_only(pool: PgPool) {
     for (path, body) in [
         (
             "/rpc/triage/accept",
-            form(&[("keys[]", &low), ("justification", "why"), ("expires", &future)]),
+            form(&[
+                ("keys[]", &low),
+                ("justification", "why"),
+                ("expires", &future),
+            ]),
         ),
         (
             "/rpc/triage/false-positive",
             form(&[("keys[]", &low), ("justification", "why")]),
         ),
         ("/rpc/triage/reopen", form(&[("keys[]", &low)])),
-        ("/rpc/triage/assign", form(&[("keys[]", &low), ("assignee", "1")])),
-        ("/rpc/triage/comment", form(&[("keys[]", &low), ("text", "hi")])),
+        (
+            "/rpc/triage/assign",
+            form(&[("keys[]", &low), ("assignee", "1")]),
+        ),
+        (
+            "/rpc/triage/comment",
+            form(&[("keys[]", &low), ("text", "hi")]),
+        ),
         ("/rpc/triage/approve", form(&[("decisions[]", "1:1")])),
         ("/rpc/triage/reject", form(&[("decisions[]", "1:1")])),
         ("/rpc/approvals/list", String::new()),
@@ -814,12 +881,11 @@ async fn all_matching_changes_exactly_the_count_the_page_showed(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(changed, 3);
-    let severities: Vec<i16> = sqlx::query_scalar(
-        "select distinct severity from finding where status = 'false_positive'",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
+    let severities: Vec<i16> =
+        sqlx::query_scalar("select distinct severity from finding where status = 'false_positive'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(severities, [1]);
     assert_eq!(decision_rows(&app).await, 3);
     let manager = app.session(Role::Manager).await;
