@@ -10,6 +10,7 @@ use crate::api::theme::SetTheme;
 use crate::components::layout::Layout;
 use crate::model::Theme;
 use crate::pages::account::Account;
+use crate::pages::approvals::Approvals;
 use crate::pages::audit::Audit;
 use crate::pages::events::Events;
 use crate::pages::findings::Findings;
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events") view={Lazy::<EventsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/settings/sla") view={Lazy::<SlaSettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>
@@ -105,6 +107,7 @@ lazy_page!(FindingsRoute => Findings);
 lazy_page!(EventsRoute => Events);
 lazy_page!(TokensRoute => Tokens);
 lazy_page!(SlaSettingsRoute => SlaSettings);
+lazy_page!(ApprovalsRoute => Approvals);
 
 /// The theme the reader chose: on the server from the request's `theme` cookie, in the browser
 /// from what the server rendered (so that hydration agrees with the server's markup).

@@ -15,6 +15,10 @@ pub enum AppError {
     /// The request itself was wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// The request no longer fits what is stored (the data changed since the page showed
+    /// it); the message says what differs. Nothing was changed.
+    #[error("{0}")]
+    Conflict(String),
     /// Nobody is signed in (or the session ended).
     #[error("please sign in again: your session has ended")]
     Unauthorized,
@@ -38,7 +42,7 @@ impl AppError {
     pub fn message(&self) -> String {
         match self {
             AppError::NotFound(what) => format!("{what} was not found."),
-            AppError::BadRequest(how) => how.clone(),
+            AppError::BadRequest(how) | AppError::Conflict(how) => how.clone(),
             AppError::Unauthorized => "Your session has ended. Please sign in again.".to_owned(),
             AppError::Forbidden => "Your role does not allow this.".to_owned(),
             AppError::Unavailable => {
@@ -51,13 +55,14 @@ impl AppError {
         }
     }
 
-    /// The HTTP status a server function answers with this error: 404, 400, 401, 403, 503
+    /// The HTTP status a server function answers with this error: 404, 400, 409, 401, 403, 503
     /// (the database is unavailable), and 500 only for a fault on the server. A transport
     /// failure made on the server is a response it could not build: a fault too.
     pub fn status(&self) -> u16 {
         match self {
             AppError::NotFound(_) => 404,
             AppError::BadRequest(_) => 400,
+            AppError::Conflict(_) => 409,
             AppError::Unauthorized => 401,
             AppError::Forbidden => 403,
             AppError::Unavailable => 503,
@@ -117,6 +122,7 @@ mod tests {
         let statuses: Vec<u16> = [
             AppError::NotFound("x".into()),
             AppError::BadRequest("x".into()),
+            AppError::Conflict("x".into()),
             AppError::Unauthorized,
             AppError::Forbidden,
             AppError::Unavailable,
@@ -126,7 +132,7 @@ mod tests {
         .iter()
         .map(AppError::status)
         .collect();
-        assert_eq!(statuses, [404, 400, 401, 403, 503, 500, 500]);
+        assert_eq!(statuses, [404, 400, 409, 401, 403, 503, 500, 500]);
     }
 
     #[cfg(feature = "ssr")]

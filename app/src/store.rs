@@ -12,7 +12,8 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::{
-    AuditFilter, AuditPage, EventList, FindingList, ListFilter, Overview, OverviewFilter,
+    ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
+    EventList, FindingKey, FindingList, ListFilter, Overview, OverviewFilter, PendingApproval,
     SlaPolicy, TokenSummary, Viewer,
 };
 
@@ -46,6 +47,41 @@ pub trait Store: Send + Sync + 'static {
 
     /// The newest audit log entries matching `filter`.
     async fn audit_log(&self, viewer: &Viewer, filter: AuditFilter) -> Result<AuditPage, AppError>;
+
+    /// For which severities a risk acceptance needs a manager's approval.
+    async fn approval_policy(&self, viewer: &Viewer) -> Result<ApprovalPolicy, AppError>;
+
+    /// Replaces the approval policy (administrators and managers only) and audits the change.
+    async fn set_approval_policy(
+        &self,
+        viewer: &Viewer,
+        policy: ApprovalPolicy,
+    ) -> Result<(), AppError>;
+
+    /// Takes a triage decision on `target`, all of it or nothing, audited as one entry.
+    /// Executives are [`AppError::Forbidden`]; a single finding the viewer may not see is
+    /// [`AppError::NotFound`]; a selection naming one is [`AppError::BadRequest`]; "all
+    /// matching" whose count changed since the page showed it is [`AppError::Conflict`].
+    async fn decide(
+        &self,
+        viewer: &Viewer,
+        target: DecisionTarget,
+        action: DecisionAction,
+    ) -> Result<DecisionOutcome, AppError>;
+
+    /// Approves (`approve`) or rejects the pending acceptances `decisions` (cluster, decision
+    /// id), administrators and managers only, never their own; returns how many. All or
+    /// nothing, audited as one entry.
+    async fn review_acceptances(
+        &self,
+        viewer: &Viewer,
+        decisions: Vec<FindingKey>,
+        approve: bool,
+        note: String,
+    ) -> Result<u64, AppError>;
+
+    /// The pending acceptances the viewer may review, oldest first.
+    async fn pending_approvals(&self, viewer: &Viewer) -> Result<Vec<PendingApproval>, AppError>;
 }
 
 /// The store as it travels in Leptos context.

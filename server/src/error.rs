@@ -4,7 +4,7 @@
 //!
 //! It also gives the UI's errors their status: a server function answers every
 //! [`AppError`] as a 500 (server_fn builds that response), and [`server_fn_status`] sets the
-//! status the error stands for (404, 400, 401, 403, 503; 500 only for faults), keeping the
+//! status the error stands for (404, 400, 409, 401, 403, 503; 500 only for faults), keeping the
 //! body the browser decodes. [`database_unavailable`] says which database failures are a 503,
 //! for both boundaries.
 //!
@@ -341,6 +341,7 @@ mod tests {
         for (error, status) in [
             (AppError::NotFound("Cluster 'x'".into()), 404),
             (AppError::BadRequest("bad".into()), 400),
+            (AppError::Conflict("changed".into()), 409),
             (AppError::Unauthorized, 401),
             (AppError::Forbidden, 403),
             (AppError::Unavailable, 503),

@@ -42,7 +42,7 @@ use tower_http::sensitive_headers::{
 use tower_http::trace::TraceLayer;
 
 use crate::auth::access::Access::{Public, Roles, Token};
-use crate::auth::access::{ANY_ROLE, Access, AccessRules, MANAGERS};
+use crate::auth::access::{ANY_ROLE, Access, AccessRules, MANAGERS, TRIAGERS};
 use crate::auth::middleware::{CspNonce, Guard, SecurityHeaders};
 use crate::error::{self, ApiError};
 use crate::store::PgStore;
@@ -99,6 +99,7 @@ pub const UI_ACCESS: &[(&str, Access)] = &[
     ("/account", Roles(ANY_ROLE)),
     ("/settings/tokens", Roles(MANAGERS)),
     ("/settings/sla", Roles(MANAGERS)),
+    ("/approvals", Roles(MANAGERS)),
     ("/audit", Roles(MANAGERS)),
     // server functions
     ("/rpc/session/viewer", Public),
@@ -108,6 +109,17 @@ pub const UI_ACCESS: &[(&str, Access)] = &[
     ("/rpc/overview/posture", Roles(ANY_ROLE)),
     ("/rpc/settings/sla", Roles(MANAGERS)),
     ("/rpc/settings/sla/save", Roles(MANAGERS)),
+    ("/rpc/settings/approval", Roles(MANAGERS)),
+    ("/rpc/settings/approval/save", Roles(MANAGERS)),
+    // triage decisions (executives read only) and their review
+    ("/rpc/triage/accept", Roles(TRIAGERS)),
+    ("/rpc/triage/false-positive", Roles(TRIAGERS)),
+    ("/rpc/triage/reopen", Roles(TRIAGERS)),
+    ("/rpc/triage/assign", Roles(TRIAGERS)),
+    ("/rpc/triage/comment", Roles(TRIAGERS)),
+    ("/rpc/triage/approve", Roles(MANAGERS)),
+    ("/rpc/triage/reject", Roles(MANAGERS)),
+    ("/rpc/approvals/list", Roles(MANAGERS)),
     ("/rpc/findings/list", Roles(ANY_ROLE)),
     ("/rpc/events/list", Roles(ANY_ROLE)),
     ("/rpc/tokens/list", Roles(MANAGERS)),

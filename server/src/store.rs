@@ -4,8 +4,9 @@
 
 use app::error::AppError;
 use app::model::{
-    AuditFilter, AuditPage, EventList, FindingList, ListFilter, Overview, OverviewFilter, Posture,
-    SlaPolicy, TokenSummary, Viewer,
+    ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
+    EventList, FindingKey, FindingList, ListFilter, Overview, OverviewFilter, PendingApproval,
+    Posture, SlaPolicy, TokenSummary, Viewer,
 };
 use app::store::Store;
 use async_trait::async_trait;
@@ -188,6 +189,228 @@ pub async fn build_overview(
     Ok(overview)
 }
 
+/// The findings `target` names that `viewer` may decide on, and how many fleet-level findings
+/// "all matching" left out (only viewers of every cluster decide on those). Refuses: a single
+/// finding they may not see (404) or may see but not decide on (400), a selection naming any
+/// such key (400), "all matching" whose count is no longer the one the page showed (409).
+async fn decision_keys(
+    conn: &mut sqlx::PgConnection,
+    viewer: &Viewer,
+    target: &DecisionTarget,
+) -> Result<(Vec<FindingKey>, u64), AppError> {
+    let scope = viewer.clusters.as_deref();
+    match target {
+        DecisionTarget::One(key) => {
+            let access = db::decisions::access(&mut *conn, scope, &[*key])
+                .await
+                .map_err(to_app_error)?;
+            match access.first() {
+                Some(a) if a.decidable => Ok((vec![*key], 0)),
+                Some(a) if a.visible => Err(AppError::BadRequest(
+                    "This finding is fleet-level (an image scanned outside a cluster, shared by \
+                     every cluster that runs it): only users who see every cluster decide on it."
+                        .to_owned(),
+                )),
+                _ => Err(AppError::NotFound(format!("Finding {}:{}", key.0, key.1))),
+            }
+        }
+        DecisionTarget::Selection(keys) => {
+            if keys.is_empty() || keys.len() > app::model::MAX_SELECTION {
+                return Err(AppError::BadRequest(format!(
+                    "A selection holds 1 to {} findings.",
+                    app::model::MAX_SELECTION
+                )));
+            }
+            let access = db::decisions::access(&mut *conn, scope, keys)
+                .await
+                .map_err(to_app_error)?;
+            let allowed: std::collections::HashSet<FindingKey> = access
+                .iter()
+                .filter(|a| a.decidable)
+                .map(|a| (a.cluster_id, a.id))
+                .collect();
+            let refused: Vec<String> = keys
+                .iter()
+                .filter(|k| !allowed.contains(k))
+                .map(|(c, f)| format!("{c}:{f}"))
+                .collect();
+            if !refused.is_empty() {
+                let shown: Vec<&str> = refused.iter().take(10).map(String::as_str).collect();
+                return Err(AppError::BadRequest(format!(
+                    "{} of the selected findings are not yours to decide on (unknown, in a \
+                     cluster outside your view, or fleet-level): {}{}. Nothing was changed.",
+                    refused.len(),
+                    shown.join(", "),
+                    if refused.len() > shown.len() {
+                        ", …"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+            Ok((keys.clone(), 0))
+        }
+        DecisionTarget::AllMatching { filter, count } => {
+            let query = list_query(&mut *conn, scope, filter).await?;
+            let mut keys = db::selection::matching_keys(&mut *conn, scope, &query)
+                .await
+                .map_err(to_app_error)?;
+            let matching = keys.len() as i64;
+            if matching != *count {
+                return Err(AppError::Conflict(format!(
+                    "The filter now matches {matching} findings, not the {count} the page \
+                     showed: nothing was changed. Reload the list and decide again."
+                )));
+            }
+            let before = keys.len();
+            if scope.is_some() {
+                keys.retain(|(cluster, _)| *cluster != 0);
+            }
+            let skipped = (before - keys.len()) as u64;
+            Ok((keys, skipped))
+        }
+    }
+}
+
+/// Records `action` for `keys` (already checked against the viewer's scope).
+async fn apply_decision(
+    conn: &mut sqlx::PgConnection,
+    viewer: &Viewer,
+    keys: &[FindingKey],
+    action: &DecisionAction,
+) -> Result<db::decisions::Applied, AppError> {
+    let by = viewer.user_id;
+    let applied = match action {
+        DecisionAction::Accept {
+            justification,
+            expires,
+        } => {
+            let policy = db::settings::approval_policy(&mut *conn)
+                .await
+                .map_err(to_app_error)?;
+            // through the end of the named day (UTC)
+            let expires_at = expires
+                .succ_opt()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+                .ok_or_else(|| AppError::BadRequest("The expiry is out of range.".to_owned()))?;
+            db::decisions::accept(
+                &mut *conn,
+                keys,
+                justification,
+                expires_at,
+                by,
+                policy.by_severity(),
+            )
+            .await
+        }
+        DecisionAction::FalsePositive { justification } => {
+            db::decisions::false_positive(&mut *conn, keys, justification, by).await
+        }
+        DecisionAction::Reopen { justification } => {
+            db::decisions::reopen(&mut *conn, keys, justification, by).await
+        }
+        DecisionAction::Assign { assignee_id } => {
+            match db::decisions::assignee_blind_spots(&mut *conn, *assignee_id, keys)
+                .await
+                .map_err(to_app_error)?
+            {
+                None => {
+                    return Err(AppError::BadRequest(format!(
+                        "There is no active user with id {assignee_id} to assign to."
+                    )));
+                }
+                Some(0) => {}
+                Some(blind) => {
+                    return Err(AppError::BadRequest(format!(
+                        "That user may not see {blind} of these findings: assign them to \
+                         someone who sees their cluster. Nothing was changed."
+                    )));
+                }
+            }
+            db::decisions::assign(&mut *conn, keys, *assignee_id, by).await
+        }
+        DecisionAction::Comment { text } => {
+            db::decisions::comment(&mut *conn, keys, text, by).await
+        }
+    };
+    applied.map_err(to_app_error)
+}
+
+/// Queues the snapshot refresh of `clusters`, whose findings changed status (one waiting job
+/// per cluster; the worker picks it up after the commit).
+async fn enqueue_snapshots(
+    conn: &mut sqlx::PgConnection,
+    clusters: &[i64],
+) -> Result<(), AppError> {
+    for cluster_id in clusters {
+        db::jobs::enqueue(
+            &mut *conn,
+            crate::jobs::SNAPSHOT_CLUSTER,
+            &serde_json::json!({ "cluster_id": cluster_id }),
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(to_app_error)?;
+    }
+    Ok(())
+}
+
+/// The cluster an audit entry about `keys` concerns: theirs when they share one real cluster,
+/// else none (fleet-level).
+fn single_cluster(keys: &[FindingKey]) -> Option<i64> {
+    let first = keys.first()?.0;
+    (first != 0 && keys.iter().all(|(c, _)| *c == first)).then_some(first)
+}
+
+/// The audit target of a decision: one finding, a selection, or all matching.
+fn audit_target(target: &DecisionTarget) -> (&'static str, String) {
+    match target {
+        DecisionTarget::One((c, f)) => ("finding", format!("{c}:{f}")),
+        DecisionTarget::Selection(keys) => ("findings", format!("{} selected", keys.len())),
+        DecisionTarget::AllMatching { count, .. } => ("findings", format!("all {count} matching")),
+    }
+}
+
+/// What a decision's audit entry records: its target (the keys, or the filter and count), its
+/// fields and what it changed.
+fn decision_details(
+    target: &DecisionTarget,
+    action: &DecisionAction,
+    outcome: &DecisionOutcome,
+) -> serde_json::Value {
+    let key = |(c, f): &FindingKey| format!("{c}:{f}");
+    let target = match target {
+        DecisionTarget::One(k) => serde_json::json!({ "finding": key(k) }),
+        DecisionTarget::Selection(keys) => {
+            serde_json::json!({ "selection": keys.iter().map(key).collect::<Vec<_>>() })
+        }
+        DecisionTarget::AllMatching { filter, count } => {
+            serde_json::json!({ "filter": filter, "count": count })
+        }
+    };
+    let fields = match action {
+        DecisionAction::Accept {
+            justification,
+            expires,
+        } => serde_json::json!({ "justification": justification, "expires": expires }),
+        DecisionAction::FalsePositive { justification }
+        | DecisionAction::Reopen { justification } => {
+            serde_json::json!({ "justification": justification })
+        }
+        DecisionAction::Assign { assignee_id } => serde_json::json!({ "assignee": assignee_id }),
+        DecisionAction::Comment { text } => serde_json::json!({ "comment": text }),
+    };
+    serde_json::json!({
+        "target": target,
+        "decision": fields,
+        "recorded": outcome.recorded,
+        "changed": outcome.changed,
+        "pending": outcome.pending,
+        "skipped_fleet_level": outcome.skipped_fleet_level,
+    })
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn overview(
@@ -308,5 +531,182 @@ impl Store for PgStore {
                 revoked_at: t.revoked_at,
             })
             .collect())
+    }
+
+    async fn approval_policy(&self, _viewer: &Viewer) -> Result<ApprovalPolicy, AppError> {
+        let mut conn = self.conn().await?;
+        db::settings::approval_policy(&mut conn)
+            .await
+            .map_err(to_app_error)
+    }
+
+    async fn set_approval_policy(
+        &self,
+        viewer: &Viewer,
+        policy: ApprovalPolicy,
+    ) -> Result<(), AppError> {
+        if !viewer.role.can_approve() {
+            return Err(AppError::Forbidden);
+        }
+        let mut tx = self.pool.begin().await.map_err(to_app_error)?;
+        let before = db::settings::approval_policy(&mut tx)
+            .await
+            .map_err(to_app_error)?;
+        db::settings::set_approval_policy(&mut tx, &policy, viewer.user_id)
+            .await
+            .map_err(to_app_error)?;
+        db::audit::record(
+            &mut tx,
+            db::audit::Event {
+                actor: viewer.into(),
+                action: "settings.approval",
+                target: Some(("setting", db::settings::APPROVAL_POLICY.to_owned())),
+                cluster_id: None,
+                ip: None,
+                details: serde_json::json!({ "before": before, "after": policy }),
+            },
+        )
+        .await
+        .map_err(to_app_error)?;
+        tx.commit().await.map_err(to_app_error)?;
+        Ok(())
+    }
+
+    async fn decide(
+        &self,
+        viewer: &Viewer,
+        target: DecisionTarget,
+        action: DecisionAction,
+    ) -> Result<DecisionOutcome, AppError> {
+        if !viewer.role.can_triage() {
+            return Err(AppError::Forbidden);
+        }
+        if let Some(problem) = action.problem(chrono::Utc::now().date_naive()) {
+            return Err(AppError::BadRequest(problem));
+        }
+        let mut tx = self.pool.begin().await.map_err(to_app_error)?;
+        let (keys, skipped) = decision_keys(&mut tx, viewer, &target).await?;
+        let applied = apply_decision(&mut tx, viewer, &keys, &action).await?;
+        enqueue_snapshots(&mut tx, &applied.clusters).await?;
+        let outcome = DecisionOutcome {
+            recorded: applied.recorded,
+            changed: applied.changed,
+            pending: applied.pending,
+            skipped_fleet_level: skipped,
+        };
+        db::audit::record(
+            &mut tx,
+            db::audit::Event {
+                actor: viewer.into(),
+                action: action.audit_action(),
+                target: Some(audit_target(&target)),
+                cluster_id: single_cluster(&keys),
+                ip: None,
+                details: decision_details(&target, &action, &outcome),
+            },
+        )
+        .await
+        .map_err(to_app_error)?;
+        tx.commit().await.map_err(to_app_error)?;
+        Ok(outcome)
+    }
+
+    async fn review_acceptances(
+        &self,
+        viewer: &Viewer,
+        decisions: Vec<FindingKey>,
+        approve: bool,
+        note: String,
+    ) -> Result<u64, AppError> {
+        if !viewer.role.can_approve() {
+            return Err(AppError::Forbidden);
+        }
+        let note = app::model::optional_text("The note", Some(&note), app::model::MAX_REVIEW_NOTE)
+            .map_err(AppError::BadRequest)?;
+        if decisions.is_empty() {
+            return Err(AppError::BadRequest(
+                "Choose at least one acceptance.".to_owned(),
+            ));
+        }
+        let scope = viewer.clusters.as_deref();
+        let mut tx = self.pool.begin().await.map_err(to_app_error)?;
+        let found = db::decisions::reviewable(&mut tx, scope, &decisions)
+            .await
+            .map_err(to_app_error)?;
+        if found.len() != decisions.len() {
+            return Err(if decisions.len() == 1 {
+                AppError::NotFound("The pending acceptance".to_owned())
+            } else {
+                AppError::BadRequest(format!(
+                    "{} of the chosen acceptances are not pending or not yours to review. \
+                     Nothing was changed.",
+                    decisions.len() - found.len()
+                ))
+            });
+        }
+        // four eyes: whoever asked never decides
+        if found.iter().any(|r| r.decided_by == Some(viewer.user_id)) {
+            return Err(AppError::Forbidden);
+        }
+        if approve && found.iter().any(|r| r.expired) {
+            return Err(AppError::BadRequest(
+                "The acceptance expired while it was pending: it is void and cannot be \
+                 approved. Nothing was changed."
+                    .to_owned(),
+            ));
+        }
+        let (count, changed, clusters) = if approve {
+            let applied = db::decisions::approve(&mut tx, &decisions, viewer.user_id, &note)
+                .await
+                .map_err(to_app_error)?;
+            (applied.recorded, applied.changed, applied.clusters)
+        } else {
+            let n = db::decisions::reject(&mut tx, &decisions, viewer.user_id, &note)
+                .await
+                .map_err(to_app_error)?;
+            (n, 0, Vec::new())
+        };
+        enqueue_snapshots(&mut tx, &clusters).await?;
+        let keys: Vec<String> = decisions.iter().map(|(c, d)| format!("{c}:{d}")).collect();
+        db::audit::record(
+            &mut tx,
+            db::audit::Event {
+                actor: viewer.into(),
+                action: if approve {
+                    "finding.approve"
+                } else {
+                    "finding.reject"
+                },
+                target: Some((
+                    "finding_decision",
+                    match keys.as_slice() {
+                        [one] => one.clone(),
+                        _ => format!("{} decisions", keys.len()),
+                    },
+                )),
+                cluster_id: single_cluster(&decisions),
+                ip: None,
+                details: serde_json::json!({
+                    "decisions": keys,
+                    "count": count,
+                    "changed": changed,
+                    "note": note,
+                }),
+            },
+        )
+        .await
+        .map_err(to_app_error)?;
+        tx.commit().await.map_err(to_app_error)?;
+        Ok(count)
+    }
+
+    async fn pending_approvals(&self, viewer: &Viewer) -> Result<Vec<PendingApproval>, AppError> {
+        if !viewer.role.can_approve() {
+            return Err(AppError::Forbidden);
+        }
+        let mut conn = self.conn().await?;
+        db::decisions::pending(&mut conn, viewer.clusters.as_deref(), viewer.user_id, 500)
+            .await
+            .map_err(to_app_error)
     }
 }

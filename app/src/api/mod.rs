@@ -8,3 +8,4 @@ pub mod overview;
 pub mod session;
 pub mod theme;
 pub mod tokens;
+pub mod triage;

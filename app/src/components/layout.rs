@@ -54,13 +54,18 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
     let sla = viewer
         .role
         .can_edit_sla()
-        .then(|| view! { <li><a href="/settings/sla">"SLA policy"</a></li> });
+        .then(|| view! { <li><a href="/settings/sla">"Policy"</a></li> });
+    let approvals = viewer
+        .role
+        .can_approve()
+        .then(|| view! { <li><a href="/approvals">"Approvals"</a></li> });
     view! {
         <nav aria-label="Main">
             <ul>
                 <li><a href="/">"Overview"</a></li>
                 <li><a href="/findings">"Findings"</a></li>
                 <li><a href="/events">"Runtime events"</a></li>
+                {approvals}
                 {audit}
                 {tokens}
                 {sla}

@@ -141,6 +141,23 @@ flashes! {
     SlaInvalid = "sla-invalid", Error,
         "The policy was not saved: each clock needs a whole number of days from 1 to 3650, a more \
          severe level never more days than a less severe one, and stale after 1 to 8760 hours.";
+    /// The approval policy of risk acceptances was saved.
+    ApprovalPolicySaved = "approval-saved", Success,
+        "The approval policy was saved. It applies to acceptances requested from now on.";
+
+    // triage decisions
+    /// A decision was recorded (and applied where it changes a status).
+    DecisionRecorded = "decided", Success, "The decision was recorded.";
+    /// A risk acceptance was recorded, and (some of) it waits for a manager's approval.
+    AcceptancePending = "accept-pending", Success,
+        "The acceptance was recorded. Where the policy asks for a manager's approval it is \
+         pending, and those findings stay open until it is approved.";
+    /// Pending acceptances were approved and now apply.
+    AcceptanceApproved = "accept-approved", Success,
+        "The acceptance was approved; it applies now.";
+    /// Pending acceptances were rejected.
+    AcceptanceRejected = "accept-rejected", Success,
+        "The acceptance was rejected; the findings stay open.";
 }
 
 impl Flash {

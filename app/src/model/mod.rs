@@ -11,6 +11,7 @@ mod severity;
 mod sla;
 mod theme;
 mod tokens;
+mod triage;
 mod viewer;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
@@ -29,4 +30,9 @@ pub use severity::{Severity, SeverityCounts, UnknownSeverity};
 pub use sla::SlaPolicy;
 pub use theme::Theme;
 pub use tokens::TokenSummary;
+pub use triage::{
+    ApprovalPolicy, DecisionAction, DecisionOutcome, DecisionTarget, FindingKey, MAX_COMMENT,
+    MAX_JUSTIFICATION, MAX_REVIEW_NOTE, MAX_SELECTION, PendingApproval, optional_text,
+    parse_expiry, parse_keys, parse_target, required_text, return_path, with_flash,
+};
 pub use viewer::{Role, SignInOptions, Viewer};

@@ -54,6 +54,16 @@ impl Role {
         matches!(self, Role::Admin | Role::Manager)
     }
 
+    /// May take triage decisions (accept, false positive, reopen, assign, comment).
+    pub fn can_triage(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager | Role::Analyst)
+    }
+
+    /// May approve or reject risk acceptances and change the approval policy.
+    pub fn can_approve(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
+
     /// May read the audit log.
     pub fn can_read_audit_log(self) -> bool {
         matches!(self, Role::Admin | Role::Manager)

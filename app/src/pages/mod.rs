@@ -2,6 +2,7 @@
 //! `components`.
 
 pub mod account;
+pub mod approvals;
 pub mod audit;
 pub mod events;
 pub mod findings;

@@ -40,6 +40,8 @@ pub enum Access {
 pub const ANY_ROLE: &[Role] = &Role::ALL;
 /// Administrators and managers.
 pub const MANAGERS: &[Role] = &[Role::Admin, Role::Manager];
+/// Everyone who takes triage decisions: every role but executives (read only).
+pub const TRIAGERS: &[Role] = &[Role::Admin, Role::Manager, Role::Analyst];
 
 /// The rule of every route the router serves, by route pattern (as the router matches it,
 /// `/api/v1/ingest/{format}`) and method, and the static assets anyone may fetch.

@@ -8,7 +8,8 @@
 //! finding with no active observation left is `fixed`. A fixed finding seen again is `reopened`,
 //! unless a decision in force (an acceptance that has not expired, a false positive, a VEX
 //! statement) applies again. Decisions live in `finding_decision`; `finding.status` reflects the
-//! one in force.
+//! one in force. An acceptance pending a manager's approval (or rejected, or void) is never in
+//! force. Decisions taken in the UI, over sets of findings, are [`crate::db::decisions`].
 
 use std::collections::HashMap;
 
@@ -390,6 +391,7 @@ pub async fn merge(
                      where fd.cluster_id = m.cluster_id and fd.finding_id = m.finding_id
                        and fd.revoked_at is null
                        and fd.decision in ('accepted', 'false_positive', 'suppressed_by_vex')
+                       and (fd.approval is null or fd.approval = 'approved')
                        and (fd.expires_at is null or fd.expires_at > $1)
                      order by fd.created_at desc, fd.id desc
                      limit 1
@@ -605,19 +607,26 @@ pub async fn expire_acceptances(conn: &mut PgConnection) -> Result<u64, sqlx::Er
 }
 
 /// Reopens accepted findings whose acceptance has expired; returns how many per cluster
-/// (clusters with none left out), so that their snapshots can be refreshed.
+/// (clusters with none left out), so that their snapshots can be refreshed. Only acceptances
+/// in force count (applied at once, or approved); a pending acceptance whose expiry passed is
+/// marked void (`approval = 'expired'`) and never applies.
 #[tracing::instrument(skip_all, err)]
 pub async fn expire_acceptances_by_cluster(
     conn: &mut PgConnection,
 ) -> Result<Vec<(i64, u64)>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"with reopened as (
+        r#"with voided as (
+               update finding_decision set approval = 'expired'
+               where approval = 'pending' and revoked_at is null
+                 and expires_at <= bulwark_now()
+           ), reopened as (
                update finding f set status = 'reopened', status_changed_at = bulwark_now()
                where f.status = 'accepted'
                  and not exists (
                      select 1 from finding_decision d
                      where d.cluster_id = f.cluster_id and d.finding_id = f.id
                        and d.decision = 'accepted' and d.revoked_at is null
+                       and (d.approval is null or d.approval = 'approved')
                        and (d.expires_at is null or d.expires_at > bulwark_now()))
                returning f.cluster_id, f.id
            ), history as (

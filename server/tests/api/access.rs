@@ -20,6 +20,7 @@ enum Expect {
 
 const EVERYONE: &[Role] = &Role::ALL;
 const MANAGERS: &[Role] = &[Role::Admin, Role::Manager];
+const TRIAGERS: &[Role] = &[Role::Admin, Role::Manager, Role::Analyst];
 
 fn expectation(method: &str, path: &str) -> Option<Expect> {
     Some(match (method, path) {
@@ -36,6 +37,21 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
         ("POST", "/rpc/findings/list" | "/rpc/events/list") => Expect::Roles(EVERYONE),
         ("GET", "/settings/tokens" | "/settings/sla") => Expect::Roles(MANAGERS),
         ("POST", "/rpc/settings/sla" | "/rpc/settings/sla/save") => Expect::Roles(MANAGERS),
+        ("POST", "/rpc/settings/approval" | "/rpc/settings/approval/save") => {
+            Expect::Roles(MANAGERS)
+        }
+        ("GET", "/approvals") => Expect::Roles(MANAGERS),
+        ("POST", "/rpc/approvals/list" | "/rpc/triage/approve" | "/rpc/triage/reject") => {
+            Expect::Roles(MANAGERS)
+        }
+        (
+            "POST",
+            "/rpc/triage/accept"
+            | "/rpc/triage/false-positive"
+            | "/rpc/triage/reopen"
+            | "/rpc/triage/assign"
+            | "/rpc/triage/comment",
+        ) => Expect::Roles(TRIAGERS),
         ("POST", "/settings/tokens/new" | "/settings/tokens/revoke" | "/rpc/tokens/list") => {
             Expect::Roles(MANAGERS)
         }

@@ -10,6 +10,7 @@ mod access;
 mod boundaries;
 mod cli;
 mod cross_scanner;
+mod decisions;
 mod demo;
 mod explorer;
 mod fake_idp;

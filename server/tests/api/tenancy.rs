@@ -217,7 +217,9 @@ fn server_fn_args(path: &str, me: &Tenant, other: &Tenant) -> Vec<String> {
         "/rpc/session/viewer"
         | "/rpc/session/options"
         | "/rpc/tokens/list"
-        | "/rpc/settings/sla" => vec![String::new()],
+        | "/rpc/settings/sla"
+        | "/rpc/settings/approval"
+        | "/rpc/approvals/list" => vec![String::new()],
         "/rpc/audit/list" => vec![all("actor")],
         // reads nothing: it only sets the caller's theme cookie
         "/rpc/theme/set" => vec!["theme=system".to_owned()],
@@ -226,6 +228,15 @@ fn server_fn_args(path: &str, me: &Tenant, other: &Tenant) -> Vec<String> {
             .collect(),
         // a write, not a view: saving the policy is covered by the overview tests
         "/rpc/settings/sla/save" => Vec::new(),
+        // writes, not views: decisions and their scope are covered by the decisions tests
+        "/rpc/settings/approval/save"
+        | "/rpc/triage/accept"
+        | "/rpc/triage/false-positive"
+        | "/rpc/triage/reopen"
+        | "/rpc/triage/assign"
+        | "/rpc/triage/comment"
+        | "/rpc/triage/approve"
+        | "/rpc/triage/reject" => Vec::new(),
         "/rpc/findings/list" | "/rpc/events/list" => std::iter::once(all("q"))
             .chain(clusters.map(|c| format!("filter%5Bcluster%5D={c}")))
             .chain(SEVERITIES.map(|s| format!("filter%5Bseverity%5D={s}")))
