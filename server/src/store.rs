@@ -193,6 +193,9 @@ pub async fn build_overview(
 /// "all matching" left out (only viewers of every cluster decide on those). Refuses: a single
 /// finding they may not see (404) or may see but not decide on (400), a selection naming any
 /// such key (400), "all matching" whose count is no longer the one the page showed (409).
+/// The most findings one "all matching" decision covers.
+const MAX_BULK: i64 = 250_000;
+
 async fn decision_keys(
     conn: &mut sqlx::PgConnection,
     viewer: &Viewer,
@@ -251,10 +254,16 @@ async fn decision_keys(
             Ok((keys.clone(), 0))
         }
         DecisionTarget::AllMatching { filter, count } => {
-            let query = list_query(&mut *conn, scope, filter).await?;
-            let mut keys = db::selection::matching_keys(&mut *conn, scope, &query)
+            // exactly the set the explorer counts and lists
+            let criteria = explorer_criteria(&mut *conn, scope, filter).await?;
+            let mut keys = db::explorer::matching_keys(&mut *conn, &criteria, MAX_BULK)
                 .await
                 .map_err(to_app_error)?;
+            if keys.len() as i64 > MAX_BULK {
+                return Err(AppError::BadRequest(format!(
+                    "One decision covers at most {MAX_BULK} findings: narrow the filter."
+                )));
+            }
             let matching = keys.len() as i64;
             if matching != *count {
                 return Err(AppError::Conflict(format!(

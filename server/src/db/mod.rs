@@ -30,7 +30,6 @@ pub mod overview;
 pub mod reports;
 pub mod risk;
 pub mod runtime;
-pub mod selection;
 pub mod settings;
 pub mod snapshots;
 pub mod tokens;
