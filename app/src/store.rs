@@ -12,8 +12,8 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::{
-    AuditFilter, AuditPage, EventList, FindingList, ListFilter, Overview, OverviewFilter,
-    SlaPolicy, TokenSummary, Viewer,
+    AuditFilter, AuditPage, EventList, FindingDetail, FindingList, ListFilter, Overview,
+    OverviewFilter, SlaPolicy, TokenSummary, Viewer,
 };
 
 /// Read and write access to Bulwark's data, as the user interface needs it.
@@ -46,6 +46,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// The newest audit log entries matching `filter`.
     async fn audit_log(&self, viewer: &Viewer, filter: AuditFilter) -> Result<AuditPage, AppError>;
+
+    /// One finding for its page, by its key. [`AppError::NotFound`] when it does not exist or
+    /// the viewer may not see it (the two are told apart by nobody).
+    async fn finding(
+        &self,
+        viewer: &Viewer,
+        cluster_id: i64,
+        finding_id: i64,
+    ) -> Result<FindingDetail, AppError>;
 }
 
 /// The store as it travels in Leptos context.

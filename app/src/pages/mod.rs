@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod finding;
 pub mod findings;
 pub mod login;
 pub mod not_found;

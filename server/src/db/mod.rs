@@ -19,6 +19,7 @@ pub mod controls;
 pub mod copy;
 pub mod demo;
 pub mod estate;
+pub mod finding_detail;
 pub mod findings;
 pub mod intel;
 pub mod jobs;
