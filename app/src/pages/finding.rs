@@ -420,9 +420,11 @@ fn WhereElseCard(where_else: WhereElse) -> impl IntoView {
         "No other open finding of this vulnerability in the clusters you may see.".to_owned()
     } else {
         format!(
-            "{} other open findings on {} images in the clusters you may see{}.",
+            "{} other open {} on {} {} in the clusters you may see{}.",
             format::count(where_else.findings),
+            plural(where_else.findings, "finding", "findings"),
             format::count(where_else.images),
+            plural(where_else.images, "image", "images"),
             if (shown as i64) < where_else.images {
                 format!("; the {shown} riskiest images are listed")
             } else {
@@ -472,8 +474,9 @@ fn image_group(group: ImageGroup) -> impl IntoView {
             <strong>{group.image.unwrap_or_else(|| "not on an image".to_owned())}</strong>
             <span class="muted small">
                 {format!(
-                    " {} findings, highest risk {}",
+                    " {} {}, highest risk {}",
                     format::count(group.findings),
+                    plural(group.findings, "finding", "findings"),
                     group.risk_max.map_or_else(|| "—".to_owned(), |r| r.to_string())
                 )}
             </span>
@@ -481,6 +484,10 @@ fn image_group(group: ImageGroup) -> impl IntoView {
             {(hidden > 0).then(|| view! { <p class="muted small">{format!("and {hidden} more")}</p> })}
         </li>
     }
+}
+
+fn plural(n: i64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
 }
 
 #[component]

@@ -325,7 +325,9 @@ async fn where_else(
 ) -> Result<WhereElse, sqlx::Error> {
     let rows = sqlx::query!(
         r#"with hits as materialized (
-               select f.cluster_id, f.id, f.image_id, f.workload_id, f.risk_score, f.severity
+               -- from finding_open_vulnerability_idx alone (an index-only scan): the key,
+               -- the image and the risk of every open finding of the vulnerability
+               select f.cluster_id, f.id, f.image_id, f.risk_score
                from finding f
                where f.vulnerability_id = $1 and f.status in ('open', 'reopened')
                  and not (f.cluster_id = $2 and f.id = $3)
@@ -342,15 +344,19 @@ async fn where_else(
                order by risk_max desc nulls last, findings desc, image_id nulls last
                limit $5
            ), places as (
-               select h.*, t.risk_max, t.findings,
-                      row_number() over (partition by h.image_id
-                                         order by h.risk_score desc nulls last, h.cluster_id,
-                                                  h.id) as rank
-               from hits h
-               join top_images t on t.image_id is not distinct from h.image_id
+               select * from (
+                   select h.*, t.risk_max, t.findings,
+                          row_number() over (partition by h.image_id
+                                             order by h.risk_score desc nulls last,
+                                                      h.cluster_id, h.id) as rank
+                   from hits h
+                   -- a hash join: `is not distinct from` would compare every pair
+                   join top_images t on coalesce(t.image_id, 0) = coalesce(h.image_id, 0)
+               ) ranked
+               where rank <= $6
            )
            select p.cluster_id as "cluster_id!", p.id as "id!", p.image_id,
-                  p.risk_score, p.severity as "severity!", p.risk_max,
+                  p.risk_score, f.severity, p.risk_max,
                   p.findings as "image_findings!",
                   i.repository || coalesce(':' || i.tag, '') as image,
                   c.name as "cluster?",
@@ -358,11 +364,11 @@ async fn where_else(
                   (select count(*) from hits) as "total!",
                   (select count(*) from images) as "images!"
            from places p
+           join finding f on f.cluster_id = p.cluster_id and f.id = p.id
            left join image i on i.id = p.image_id
            left join cluster c on c.id = p.cluster_id and p.cluster_id > 0
-           left join workload w on w.cluster_id = p.cluster_id and w.id = p.workload_id
+           left join workload w on w.cluster_id = f.cluster_id and w.id = f.workload_id
            left join namespace n on n.cluster_id = w.cluster_id and n.id = w.namespace_id
-           where p.rank <= $6
            order by p.risk_max desc nulls last, p.findings desc, p.image_id nulls last,
                     p.rank"#,
         vid,

@@ -12,6 +12,7 @@ mod cli;
 mod cross_scanner;
 mod demo;
 mod fake_idp;
+mod finding_page;
 mod helpers;
 mod ingest;
 mod intel;
