@@ -115,7 +115,7 @@ pub fn factor_words(factor: &str, points: f64, facts: &Facts<'_>, w: &Weights) -
                 .epss
                 .map(f64::from)
                 .or_else(|| ratio(points, w.epss_max));
-            let value = probability.map_or_else(|| "—".to_owned(), |p| percent(p));
+            let value = probability.map_or_else(|| "—".to_owned(), percent);
             (
                 value.clone(),
                 format!("× {} at 100 %", number(w.epss_max)),

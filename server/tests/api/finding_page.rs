@@ -233,7 +233,9 @@ async fn the_page_explains_the_risk_and_shows_catalogue_evidence_and_history(poo
         status < decision,
         "newest first, the status change after the decision"
     );
-    let badge = html.find("data-testid=\"finding-status\"").expect("the status badge");
+    let badge = html
+        .find("data-testid=\"finding-status\"")
+        .expect("the status badge");
     assert!(html[badge..badge + 80].contains(">accepted<"), "{html}");
 
     // the server function answers the same data
