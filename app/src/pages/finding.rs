@@ -39,7 +39,8 @@ pub fn Finding() -> impl IntoView {
             }
         },
     );
-    // the status of the server's answer follows the data: 404 for a finding nobody may see
+    // a finding that does not exist (or that the viewer may not see) answers 404, as an
+    // unknown address does
     #[cfg(feature = "ssr")]
     let response = use_context::<leptos_axum::ResponseOptions>();
     view! {
@@ -50,11 +51,8 @@ pub fn Finding() -> impl IntoView {
                 Suspend::new(async move {
                     let detail = detail.await;
                     #[cfg(feature = "ssr")]
-                    if let (Err(error), Some(response)) = (&detail, &response) {
-                        response.set_status(
-                            http::StatusCode::from_u16(error.status())
-                                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
-                        );
+                    if let (Err(AppError::NotFound(_)), Some(response)) = (&detail, &response) {
+                        response.set_status(http::StatusCode::NOT_FOUND);
                     }
                     let detail = detail?;
                     Ok::<_, AppError>(view! { <FindingBody detail /> })
