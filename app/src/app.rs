@@ -13,6 +13,7 @@ use crate::pages::account::Account;
 use crate::pages::approvals::Approvals;
 use crate::pages::audit::Audit;
 use crate::pages::events::Events;
+use crate::pages::finding::Finding;
 use crate::pages::findings::Findings;
 use crate::pages::login::Login;
 use crate::pages::not_found::NotFound;
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/findings") view={Lazy::<FindingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/findings/:cluster_id/:finding_id") view={Lazy::<FindingRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/events") view={Lazy::<EventsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/settings/sla") view={Lazy::<SlaSettingsRoute>::new()} ssr=SsrMode::Async />
@@ -104,6 +106,7 @@ lazy_page!(LoginRoute => Login);
 lazy_page!(AccountRoute => Account);
 lazy_page!(AuditRoute => Audit);
 lazy_page!(FindingsRoute => Findings);
+lazy_page!(FindingRoute => Finding);
 lazy_page!(EventsRoute => Events);
 lazy_page!(TokensRoute => Tokens);
 lazy_page!(SlaSettingsRoute => SlaSettings);

@@ -13,8 +13,8 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::model::{
     ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
-    EventList, FindingKey, FindingList, ListFilter, Overview, OverviewFilter, PendingApproval,
-    SlaPolicy, TokenSummary, Viewer,
+    EventList, FindingDetail, FindingKey, FindingList, ListFilter, Overview, OverviewFilter,
+    PendingApproval, SlaPolicy, TokenSummary, Viewer,
 };
 
 /// Read and write access to Bulwark's data, as the user interface needs it.
@@ -47,6 +47,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// The newest audit log entries matching `filter`.
     async fn audit_log(&self, viewer: &Viewer, filter: AuditFilter) -> Result<AuditPage, AppError>;
+
+    /// One finding for its page, by its key. [`AppError::NotFound`] when it does not exist or
+    /// the viewer may not see it (the two are told apart by nobody).
+    async fn finding(
+        &self,
+        viewer: &Viewer,
+        cluster_id: i64,
+        finding_id: i64,
+    ) -> Result<FindingDetail, AppError>;
 
     /// For which severities a risk acceptance needs a manager's approval.
     async fn approval_policy(&self, viewer: &Viewer) -> Result<ApprovalPolicy, AppError>;

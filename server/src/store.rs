@@ -5,8 +5,8 @@
 use app::error::AppError;
 use app::model::{
     ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
-    EventList, FindingKey, FindingList, ListFilter, Overview, OverviewFilter, PendingApproval,
-    Posture, SlaPolicy, TokenSummary, Viewer,
+    EventList, FindingDetail, FindingKey, FindingList, ListFilter, Overview, OverviewFilter,
+    PendingApproval, Posture, SlaPolicy, TokenSummary, Viewer,
 };
 use app::store::Store;
 use async_trait::async_trait;
@@ -518,6 +518,25 @@ impl Store for PgStore {
             .await
             .map_err(to_app_error)?;
         Ok(EventList { rows })
+    }
+
+    async fn finding(
+        &self,
+        viewer: &Viewer,
+        cluster_id: i64,
+        finding_id: i64,
+    ) -> Result<FindingDetail, AppError> {
+        let mut conn = self.conn().await?;
+        db::finding_detail::load(
+            &mut conn,
+            viewer.clusters.as_deref(),
+            cluster_id,
+            finding_id,
+            chrono::Utc::now(),
+        )
+        .await
+        .map_err(to_app_error)?
+        .ok_or_else(|| AppError::NotFound(format!("Finding {cluster_id}/{finding_id}")))
     }
 
     async fn tokens(&self, viewer: &Viewer) -> Result<Vec<TokenSummary>, AppError> {

@@ -3,6 +3,7 @@
 //! ([`FindingsQuery`] and its siblings). Plain data; no behaviour that needs the server.
 
 mod audit;
+mod finding;
 mod flash;
 mod lists;
 mod overview;
@@ -15,6 +16,11 @@ mod triage;
 mod viewer;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
+pub use finding::{
+    CatalogueEntry, EpssScore, Evidence, FindingDetail, FindingPath, HistoryEntry, HistoryEvent,
+    ImageGroup, KevEntry, Place, ReportRef, RiskExplained, RiskFactor, SlaClock, WhereElse,
+    finding_href, is_web_link, status_words,
+};
 pub use flash::{Flash, FlashKind, UnknownFlash};
 pub use lists::{
     EventList, EventRow, Facet, FacetValue, FindingGroup, FindingList, FindingRow, ListFilter,

@@ -206,6 +206,8 @@ pub struct Mttr {
 /// One of the riskiest open findings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TopRisk {
+    /// The finding's cluster (0: fleet-level); with `id`, the finding's key.
+    pub cluster_id: i64,
     /// The finding (within its cluster).
     pub id: i64,
     /// Its cluster's name; `None` for a fleet-level finding.

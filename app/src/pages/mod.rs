@@ -5,6 +5,7 @@ pub mod account;
 pub mod approvals;
 pub mod audit;
 pub mod events;
+pub mod finding;
 pub mod findings;
 pub mod login;
 pub mod not_found;

@@ -19,7 +19,7 @@ use crate::components::table::{Column, DataTable};
 use crate::error::AppError;
 use crate::model::{
     ClusterRisk, CoverageRow, FilterOptions, Overview, OverviewFilter, OverviewQuery, Posture,
-    Severity, TopRisk, WorkloadRisk,
+    Severity, TopRisk, WorkloadRisk, finding_href,
 };
 use crate::resource::resource;
 
@@ -216,6 +216,7 @@ fn TopRisks(rows: Vec<TopRisk>) -> impl IntoView {
 
 fn top_risk_row(r: TopRisk) -> impl IntoView {
     let name = r.vulnerability.clone().unwrap_or_else(|| r.title.clone());
+    let href = finding_href(r.cluster_id, r.id);
     let why = if r.factors.is_empty() {
         "severity".to_owned()
     } else {
@@ -226,7 +227,7 @@ fn top_risk_row(r: TopRisk) -> impl IntoView {
             <td class="num"><strong>{r.risk}</strong></td>
             <td><SeverityBadge severity=r.severity /></td>
             <td>
-                <span class="finding-name">{name}</span>
+                <a class="finding-name" href=href>{name}</a>
                 {r.vulnerability.is_some().then(|| view! { <br /><span class="muted small">{r.title.clone()}</span> })}
             </td>
             <td>{r.cluster.unwrap_or_else(|| "fleet-level".to_owned())}</td>

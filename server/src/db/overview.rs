@@ -205,7 +205,7 @@ pub async fn top_risks(
     limit: i64,
 ) -> Result<Vec<TopRisk>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"select f.id, c.name as "cluster?", f.risk_score as "risk!", f.severity, f.title,
+        r#"select f.cluster_id, f.id, c.name as "cluster?", f.risk_score as "risk!", f.severity, f.title,
                   f.vulnerability_id, f.risk_factors,
                   coalesce(n.name || '/' || w.name,
                            i.repository || coalesce(':' || i.tag, ''),
@@ -228,6 +228,7 @@ pub async fn top_risks(
     Ok(rows
         .into_iter()
         .map(|r| TopRisk {
+            cluster_id: r.cluster_id,
             id: r.id,
             cluster: r.cluster,
             risk: r.risk,

@@ -9,6 +9,7 @@ pub mod intel;
 pub mod posture;
 pub mod report;
 pub mod risk;
+pub mod risk_explain;
 pub mod tenancy;
 pub mod token;
 pub mod version;

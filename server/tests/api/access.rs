@@ -34,7 +34,9 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
             Expect::Token
         }
         ("GET", "/" | "/account" | "/findings" | "/events") => Expect::Roles(EVERYONE),
+        ("GET", "/findings/{cluster_id}/{finding_id}") => Expect::Roles(EVERYONE),
         ("POST", "/rpc/findings/list" | "/rpc/events/list") => Expect::Roles(EVERYONE),
+        ("POST", "/rpc/findings/detail") => Expect::Roles(EVERYONE),
         ("GET", "/settings/tokens" | "/settings/sla") => Expect::Roles(MANAGERS),
         ("POST", "/rpc/settings/sla" | "/rpc/settings/sla/save") => Expect::Roles(MANAGERS),
         ("POST", "/rpc/settings/approval" | "/rpc/settings/approval/save") => {
@@ -68,6 +70,8 @@ fn concrete(path: &str) -> String {
     path.replace("{format}", "trivy")
         .replace("{feed}", "kev")
         .replace("{*rest}", "v1/nothing")
+        .replace("{cluster_id}", "0")
+        .replace("{finding_id}", "1")
 }
 
 /// Whether a response refuses the caller (as opposed to serving or rejecting the input).

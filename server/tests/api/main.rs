@@ -14,6 +14,7 @@ mod decisions;
 mod demo;
 mod explorer;
 mod fake_idp;
+mod finding_page;
 mod helpers;
 mod ingest;
 mod intel;
