@@ -118,6 +118,7 @@ pub const UI_ACCESS: &[(&str, Access)] = &[
     ("/rpc/triage/reopen", Roles(TRIAGERS)),
     ("/rpc/triage/assign", Roles(TRIAGERS)),
     ("/rpc/triage/comment", Roles(TRIAGERS)),
+    ("/rpc/triage/decide", Roles(TRIAGERS)),
     ("/rpc/triage/approve", Roles(MANAGERS)),
     ("/rpc/triage/reject", Roles(MANAGERS)),
     ("/rpc/approvals/list", Roles(MANAGERS)),

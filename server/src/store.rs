@@ -501,9 +501,11 @@ impl Store for PgStore {
         let scope = viewer.clusters.as_deref();
         let mut conn = self.conn().await?;
         let criteria = explorer_criteria(&mut conn, scope, &filter).await?;
-        db::explorer::page(&mut conn, &criteria)
+        let mut page = db::explorer::page(&mut conn, &criteria)
             .await
-            .map_err(to_app_error)
+            .map_err(to_app_error)?;
+        page.can_decide = viewer.role.can_triage();
+        Ok(page)
     }
 
     async fn runtime_events(
@@ -536,6 +538,12 @@ impl Store for PgStore {
         )
         .await
         .map_err(to_app_error)?
+        .map(|mut detail| {
+            // fleet-level findings are decided by those who see every cluster
+            detail.can_decide =
+                viewer.role.can_triage() && (cluster_id != 0 || viewer.clusters.is_none());
+            detail
+        })
         .ok_or_else(|| AppError::NotFound(format!("Finding {cluster_id}/{finding_id}")))
     }
 

@@ -205,6 +205,56 @@ pub async fn comment_findings(
     .await
 }
 
+/// One decision chosen in a form (`action`: `accept`, `false_positive`, `reopen`,
+/// `comment`), for the explorer's decision bar: the other fields are those of the action's own
+/// function (`justification`, `expires`), except that a comment's text is `justification`
+/// too. An empty `matching` means the selection (`keys[]`).
+#[server(prefix = "/rpc", endpoint = "triage/decide")]
+pub async fn decide_findings(
+    action: Option<String>,
+    #[server(default)] keys: Vec<String>,
+    matching: Option<String>,
+    #[server(default)] filter: ListFilter,
+    justification: Option<String>,
+    expires: Option<String>,
+    next: Option<String>,
+) -> Result<DecisionOutcome, AppError> {
+    use crate::model::{
+        DecisionAction, MAX_COMMENT, MAX_JUSTIFICATION, optional_text, parse_expiry, required_text,
+    };
+    let matching = matching.filter(|m| !m.trim().is_empty());
+    let why = justification.as_deref().unwrap_or_default();
+    let action = match action.as_deref().map(str::trim).unwrap_or_default() {
+        "accept" => DecisionAction::Accept {
+            justification: required_text("A justification", why, MAX_JUSTIFICATION)
+                .map_err(AppError::BadRequest)?,
+            expires: parse_expiry(
+                expires.as_deref().unwrap_or_default(),
+                chrono::Utc::now().date_naive(),
+            )
+            .map_err(AppError::BadRequest)?,
+        },
+        "false_positive" => DecisionAction::FalsePositive {
+            justification: required_text("A justification", why, MAX_JUSTIFICATION)
+                .map_err(AppError::BadRequest)?,
+        },
+        "reopen" => DecisionAction::Reopen {
+            justification: optional_text("The justification", Some(why), MAX_JUSTIFICATION)
+                .map_err(AppError::BadRequest)?,
+        },
+        "comment" => DecisionAction::Comment {
+            text: required_text("A comment", why, MAX_COMMENT).map_err(AppError::BadRequest)?,
+        },
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "'{}' is not a decision: choose accept, false_positive, reopen or comment",
+                other.chars().take(40).collect::<String>()
+            )));
+        }
+    };
+    server::decide(keys, matching, filter, next, action).await
+}
+
 /// Approves the pending acceptances `decisions` (managers and administrators, never their
 /// own): they apply now.
 #[server(prefix = "/rpc", endpoint = "triage/approve")]

@@ -92,6 +92,10 @@ pub struct FindingDetail {
     pub history: Vec<HistoryEntry>,
     /// Whether the history was cut at [`FindingDetail::HISTORY_LIMIT`] entries.
     pub history_truncated: bool,
+    /// Whether the viewer may take decisions on it (executives read only; fleet-level
+    /// findings only for viewers of every cluster).
+    #[serde(default)]
+    pub can_decide: bool,
 }
 
 impl FindingDetail {

@@ -186,6 +186,8 @@ pub struct FindingList {
     pub groups: Vec<FindingGroup>,
     /// The keyset position of the next page (`after=`), when there is one.
     pub next: Option<String>,
+    /// Whether the viewer may take triage decisions (executives read only).
+    pub can_decide: bool,
 }
 
 /// One facet: a filter and how many findings each of its values would select.

@@ -168,7 +168,7 @@ pub enum DecisionTarget {
     /// `count`: when the count differs now, nothing is decided.
     AllMatching {
         /// The list filter.
-        filter: ListFilter,
+        filter: Box<ListFilter>,
         /// How many the page said match.
         count: i64,
     },
@@ -317,7 +317,10 @@ pub fn parse_target(
                 .ok()
                 .filter(|c| *c >= 0)
                 .ok_or_else(|| "The number of matching findings is not a count.".to_owned())?;
-            Ok(DecisionTarget::AllMatching { filter, count })
+            Ok(DecisionTarget::AllMatching {
+                filter: Box::new(filter),
+                count,
+            })
         }
         None => {
             let keys = parse_keys(keys)?;
@@ -409,7 +412,7 @@ mod tests {
         assert_eq!(
             parse_target(&[], Some("20"), filter.clone()),
             Ok(DecisionTarget::AllMatching {
-                filter: filter.clone(),
+                filter: Box::new(filter.clone()),
                 count: 20
             })
         );

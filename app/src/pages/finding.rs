@@ -6,12 +6,17 @@
 //!
 //! A finding that does not exist, or that the viewer may not see, is "not found" with status
 //! 404, the same for both. Everything a scanner wrote is rendered as text; of its references
-//! only http and https URLs become links. The decision actions are not on this page yet: they
-//! go into the `finding-decisions` container.
+//! only http and https URLs become links. The decisions (accept, false positive,
+//! reopen, comment) are forms at the end, for viewers who may take them.
 
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params;
+
+use crate::api::triage::DecideFindings;
+use crate::components::async_region::ErrorNotice;
+use crate::components::flash::{FlashMessage, use_flash};
 
 use crate::api::finding::get_finding;
 use crate::components::async_region::AsyncRegion;
@@ -30,9 +35,11 @@ use crate::resource::resource;
 pub fn Finding() -> impl IntoView {
     let params = use_params::<FindingPath>();
     let key = Memo::new(move |_| params.get().ok().and_then(|p| p.key()));
+    let decide = ServerAction::<DecideFindings>::new();
+    // read again after each decision, so the status and the history show it
     let detail = resource(
-        move || key.get(),
-        |key| async move {
+        move || (key.get(), decide.version().get()),
+        |(key, _)| async move {
             match key {
                 Some((cluster_id, finding_id)) => get_finding(cluster_id, finding_id).await,
                 None => Err(AppError::NotFound("This finding".to_owned())),
@@ -55,7 +62,7 @@ pub fn Finding() -> impl IntoView {
                         response.set_status(http::StatusCode::NOT_FOUND);
                     }
                     let detail = detail?;
-                    Ok::<_, AppError>(view! { <FindingBody detail /> })
+                    Ok::<_, AppError>(view! { <FindingBody detail decide /> })
                 })
             }}
         </AsyncRegion>
@@ -63,7 +70,7 @@ pub fn Finding() -> impl IntoView {
 }
 
 #[component]
-fn FindingBody(detail: FindingDetail) -> impl IntoView {
+fn FindingBody(detail: FindingDetail, decide: ServerAction<DecideFindings>) -> impl IntoView {
     let name = detail
         .vulnerability_id
         .clone()
@@ -84,8 +91,85 @@ fn FindingBody(detail: FindingDetail) -> impl IntoView {
         <FixedVersions fixed=detail.fixed_version.clone() by_source=fixed_versions />
         {detail.where_else.clone().map(|w| view! { <WhereElseCard where_else=w /> })}
         <History entries=detail.history.clone() truncated=detail.history_truncated />
-        // the decision actions go here
-        <div id="finding-decisions" data-testid="finding-decisions"></div>
+        <div id="finding-decisions" data-testid="finding-decisions">
+            {detail.can_decide.then(|| view! { <Decisions detail=detail.clone() decide /> })}
+        </div>
+    }
+}
+
+/// The decisions an analyst takes here, each its own form posting to `/rpc/triage/decide`
+/// for this one finding (with or without JavaScript); the outcome comes back as a flash, a
+/// refusal as the action's error.
+#[component]
+fn Decisions(detail: FindingDetail, decide: ServerAction<DecideFindings>) -> impl IntoView {
+    let key = format!("{}:{}", detail.cluster_id, detail.id);
+    let next = crate::model::finding_href(detail.cluster_id, detail.id);
+    let refusal = move || {
+        decide
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| view! { <ErrorNotice error /> })
+    };
+    let open = matches!(detail.status.as_str(), "open" | "reopened");
+    let form =
+        move |action: &'static str, legend: &'static str, fields: AnyView, button: &'static str| {
+            let key = key.clone();
+            let next = next.clone();
+            view! {
+                <ActionForm action=decide attr:class="decision" attr:aria-label=legend>
+                    <input type="hidden" name="action" value=action />
+                    <input type="hidden" name="keys[]" value=key />
+                    <input type="hidden" name="next" value=next />
+                    <h3>{legend}</h3>
+                    {fields}
+                    <button type="submit">{button}</button>
+                </ActionForm>
+            }
+        };
+    let justification = |id: &'static str, required: bool| {
+        view! {
+            <label for=id>"Justification"</label>
+            <textarea id=id name="justification" rows="2" maxlength="2000" required=required></textarea>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="card decisions" aria-labelledby="decisions-heading">
+            <h2 id="decisions-heading">"Decide"</h2>
+            <FlashMessage flash=use_flash() id="finding-flash" />
+            {refusal}
+            <div class="decision-forms">
+                {open.then(|| form(
+                    "accept",
+                    "Accept the risk",
+                    view! {
+                        {justification("accept-why", true)}
+                        <label for="accept-until">"Accepted until"</label>
+                        <input id="accept-until" type="date" name="expires" required=true />
+                    }
+                    .into_any(),
+                    "Accept",
+                ))}
+                {open.then(|| form(
+                    "false_positive",
+                    "Mark false positive",
+                    justification("fp-why", true),
+                    "Mark false positive",
+                ))}
+                {(!open).then(|| form("reopen", "Reopen", justification("reopen-why", false), "Reopen"))}
+                {form(
+                    "comment",
+                    "Comment",
+                    view! {
+                        <label for="comment-text">"Comment"</label>
+                        <textarea id="comment-text" name="justification" rows="2" maxlength="4000" required=true></textarea>
+                    }
+                    .into_any(),
+                    "Comment",
+                )}
+            </div>
+        </section>
     }
 }
 

@@ -3,12 +3,15 @@
 //! URL ([`FindingsQuery`]): every facet value and page is a link and the search a GET form, so
 //! the page works without JavaScript, can be bookmarked and shared.
 
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query;
 
 use crate::api::findings::get_findings;
-use crate::components::async_region::AsyncRegion;
+use crate::api::triage::DecideFindings;
+use crate::components::async_region::{AsyncRegion, ErrorNotice};
+use crate::components::flash::{FlashMessage, use_flash};
 use crate::components::format;
 use crate::components::severity::SeverityBadge;
 use crate::components::table::{Column, DataTable};
@@ -26,7 +29,19 @@ pub fn findings_href(filter: &ListFilter) -> String {
 pub fn Findings() -> impl IntoView {
     let query = use_query::<FindingsQuery>();
     let applied = Memo::new(move |_| query.get().unwrap_or_default().filter());
-    let list = resource(move || applied.get(), get_findings);
+    let decide = ServerAction::<DecideFindings>::new();
+    // read again after each decision, so the list shows what is left
+    let list = resource(
+        move || (applied.get(), decide.version().get()),
+        |(filter, _)| get_findings(filter),
+    );
+    let refusal = move || {
+        decide
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| view! { <ErrorNotice error /> })
+    };
     view! {
         <Title text="Findings" />
         {move || {
@@ -36,11 +51,13 @@ pub fn Findings() -> impl IntoView {
                 <SearchBar filter />
             }
         }}
+        <FlashMessage flash=use_flash() id="findings-flash" />
+        {refusal}
         <AsyncRegion>
             {move || Suspend::new(async move {
                 let list = list.await?;
                 let filter = applied.get();
-                Ok::<_, AppError>(view! { <Explorer list filter /> })
+                Ok::<_, AppError>(view! { <Explorer list filter decide /> })
             })}
         </AsyncRegion>
     }
@@ -104,7 +121,14 @@ fn SearchBar(filter: ListFilter) -> impl IntoView {
 }
 
 #[component]
-fn Explorer(list: FindingList, filter: ListFilter) -> impl IntoView {
+fn Explorer(
+    list: FindingList,
+    filter: ListFilter,
+    decide: ServerAction<DecideFindings>,
+) -> impl IntoView {
+    let can_decide = list.can_decide && !list.rows.is_empty();
+    let bar =
+        can_decide.then(|| view! { <DecisionBar filter=filter.clone() total=list.total decide /> });
     let facets = list
         .facets
         .iter()
@@ -115,14 +139,18 @@ fn Explorer(list: FindingList, filter: ListFilter) -> impl IntoView {
         view! { <GroupTable groups=list.groups total=list.total filter=filter.clone() /> }
             .into_any()
     } else {
-        view! { <FindingTable rows=list.rows total=list.total next=list.next filter=filter.clone() /> }
-            .into_any()
+        view! {
+            <FindingTable rows=list.rows total=list.total next=list.next filter=filter.clone()
+                selectable=can_decide />
+        }
+        .into_any()
     };
     view! {
         <div class="explorer">
             <nav class="facets card" aria-label="Facets">{facets}</nav>
             <div class="explorer-main">
                 <ActiveFilters filter=filter.clone() total=list.total />
+                {bar}
                 {body}
             </div>
         </div>
@@ -212,6 +240,8 @@ fn FindingTable(
     total: i64,
     next: Option<String>,
     filter: ListFilter,
+    /// A checkbox per row that belongs to the decision bar's form.
+    selectable: bool,
 ) -> impl IntoView {
     let shown = rows.len() as i64;
     let first_page = filter
@@ -230,18 +260,24 @@ fn FindingTable(
             title=order
             label="Findings table"
             testid="findings-table"
-            columns=vec![
-                Column::numeric("Risk"),
-                Column::new("Severity"),
-                Column::new("Finding"),
+            columns=[
+                selectable.then(|| Column::hidden("Select")),
+                Some(Column::numeric("Risk")),
+                Some(Column::new("Severity")),
+                Some(Column::new("Finding")),
+            ]
+            .into_iter()
+            .flatten()
+            .chain([
                 Column::new("Id"),
                 Column::new("Package"),
                 Column::new("Image or resource"),
                 Column::new("Cluster"),
                 Column::new("Status"),
-            ]
+            ])
+            .collect()
             rows=rows
-            row=finding_row
+            row=move |f| finding_row(f, selectable)
             empty="No findings match these filters."
             hint=|| "Remove a filter above, or choose another status among the facets."
             summary=move || view! {
@@ -257,11 +293,22 @@ fn FindingTable(
     }
 }
 
-fn finding_row(f: FindingRow) -> impl IntoView {
+fn finding_row(f: FindingRow, selectable: bool) -> impl IntoView {
     let what = f.vulnerability.clone().unwrap_or_else(|| f.kind.clone());
     let href = f.href();
+    let select = selectable.then(|| {
+        let key = format!("{}:{}", f.cluster_id, f.id);
+        let label = format!("Select {}", f.title);
+        view! {
+            <td class="select">
+                <input type="checkbox" name="keys[]" value=key form="decide" aria-label=label
+                    data-shortcut="select" />
+            </td>
+        }
+    });
     view! {
         <tr data-row="finding">
+            {select}
             <td class="num">{f.risk.map(|r| r.to_string()).unwrap_or_default()}</td>
             <td><SeverityBadge severity=f.severity /></td>
             <td>
@@ -341,5 +388,64 @@ fn group_row(g: FindingGroup, filter: ListFilter) -> impl IntoView {
                 </details>
             </td>
         </tr>
+    }
+}
+
+/// Decisions on the selected rows or on every finding the filter matches: one form (its row
+/// checkboxes sit in the table and name it with `form="decide"`). Posts to
+/// `/rpc/triage/decide`, with or without JavaScript.
+#[component]
+fn DecisionBar(
+    filter: ListFilter,
+    total: i64,
+    decide: ServerAction<DecideFindings>,
+) -> impl IntoView {
+    let kept = filter
+        .narrowing()
+        .into_iter()
+        .map(|(name, value)| {
+            view! { <input type="hidden" name=format!("filter[{name}]") value=value /> }
+        })
+        .collect_view();
+    let next = findings_href(&filter.with("after", None));
+    let all = format!("All {} matching findings", format::count(total));
+    view! {
+        <details class="card decision-bar">
+            <summary>"Decide on findings…"</summary>
+            <ActionForm action=decide attr:id="decide" attr:class="filters"
+                attr:aria-label="Decide on findings">
+                <fieldset class="which">
+                    <legend>"Which findings"</legend>
+                    <label>
+                        <input type="radio" name="matching" value="" checked=true />
+                        " The rows selected below"
+                    </label>
+                    <label>
+                        <input type="radio" name="matching" value=total.to_string() />
+                        " " {all}
+                    </label>
+                </fieldset>
+                {kept}
+                <input type="hidden" name="next" value=next />
+                <label>
+                    "Decision"
+                    <select name="action">
+                        <option value="accept">"Accept the risk"</option>
+                        <option value="false_positive">"Mark false positive"</option>
+                        <option value="reopen">"Reopen"</option>
+                        <option value="comment">"Comment"</option>
+                    </select>
+                </label>
+                <label class="grow">
+                    "Justification or comment"
+                    <textarea name="justification" rows="2" maxlength="4000"></textarea>
+                </label>
+                <label>
+                    "Accepted until (acceptances)"
+                    <input type="date" name="expires" />
+                </label>
+                <button type="submit">"Apply"</button>
+            </ActionForm>
+        </details>
     }
 }

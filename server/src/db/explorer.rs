@@ -1006,7 +1006,7 @@ pub async fn facets(
             .then(|| meta(r.cluster_id).map(|m| m.name.clone()))
             .flatten()
     });
-    let chosen_cluster = c.cluster.and_then(|id| meta(id)).map(|m| m.name.clone());
+    let chosen_cluster = c.cluster.and_then(meta).map(|m| m.name.clone());
     facets.push(ranked_facet(
         "cluster",
         "Cluster",
@@ -1203,7 +1203,7 @@ pub async fn groups(
         .map(|r| Ok((r.try_get("key")?, r.try_get("n")?)))
         .collect::<Result<_, sqlx::Error>>()?;
     // the riskiest few of each group
-    let mut qb = QueryBuilder::new(format!("select g.key as group_key, t.* from unnest("));
+    let mut qb = QueryBuilder::new("select g.key as group_key, t.* from unnest(");
     qb.push_bind(keys.clone())
         .push("::text[]) as g(key) cross join lateral (");
     qb.push(ROW_COLUMNS);
@@ -1351,6 +1351,7 @@ pub async fn page(conn: &mut PgConnection, c: &Criteria) -> Result<FindingList, 
         facets,
         groups,
         next,
+        can_decide: false,
     })
 }
 

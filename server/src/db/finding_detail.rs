@@ -153,6 +153,7 @@ pub async fn load(
         where_else,
         history,
         history_truncated,
+        can_decide: false,
     }))
 }
 

@@ -52,7 +52,8 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
             | "/rpc/triage/false-positive"
             | "/rpc/triage/reopen"
             | "/rpc/triage/assign"
-            | "/rpc/triage/comment",
+            | "/rpc/triage/comment"
+            | "/rpc/triage/decide",
         ) => Expect::Roles(TRIAGERS),
         ("POST", "/settings/tokens/new" | "/settings/tokens/revoke" | "/rpc/tokens/list") => {
             Expect::Roles(MANAGERS)

@@ -235,6 +235,7 @@ fn server_fn_args(path: &str, me: &Tenant, other: &Tenant) -> Vec<String> {
         | "/rpc/triage/reopen"
         | "/rpc/triage/assign"
         | "/rpc/triage/comment"
+        | "/rpc/triage/decide"
         | "/rpc/triage/approve"
         | "/rpc/triage/reject" => Vec::new(),
         // one finding by its key: there is no argument that shows all of its data, and the
