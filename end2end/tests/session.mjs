@@ -3,6 +3,8 @@
 import { expect } from "@playwright/test";
 
 export const admin = () => ({ email: process.env.BULWARK_USER, password: process.env.BULWARK_PASSWORD });
+export const analyst = () => ({ email: process.env.BULWARK_ANALYST, password: process.env.BULWARK_PASSWORD });
+export const manager = () => ({ email: process.env.BULWARK_MANAGER, password: process.env.BULWARK_PASSWORD });
 export const scoped = () => ({
   email: process.env.BULWARK_SCOPED_USER,
   password: process.env.BULWARK_PASSWORD,

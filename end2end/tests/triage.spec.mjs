@@ -1,0 +1,178 @@
+// The analyst's triage, JavaScript off and on: narrow with a facet, group by image, open a
+// finding, accept its risk where the policy asks for approval (it stays open, pending), a
+// manager approves it in a second browser, it leaves the open list, and the audit log shows
+// both steps. Then a bulk false positive on "all matching", checked in the database, and the
+// explorer's and the finding page's screenshots in both themes.
+import { test, expect } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import { admin, analyst, hydrated, manager, signIn, watch } from "./session.mjs";
+
+/** One number from the e2e database. */
+function sql(query) {
+  return Number(
+    execFileSync("psql", [process.env.BULWARK_E2E_DATABASE_URL, "-tAc", query]).toString().trim(),
+  );
+}
+
+function inDays(n) {
+  const d = new Date(Date.now() + n * 86_400_000);
+  return d.toISOString().slice(0, 10);
+}
+
+async function total(page) {
+  const text = await page.getByTestId("findings-total").locator("strong").textContent();
+  return Number(text.replace(/,/g, ""));
+}
+
+for (const javaScriptEnabled of [false, true]) {
+  test.describe(`with JavaScript ${javaScriptEnabled ? "on" : "off"}`, () => {
+    test("an acceptance waits for a manager, then leaves the open list, audited", async ({
+      browser,
+    }) => {
+      const context = await browser.newContext({ javaScriptEnabled });
+      const page = await context.newPage();
+      const problems = watch(page);
+      await signIn(page, analyst());
+      await page.goto("/findings");
+      if (javaScriptEnabled) await hydrated(page, problems);
+
+      // a facet (high findings need approval under the default policy)
+      const facets = page.getByRole("navigation", { name: "Facets" });
+      await facets.locator('a[data-facet="severity"][data-value="high"]').click();
+      await expect(page).toHaveURL(/severity=high/);
+      await expect(page.getByRole("list", { name: "Filters in force" })).toContainText("severity: high");
+
+      // grouped by image, then one image's findings
+      const search = page.getByRole("search", { name: "Search findings" });
+      await search.getByLabel("Group by").selectOption("image");
+      await search.getByRole("button", { name: "Apply" }).click();
+      await expect(page).toHaveURL(/group=image/);
+      const groups = page.getByTestId("groups-table");
+      await expect(groups).toBeVisible();
+      await groups.locator("td.artifact a").first().click();
+      await expect(page).toHaveURL(/image=\d+/);
+      await expect(page).not.toHaveURL(/group=/);
+
+      // the riskiest of them
+      const first = page.getByTestId("findings-table").locator("a.finding-title").first();
+      await first.click();
+      await expect(page).toHaveURL(/\/findings\/\d+\/\d+$/);
+      const [, cluster, id] = page.url().match(/\/findings\/(\d+)\/(\d+)$/);
+      await expect(page.getByTestId("finding-status")).toHaveText(/open/i);
+      if (javaScriptEnabled) await hydrated(page, problems);
+
+      const accept = page.getByRole("form", { name: "Accept the risk" });
+      await accept.getByLabel("Justification").fill("Compensating control: WAF rule 913100 (e2e)");
+      await accept.getByLabel("Accepted until").fill(inDays(30));
+      await accept.getByRole("button", { name: "Accept" }).click();
+      await expect(page.getByRole("status").filter({ hasText: "approval" })).toBeVisible();
+      // pending: still open, and not counted as accepted
+      await expect(page.getByTestId("finding-status")).toHaveText(/open/i);
+      expect(sql(`select count(*) from finding where cluster_id = ${cluster} and id = ${id} and status = 'open'`)).toBe(1);
+      expect(
+        sql(`select count(*) from finding_decision where cluster_id = ${cluster} and finding_id = ${id}
+             and decision = 'accepted' and approval = 'pending'`),
+      ).toBe(1);
+
+      // the manager approves in a browser of their own
+      const managerContext = await browser.newContext({ javaScriptEnabled });
+      const managerPage = await managerContext.newPage();
+      await signIn(managerPage, manager());
+      await managerPage.goto("/approvals");
+      const row = managerPage
+        .getByRole("row")
+        .filter({ has: managerPage.locator(`input[name="decisions[]"][value$=":${await decisionId(cluster, id)}"]`) })
+        .first();
+      await row.getByRole("button", { name: "Approve" }).click();
+      await expect(managerPage.getByRole("status").filter({ hasText: "approved" })).toBeVisible();
+      expect(sql(`select count(*) from finding where cluster_id = ${cluster} and id = ${id} and status = 'accepted'`)).toBe(1);
+
+      // it left the open list
+      await page.goto(`/findings/${cluster}/${id}`);
+      await expect(page.getByTestId("finding-status")).toHaveText(/accepted/i);
+      const vulnerability = sql(`select count(*) from finding where cluster_id = ${cluster} and id = ${id} and vulnerability_id is not null`);
+      expect(vulnerability).toBe(1);
+
+      // the audit log shows both steps
+      const adminContext = await browser.newContext({ javaScriptEnabled });
+      const adminPage = await adminContext.newPage();
+      await signIn(adminPage, admin());
+      await adminPage.goto("/audit?action=finding.accept");
+      await expect(adminPage.getByRole("table")).toContainText(analyst().email.split("@")[0]);
+      await adminPage.goto("/audit?action=finding.approve");
+      await expect(adminPage.getByRole("table")).toContainText(manager().email.split("@")[0]);
+      if (javaScriptEnabled) expect(problems).toEqual([]);
+      await Promise.all([context.close(), managerContext.close(), adminContext.close()]);
+    });
+  });
+}
+
+/** The newest pending acceptance's id for a finding. */
+async function decisionId(cluster, id) {
+  return sql(
+    `select max(id) from finding_decision where cluster_id = ${cluster} and finding_id = ${id}
+     and decision = 'accepted'`,
+  );
+}
+
+test("a false positive on all matching changes exactly the count the page showed", async ({ page }) => {
+  await signIn(page, analyst());
+  // a narrow set: the low findings of one image
+  const image = sql(
+    `select image_id from finding where status in ('open','reopened') and severity = 1
+     and image_id is not null group by image_id having count(*) between 2 and 40
+     order by image_id limit 1`,
+  );
+  await page.goto(`/findings?severity=low&image=${image}`);
+  const shown = await total(page);
+  expect(shown).toBeGreaterThan(1);
+  const before = sql(`select count(*) from finding where status = 'false_positive'`);
+  await page.getByText("Decide on findings…").click();
+  const bar = page.getByRole("form", { name: "Decide on findings" });
+  await bar.getByLabel(`All ${shown} matching findings`).check();
+  await bar.getByLabel("Decision").selectOption("false_positive");
+  await bar.getByLabel("Justification or comment").fill("Not reachable: test image (e2e)");
+  await bar.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "recorded" })).toBeVisible();
+  expect(sql(`select count(*) from finding where status = 'false_positive'`)).toBe(before + shown);
+  await expect(page.getByTestId("findings-total").locator("strong")).toHaveText("0");
+});
+
+test("a keyboard-only walk: search, a facet, a finding", async ({ page }) => {
+  await signIn(page, analyst());
+  await page.goto("/findings");
+  await hydrated(page);
+  // from the top of the page, Tab reaches the search field, then the facets
+  const search = page.getByRole("search", { name: "Search findings" }).getByLabel("Search");
+  await search.focus();
+  await page.keyboard.type("openssl");
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/q=openssl/);
+  const facet = page.locator('a[data-facet="severity"]').first();
+  await facet.focus();
+  await expect(facet).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/severity=/);
+  const link = page.getByTestId("findings-table").locator("a.finding-title").first();
+  await link.focus();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/findings\/\d+\/\d+$/);
+});
+
+for (const scheme of ["light", "dark"]) {
+  test(`screenshots of the explorer and a finding in the ${scheme} theme`, async ({ browser }) => {
+    const context = await browser.newContext({ colorScheme: scheme, viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    await signIn(page, analyst());
+    await page.goto("/findings?group=image");
+    await hydrated(page);
+    await page.screenshot({ path: `screenshots/explorer-grouped-${scheme}.png`, fullPage: true });
+    await page.goto("/findings");
+    await page.screenshot({ path: `screenshots/explorer-${scheme}.png`, fullPage: true });
+    await page.getByTestId("findings-table").locator("a.finding-title").first().click();
+    await expect(page).toHaveURL(/\/findings\/\d+\/\d+$/);
+    await hydrated(page);
+    await page.screenshot({ path: `screenshots/finding-${scheme}.png`, fullPage: true });
+    await context.close();
+  });
+}
