@@ -5,6 +5,11 @@
 //! slowest SQL statement of a few more renders with its plan (auto_explain), for
 //! docs/benchmarks.md.
 //!
+//! On the same fleets, the analyst's triage pages (issue 14): `/findings` in its four worst
+//! shapes (no filter; critical + KEV; search `openssl`; grouped by image), a finding's page (one
+//! of the most widespread vulnerability, so "where else" is at its largest), and one bulk
+//! acceptance of about 100,000 findings ("all matching") through the server function.
+//!
 //! Prints one line per figure: `bench: <name> <value> <unit>`, and writes table rows (and the
 //! plan) to `$BENCH_REPORT`. `BENCH_FINDINGS=<n>` shrinks the large fleet to `n` findings (and
 //! its clusters in proportion) to try the harness out; the figures' names stay the same.
@@ -87,6 +92,35 @@ fn main() {
         &format!("fleet {:.1}, cluster {:.1}", worst.fleet.1, worst.one.1),
     );
     let plan = runtime.block_on(slowest_statement(&admin_url, &url, &cluster));
+    let triage = measure_triage(&url);
+    line(
+        &mut report,
+        "page_findings_median_ms",
+        triage.findings.0,
+        "ms",
+        &triage.findings_runs,
+    );
+    line(
+        &mut report,
+        "page_findings_p95_ms",
+        triage.findings.1,
+        "ms",
+        "worst of the four shapes",
+    );
+    line(
+        &mut report,
+        "page_finding_detail_median_ms",
+        triage.detail.0,
+        "ms",
+        &format!("p95 {:.1}", triage.detail.1),
+    );
+    line(
+        &mut report,
+        "bulk_accept_100k_s",
+        triage.bulk_s,
+        "s",
+        &format!("{} findings in one request", triage.bulk_n),
+    );
     runtime.block_on(drop_database(&admin_url, "bulwark_bench_overview"));
 
     // A tenth of it, to see whether the page's cost follows the fleet's size.
@@ -95,6 +129,7 @@ fn main() {
     load_demo(&url, clusters(small), small);
     runtime.block_on(settle(&url));
     let (_, small_worst) = measure(&url);
+    let small_triage = measure_triage_pages(&url);
     line(
         &mut report,
         "page_overview_100k_median_ms",
@@ -104,6 +139,13 @@ fn main() {
             "fleet {:.1}, cluster {:.1}",
             small_worst.fleet.0, small_worst.one.0
         ),
+    );
+    line(
+        &mut report,
+        "page_findings_100k_median_ms",
+        small_triage.0,
+        "ms",
+        &small_triage.1,
     );
     runtime.block_on(drop_database(&admin_url, "bulwark_bench_overview_small"));
 
@@ -173,6 +215,108 @@ fn load_demo(url: &str, clusters: u64, findings: u64) -> f64 {
     }
     assert!(child.wait().expect("user create").success());
     elapsed
+}
+
+/// The shapes of `/findings` the issue names; the worst one counts.
+const FINDINGS_SHAPES: [&str; 4] = [
+    "/findings",
+    "/findings?severity=critical&kev=yes",
+    "/findings?q=openssl",
+    "/findings?group=image",
+];
+
+struct Triage {
+    findings: (f64, f64),
+    findings_runs: String,
+    detail: (f64, f64),
+    bulk_s: f64,
+    bulk_n: i64,
+}
+
+/// Every findings shape; the worst median and p95, and each shape's median in words.
+fn measure_triage_pages(url: &str) -> (f64, String) {
+    let server = Server::start(url);
+    let cookie = server.login();
+    let (median, _, runs) = time_shapes(&server, &cookie);
+    server.stop();
+    (median, runs)
+}
+
+fn time_shapes(server: &Server, cookie: &str) -> (f64, f64, String) {
+    let mut worst = (0.0_f64, 0.0_f64);
+    let mut runs = Vec::new();
+    for path in FINDINGS_SHAPES {
+        let (median, p95) = server.time(path, cookie);
+        worst = (worst.0.max(median), worst.1.max(p95));
+        runs.push(format!("`{path}` {median:.1}"));
+    }
+    (worst.0, worst.1, runs.join(", "))
+}
+
+/// The triage figures of the large fleet: the list's shapes, a finding's page, and a bulk
+/// acceptance of about 100,000 findings.
+fn measure_triage(url: &str) -> Triage {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (cluster, id) = runtime.block_on(widespread_finding(url));
+    let server = Server::start(url);
+    let cookie = server.login();
+    runtime.block_on(wait_idle(url));
+    let (median, p95, runs) = time_shapes(&server, &cookie);
+    let detail = server.time(&format!("/findings/{cluster}/{id}"), &cookie);
+    // "all matching" of the severity whose open count is nearest 100,000
+    let (severity, count) = runtime.block_on(nearest_100k(url));
+    let body = format!(
+        "action=accept&matching={count}&filter%5Bseverity%5D={severity}\
+         &justification=bench&expires={}&next=%2Ffindings",
+        (chrono::Utc::now() + chrono::Duration::days(30)).date_naive()
+    );
+    let started = Instant::now();
+    let status = server.post("/rpc/triage/decide", &cookie, &body);
+    let bulk_s = started.elapsed().as_secs_f64();
+    assert!(status < 400, "bulk accept: {status}");
+    eprintln!("  bulk accept of {count} {severity} findings: {bulk_s:.1} s");
+    server.stop();
+    Triage {
+        findings: (median, p95),
+        findings_runs: runs,
+        detail,
+        bulk_s,
+        bulk_n: count,
+    }
+}
+
+/// An open finding of the vulnerability with the most open findings.
+async fn widespread_finding(url: &str) -> (i64, i64) {
+    let mut conn = PgConnection::connect(url).await.expect("connection");
+    sqlx::query_as(
+        "select cluster_id, id from finding
+         where status in ('open', 'reopened') and vulnerability_id = (
+             select vulnerability_id from finding
+             where status in ('open', 'reopened') and vulnerability_id is not null
+             group by 1 order by count(*) desc limit 1)
+         order by risk_score desc nulls last limit 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("a finding")
+}
+
+/// The severity whose open findings (all clusters, fleet-level included, as the explorer
+/// counts them for an unlimited viewer) number nearest 100,000, and that number.
+async fn nearest_100k(url: &str) -> (String, i64) {
+    let mut conn = PgConnection::connect(url).await.expect("connection");
+    let (severity, count): (i16, i64) = sqlx::query_as(
+        "select severity, count(*) from finding where status in ('open', 'reopened')
+         group by 1 order by abs(count(*) - 100000) limit 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("severities");
+    let word = ["unknown", "low", "medium", "high", "critical"][severity.clamp(0, 4) as usize];
+    (word.to_owned(), count)
 }
 
 fn bulwark(url: &str, args: &[&str]) -> Command {
@@ -447,6 +591,20 @@ impl Server {
         assert!(status == 200, "GET {path}: {status}");
         assert!(body.contains("<html"), "GET {path} is not a page");
         elapsed
+    }
+
+    /// POSTs a form to `path` as the hydrated app does; returns the status.
+    fn post(&self, path: &str, cookie: &str, body: &str) -> u16 {
+        let response = self
+            .agent
+            .post(format!("http://{}{path}", self.addr))
+            .header("Cookie", cookie)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "application/json")
+            .header("Origin", &format!("http://{}", self.addr))
+            .send(body.as_bytes())
+            .expect("post");
+        response.status().as_u16()
     }
 
     /// Median and 95th percentile (ms) of `REQUESTS` renders of `path` after `WARM_UP`.
