@@ -181,11 +181,7 @@ pub async fn findings_csv(
         after: None,
         ..filter
     };
-    let mut tx = state.pool.begin().await?;
-    // a runtime statement: a utility command with nothing to check or bind
-    sqlx::query("set transaction isolation level repeatable read, read only")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = db::export::snapshot(&state.pool).await?;
     let criteria = match db::explorer::check(&mut tx, viewer.clusters.as_deref(), &filter).await? {
         Ok(criteria) => criteria,
         Err(db::explorer::Refusal::NoSuchCluster(name)) => {
@@ -260,12 +256,8 @@ async fn produce(
     criteria: &db::explorer::Criteria,
     sender: &mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> Result<(), Stop> {
-    let send = |bytes: Bytes| async move {
-        sender
-            .send(Ok(bytes))
-            .await
-            .map_err(|_| Stop::ClientGone)
-    };
+    let send =
+        |bytes: Bytes| async move { sender.send(Ok(bytes)).await.map_err(|_| Stop::ClientGone) };
     let mut chunks = Chunks::new();
     chunks.push(COLUMNS)?;
     // the header goes out at once: the download starts before the first row is sorted
@@ -296,7 +288,10 @@ mod tests {
     #[test]
     fn cells_are_quoted_as_rfc_4180_says() {
         assert_eq!(text(&["a", "b", "c"]), "a,b,c\r\n");
-        assert_eq!(text(&["a,b", "say \"hi\"", ""]), "\"a,b\",\"say \"\"hi\"\"\",\r\n");
+        assert_eq!(
+            text(&["a,b", "say \"hi\"", ""]),
+            "\"a,b\",\"say \"\"hi\"\"\",\r\n"
+        );
         assert_eq!(
             text(&["two\nlines", "cr\rhere", "x"]),
             "\"two\nlines\",\"cr\rhere\",x\r\n"

@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row, Transaction};
 
 use super::explorer::{self, Criteria, Sort};
 
@@ -73,6 +73,13 @@ const COLUMNS: &str = "select c.name as cluster, f.cluster_id, f.id, f.risk_scor
     left join intel_kev k on k.cve_id = f.vulnerability_id
     left join intel_epss e on e.cve_id = f.vulnerability_id
     where true";
+
+/// A pooled connection in a repeatable-read, read-only transaction: the export and the check
+/// of its filter read one snapshot, however long the client takes to download.
+pub async fn snapshot(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pool.begin_with("begin isolation level repeatable read, read only")
+        .await
+}
 
 /// The order of `sort`, as the explorer lists it.
 fn order_by(sort: Sort) -> &'static str {
