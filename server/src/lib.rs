@@ -10,6 +10,7 @@
 //!   that enforces each route's rule.
 //! - [`ingest`]: `POST /api/v1/ingest/{format}`: one pure parser per format, and the pipeline
 //!   that stores a parsed report in one transaction.
+//! - [`export`]: `GET /findings.csv`, the explorer's selection streamed as CSV.
 //! - [`db`]: all SQL, one file per aggregate; functions take a connection or transaction.
 //! - [`domain`]: pure rules (fingerprints, image references, tokens), tested without a database.
 //! - [`store`]: the UI's [`app::store::Store`] implemented over [`db`].
@@ -22,6 +23,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod ingest;
 pub mod jobs;
 pub mod routes;

@@ -46,7 +46,7 @@ use crate::auth::access::{ANY_ROLE, Access, AccessRules, MANAGERS, TRIAGERS};
 use crate::auth::middleware::{CspNonce, Guard, SecurityHeaders};
 use crate::error::{self, ApiError};
 use crate::store::PgStore;
-use crate::{AppState, auth, db, ingest, telemetry};
+use crate::{AppState, auth, db, export, ingest, telemetry};
 
 /// The API and form routes, each with who may use it.
 fn api_and_forms() -> Vec<Route> {
@@ -64,8 +64,9 @@ fn api_and_forms() -> Vec<Route> {
             Roles(ANY_ROLE),
             auth::handlers::change_password,
         ),
-        // the audit log as CSV; API tokens (forms)
+        // the audit log as CSV; the explorer's selection as CSV; API tokens (forms)
         Route::get("/audit.csv", Roles(MANAGERS), auth::handlers::audit_csv),
+        Route::get("/findings.csv", Roles(ANY_ROLE), export::findings_csv),
         Route::post(
             "/settings/tokens/new",
             Roles(MANAGERS),

@@ -21,6 +21,7 @@ pub mod decisions;
 pub mod demo;
 pub mod estate;
 pub mod explorer;
+pub mod export;
 pub mod finding_detail;
 pub mod findings;
 pub mod intel;

@@ -34,7 +34,7 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
             Expect::Token
         }
         ("GET", "/" | "/account" | "/findings" | "/events") => Expect::Roles(EVERYONE),
-        ("GET", "/findings/{cluster_id}/{finding_id}") => Expect::Roles(EVERYONE),
+        ("GET", "/findings/{cluster_id}/{finding_id}" | "/findings.csv") => Expect::Roles(EVERYONE),
         ("POST", "/rpc/findings/list" | "/rpc/events/list") => Expect::Roles(EVERYONE),
         ("POST", "/rpc/findings/detail") => Expect::Roles(EVERYONE),
         ("GET", "/settings/tokens" | "/settings/sla") => Expect::Roles(MANAGERS),

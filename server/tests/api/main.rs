@@ -13,6 +13,7 @@ mod cross_scanner;
 mod decisions;
 mod demo;
 mod explorer;
+mod export;
 mod fake_idp;
 mod finding_page;
 mod helpers;

@@ -295,11 +295,13 @@ async fn view(app: &TestApp, me: &Tenant, other: &Tenant) -> View {
             view.insert(key, answer);
         }
     }
-    let csv = app.get_as(&me.cookie, "/audit.csv").await;
-    view.insert(
-        "GET /audit.csv".to_owned(),
-        json!({"status": csv.status.as_u16(), "body": csv_rows(&csv)}),
-    );
+    for path in ["/audit.csv", "/findings.csv", "/findings.csv?status=fixed"] {
+        let csv = app.get_as(&me.cookie, path).await;
+        view.insert(
+            format!("GET {path}"),
+            json!({"status": csv.status.as_u16(), "body": csv_rows(&csv)}),
+        );
+    }
     // Reading through the read token is the snapshot's own footprint (its `last_used_at`),
     // not anything another tenant did; every other field stays.
     if let Some(tokens) = view
@@ -359,7 +361,7 @@ fn csv_rows(response: &Response) -> Value {
     let rows: Vec<Vec<String>> = reader
         .records()
         .map(|r| {
-            r.unwrap_or_else(|e| panic!("audit CSV: {e}"))
+            r.unwrap_or_else(|e| panic!("CSV: {e}"))
                 .iter()
                 .map(str::to_owned)
                 .collect()
@@ -383,8 +385,9 @@ struct Owner {
 
 impl Owner {
     /// Whether a row belongs to the owner: findings, events, reports and tokens by their
-    /// cluster, a cluster's line by its name, anything else (audit entries, CSV rows, action
-    /// names) when it does not name the other cluster.
+    /// cluster, a cluster's line by its name, a findings CSV row by its cluster cell, anything
+    /// else (audit entries, audit CSV rows, action names) when it does not name the other
+    /// cluster.
     fn owns(&self, row: &Value) -> bool {
         match row {
             Value::Object(o) if o.contains_key("cluster") => match &o["cluster"] {
@@ -398,6 +401,16 @@ impl Owner {
                 _ => false,
             },
             Value::Object(o) if o.contains_key("provider") => o["name"] == self.cluster,
+            // a row of /findings.csv: by its cluster cell (fleet-level rows have none)
+            Value::Array(cells)
+                if cells.len() == server::export::COLUMNS.len()
+                    && cells
+                        .last()
+                        .and_then(Value::as_str)
+                        .is_some_and(|link| link.starts_with("/findings/")) =>
+            {
+                cells[0] == self.cluster
+            }
             other => !compact(other).contains(self.other),
         }
     }
