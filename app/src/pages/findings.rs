@@ -24,6 +24,16 @@ pub fn findings_href(filter: &ListFilter) -> String {
     format!("/findings{}", format::query_string(filter.pairs()))
 }
 
+/// `/findings.csv` with this filter: every matching finding, not one page nor groups.
+pub fn csv_href(filter: &ListFilter) -> String {
+    let export = ListFilter {
+        group: None,
+        after: None,
+        ..filter.clone()
+    };
+    format!("/findings.csv{}", format::query_string(export.pairs()))
+}
+
 /// The findings page.
 #[component]
 pub fn Findings() -> impl IntoView {
@@ -230,6 +240,7 @@ fn ActiveFilters(filter: ListFilter, total: i64) -> impl IntoView {
             </p>
             <ul class="chips" aria-label="Filters in force">{chips}</ul>
             {clear}
+            <a class="export" href=csv_href(&filter) download>"Download CSV"</a>
         </div>
     }
 }

@@ -663,6 +663,19 @@ pub fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, c: &Criteria) {
     }
 }
 
+/// The ORDER BY of a sort (every column descends, as its index does).
+pub fn order_by(sort: Sort) -> &'static str {
+    match sort {
+        Sort::Risk => {
+            " order by coalesce(f.risk_score, -1) desc, f.severity desc, f.cluster_id desc, f.id desc"
+        }
+        Sort::Severity => {
+            " order by f.severity desc, coalesce(f.risk_score, -1) desc, f.cluster_id desc, f.id desc"
+        }
+        Sort::FirstSeen => " order by f.first_seen desc, f.cluster_id desc, f.id desc",
+    }
+}
+
 /// The order of a sort, and the keyset condition after `cursor`.
 fn push_order(qb: &mut QueryBuilder<'_, Postgres>, sort: Sort, after: Option<&Cursor>) {
     match after {
@@ -699,15 +712,7 @@ fn push_order(qb: &mut QueryBuilder<'_, Postgres>, sort: Sort, after: Option<&Cu
         }
         None => {}
     }
-    qb.push(match sort {
-        Sort::Risk => {
-            " order by coalesce(f.risk_score, -1) desc, f.severity desc, f.cluster_id desc, f.id desc"
-        }
-        Sort::Severity => {
-            " order by f.severity desc, coalesce(f.risk_score, -1) desc, f.cluster_id desc, f.id desc"
-        }
-        Sort::FirstSeen => " order by f.first_seen desc, f.cluster_id desc, f.id desc",
-    });
+    qb.push(order_by(sort));
 }
 
 const ROW_COLUMNS: &str = "select f.cluster_id, f.id, f.severity, f.risk_score, f.kind, f.status,

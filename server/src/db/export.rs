@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row, Transaction};
 
-use super::explorer::{self, Criteria, Sort};
+use super::explorer::{self, Criteria};
 
 /// One exported finding, as read from the database.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,24 +82,13 @@ pub async fn snapshot(pool: &PgPool) -> Result<Transaction<'static, Postgres>, s
 }
 
 /// The order of `sort`, as the explorer lists it.
-fn order_by(sort: Sort) -> &'static str {
-    match sort {
-        Sort::Risk => {
-            " order by coalesce(f.risk_score, -1) desc, f.severity desc, f.cluster_id desc, f.id desc"
-        }
-        Sort::Severity => {
-            " order by f.severity desc, coalesce(f.risk_score, -1) desc, f.cluster_id desc, f.id desc"
-        }
-        Sort::FirstSeen => " order by f.first_seen desc, f.cluster_id desc, f.id desc",
-    }
-}
 
 /// The statement that selects every finding of `criteria`, in its order. Keyset positions and
 /// groupings in the criteria are not applied: an export is the whole selection.
 pub fn query(criteria: &Criteria) -> QueryBuilder<'static, Postgres> {
     let mut qb = QueryBuilder::new(COLUMNS);
     explorer::push_conditions(&mut qb, criteria);
-    qb.push(order_by(criteria.sort));
+    qb.push(explorer::order_by(criteria.sort));
     qb
 }
 
