@@ -81,8 +81,6 @@ pub async fn snapshot(pool: &PgPool) -> Result<Transaction<'static, Postgres>, s
         .await
 }
 
-/// The order of `sort`, as the explorer lists it.
-
 /// The statement that selects every finding of `criteria`, in its order. Keyset positions and
 /// groupings in the criteria are not applied: an export is the whole selection.
 pub fn query(criteria: &Criteria) -> QueryBuilder<'static, Postgres> {
