@@ -3,6 +3,7 @@
 //! ([`FindingsQuery`] and its siblings). Plain data; no behaviour that needs the server.
 
 mod audit;
+mod estate;
 mod finding;
 mod flash;
 mod lists;
@@ -21,6 +22,11 @@ pub use finding::{
     ImageGroup, KevEntry, Place, ReportRef, RiskExplained, RiskFactor, SlaClock, WhereElse,
     finding_href, is_web_link, status_words,
 };
+pub use estate::{
+    ClusterDetail, ClusterNode, Estate, EstateFilter, ImageCluster, ImageDetail, ImageNode,
+    ImageWorkload, NamespaceNode, PackageRow, ProviderNode, RiskTotals, Upgrade, WhereCluster,
+    WhereImage, WhereRunning, WhereWorkload, WorkloadNode, cve_id, estate_href, image_href,
+};
 pub use flash::{Flash, FlashKind, UnknownFlash};
 pub use lists::{
     EventList, EventRow, Facet, FacetValue, FindingGroup, FindingList, FindingRow, ListFilter,
@@ -30,7 +36,7 @@ pub use overview::{
     TopRisk, TrendDay, WeekFlow, WorkloadRisk, factor_words,
 };
 pub use query::{
-    AuditQuery, EventsQuery, FindingsQuery, FlashQuery, Lenient, LoginQuery, OverviewQuery,
+    AuditQuery, EstateQuery, EventsQuery, ImagePath, FindingsQuery, FlashQuery, Lenient, LoginQuery, OverviewQuery,
 };
 pub use severity::{Severity, SeverityCounts, UnknownSeverity};
 pub use sla::SlaPolicy;
