@@ -13,8 +13,9 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::model::{
     ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
-    Estate, EstateFilter, EventList, ImageDetail, WhereRunning, FindingDetail, FindingKey, FindingList, ListFilter, Overview, OverviewFilter,
-    PendingApproval, SlaPolicy, TokenSummary, Viewer,
+    Estate, EstateFilter, EventList, FindingDetail, FindingKey, FindingList, ImageDetail,
+    ListFilter, Overview, OverviewFilter, PendingApproval, SlaPolicy, TokenSummary, Viewer,
+    WhereRunning,
 };
 
 /// Read and write access to Bulwark's data, as the user interface needs it.

@@ -5,8 +5,9 @@
 use app::error::AppError;
 use app::model::{
     ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
-    Estate, EstateFilter, EventList, ImageDetail, WhereRunning, FindingDetail, FindingKey, FindingList, ListFilter, Overview, OverviewFilter,
-    PendingApproval, Posture, SlaPolicy, TokenSummary, Viewer,
+    Estate, EstateFilter, EventList, FindingDetail, FindingKey, FindingList, ImageDetail,
+    ListFilter, Overview, OverviewFilter, PendingApproval, Posture, SlaPolicy, TokenSummary,
+    Viewer, WhereRunning,
 };
 use app::store::Store;
 use async_trait::async_trait;
@@ -767,7 +768,9 @@ impl Store for PgStore {
             Ok(id) if id > 0 => id,
             _ => {
                 let shown: String = id.chars().take(40).collect();
-                return Err(AppError::BadRequest(format!("'{shown}' is not an image id")));
+                return Err(AppError::BadRequest(format!(
+                    "'{shown}' is not an image id"
+                )));
             }
         };
         let mut conn = self.conn().await?;

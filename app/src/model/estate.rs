@@ -441,7 +441,10 @@ mod tests {
 
     #[test]
     fn only_a_whole_cve_id_is_one() {
-        assert_eq!(cve_id(" cve-2021-44228 ").as_deref(), Some("CVE-2021-44228"));
+        assert_eq!(
+            cve_id(" cve-2021-44228 ").as_deref(),
+            Some("CVE-2021-44228")
+        );
         assert_eq!(cve_id("CVE-2024-3094").as_deref(), Some("CVE-2024-3094"));
         assert_eq!(cve_id("CVE-2024-309"), None);
         assert_eq!(cve_id("CVE-24-30944"), None);

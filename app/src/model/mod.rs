@@ -17,15 +17,15 @@ mod triage;
 mod viewer;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
-pub use finding::{
-    CatalogueEntry, EpssScore, Evidence, FindingDetail, FindingPath, HistoryEntry, HistoryEvent,
-    ImageGroup, KevEntry, Place, ReportRef, RiskExplained, RiskFactor, SlaClock, WhereElse,
-    finding_href, is_web_link, status_words,
-};
 pub use estate::{
     ClusterDetail, ClusterNode, Estate, EstateFilter, ImageCluster, ImageDetail, ImageNode,
     ImageWorkload, NamespaceNode, PackageRow, ProviderNode, RiskTotals, Upgrade, WhereCluster,
     WhereImage, WhereRunning, WhereWorkload, WorkloadNode, cve_id, estate_href, image_href,
+};
+pub use finding::{
+    CatalogueEntry, EpssScore, Evidence, FindingDetail, FindingPath, HistoryEntry, HistoryEvent,
+    ImageGroup, KevEntry, Place, ReportRef, RiskExplained, RiskFactor, SlaClock, WhereElse,
+    finding_href, is_web_link, status_words,
 };
 pub use flash::{Flash, FlashKind, UnknownFlash};
 pub use lists::{
@@ -36,7 +36,8 @@ pub use overview::{
     TopRisk, TrendDay, WeekFlow, WorkloadRisk, factor_words,
 };
 pub use query::{
-    AuditQuery, EstateQuery, EventsQuery, ImagePath, FindingsQuery, FlashQuery, Lenient, LoginQuery, OverviewQuery,
+    AuditQuery, EstateQuery, EventsQuery, FindingsQuery, FlashQuery, ImagePath, Lenient,
+    LoginQuery, OverviewQuery,
 };
 pub use severity::{Severity, SeverityCounts, UnknownSeverity};
 pub use sla::SlaPolicy;

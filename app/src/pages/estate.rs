@@ -43,9 +43,12 @@ pub fn EstatePage() -> impl IntoView {
                 Suspend::new(async move {
                     let estate = estate.await;
                     #[cfg(feature = "ssr")]
-                    if let (Err(error), Some(response)) = (&estate, &response)
+                    if let (Err(error @ (AppError::NotFound(_) | AppError::BadRequest(_))), Some(response)) =
+                        (&estate, &response)
                         && let Ok(status) = http::StatusCode::from_u16(error.status())
                     {
+                        // what is missing or malformed answers as such; other failures keep
+                        // the page's status, as on every page
                         response.set_status(status);
                     }
                     let estate = estate?;

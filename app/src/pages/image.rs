@@ -36,9 +36,12 @@ pub fn ImagePage() -> impl IntoView {
                 Suspend::new(async move {
                     let detail = detail.await;
                     #[cfg(feature = "ssr")]
-                    if let (Err(error), Some(response)) = (&detail, &response)
+                    if let (Err(error @ (AppError::NotFound(_) | AppError::BadRequest(_))), Some(response)) =
+                        (&detail, &response)
                         && let Ok(status) = http::StatusCode::from_u16(error.status())
                     {
+                        // what is missing or malformed answers as such; other failures keep
+                        // the page's status, as on every page
                         response.set_status(status);
                     }
                     let detail = detail?;
@@ -68,7 +71,14 @@ fn ImageBody(detail: ImageDetail) -> impl IntoView {
         .packages
         .iter()
         .filter(|p| p.fixable)
-        .map(|p| format!("{} {} → {}", p.name, p.version, p.fixed_versions.clone().unwrap_or_default()))
+        .map(|p| {
+            format!(
+                "{} {} → {}",
+                p.name,
+                p.version,
+                p.fixed_versions.clone().unwrap_or_default()
+            )
+        })
         .collect();
     let clusters = detail
         .clusters

@@ -144,10 +144,7 @@ pub async fn estate(
             Err(missing) => return Ok(Err(missing)),
         },
     };
-    Ok(Ok(Estate {
-        providers,
-        cluster,
-    }))
+    Ok(Ok(Estate { providers, cluster }))
 }
 
 /// One cluster drilled into: its open findings read once and summed per level.
@@ -189,9 +186,21 @@ async fn cluster_detail(
     for g in &groups {
         let (sev, n, sum, max) = (g.severity, g.n, g.risk_sum, g.risk_max);
         add(&mut whole, sev, n, sum, max);
-        add(by_namespace.entry(g.namespace_id).or_default(), sev, n, sum, max);
+        add(
+            by_namespace.entry(g.namespace_id).or_default(),
+            sev,
+            n,
+            sum,
+            max,
+        );
         if g.workload_id > 0 {
-            add(by_workload.entry(g.workload_id).or_default(), sev, n, sum, max);
+            add(
+                by_workload.entry(g.workload_id).or_default(),
+                sev,
+                n,
+                sum,
+                max,
+            );
         }
         if g.image_id > 0 {
             add(by_image.entry(g.image_id).or_default(), sev, n, sum, max);
@@ -257,7 +266,12 @@ async fn cluster_detail(
             continue;
         };
         let mut images = images_of.remove(&w.id).unwrap_or_default();
-        images.sort_by(|a, b| b.totals.risk_sum.cmp(&a.totals.risk_sum).then(a.id.cmp(&b.id)));
+        images.sort_by(|a, b| {
+            b.totals
+                .risk_sum
+                .cmp(&a.totals.risk_sum)
+                .then(a.id.cmp(&b.id))
+        });
         ns.workload_count += 1;
         ns.workloads.push(WorkloadNode {
             cluster_id: cluster.id,

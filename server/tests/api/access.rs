@@ -38,10 +38,9 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
         ("POST", "/rpc/findings/list" | "/rpc/events/list") => Expect::Roles(EVERYONE),
         ("POST", "/rpc/findings/detail") => Expect::Roles(EVERYONE),
         ("GET", "/estate" | "/images/{id}") => Expect::Roles(EVERYONE),
-        (
-            "POST",
-            "/rpc/estate/view" | "/rpc/estate/image" | "/rpc/estate/where-running",
-        ) => Expect::Roles(EVERYONE),
+        ("POST", "/rpc/estate/view" | "/rpc/estate/image" | "/rpc/estate/where-running") => {
+            Expect::Roles(EVERYONE)
+        }
         ("GET", "/settings/tokens" | "/settings/sla") => Expect::Roles(MANAGERS),
         ("POST", "/rpc/settings/sla" | "/rpc/settings/sla/save") => Expect::Roles(MANAGERS),
         ("POST", "/rpc/settings/approval" | "/rpc/settings/approval/save") => {

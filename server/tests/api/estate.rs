@@ -92,12 +92,10 @@ async fn fleet(app: &TestApp) {
         let response = app.ingest("trivy", token, body).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
     }
-    sqlx::query(
-        "update cluster set provider = case name when 'alpha' then 'aws' else 'gcp' end",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    sqlx::query("update cluster set provider = case name when 'alpha' then 'aws' else 'gcp' end")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     sqlx::query("update finding set risk_score = 10 + (id % 50)::smallint")
         .execute(&app.pool)
         .await
@@ -115,7 +113,12 @@ async fn image_id(app: &TestApp, repository_end: &str) -> i64 {
 
 async fn rpc(app: &TestApp, cookie: &str, path: &str, body: &str) -> Value {
     let response = app.rpc_as(cookie, path, body).await;
-    assert_eq!(response.status, StatusCode::OK, "{path} {body}: {}", response.text());
+    assert_eq!(
+        response.status,
+        StatusCode::OK,
+        "{path} {body}: {}",
+        response.text()
+    );
     response.json()
 }
 
@@ -211,7 +214,10 @@ async fn every_estate_level_counts_what_the_explorer_lists_for_its_filter(pool: 
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
     assert!(html.contains("Deployment/shop"), "{html}");
-    assert!(html.contains("/findings?cluster=alpha&amp;namespace=web") || html.contains("/findings?cluster=alpha&namespace=web"));
+    assert!(
+        html.contains("/findings?cluster=alpha&amp;namespace=web")
+            || html.contains("/findings?cluster=alpha&namespace=web")
+    );
     let top = app.get_as(&cookie, "/estate").await;
     assert_eq!(top.status, StatusCode::OK);
     assert!(top.text().contains("/estate?cluster=bravo"));
@@ -247,7 +253,9 @@ async fn a_scoped_analyst_sees_only_their_cluster_and_no_image_that_runs_elsewhe
         let id = image_id(&app, repo).await;
         let page = app.get_as(&cookie, &format!("/images/{id}")).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{repo}");
-        let rpc = app.rpc_as(&cookie, "/rpc/estate/image", &format!("id={id}")).await;
+        let rpc = app
+            .rpc_as(&cookie, "/rpc/estate/image", &format!("id={id}"))
+            .await;
         assert_eq!(rpc.status, StatusCode::NOT_FOUND, "{repo}");
     }
 
@@ -307,8 +315,20 @@ async fn the_image_page_lists_packages_and_what_upgrading_fixes(pool: PgPool) {
     assert_eq!(
         sorted,
         [
-            ("curl".into(), "8.0.0".into(), Some("8.1.0".into()), 2, false),
-            ("openssl".into(), "3.0.1".into(), Some("3.0.2, 3.0.5".into()), 3, true),
+            (
+                "curl".into(),
+                "8.0.0".into(),
+                Some("8.1.0".into()),
+                2,
+                false
+            ),
+            (
+                "openssl".into(),
+                "3.0.1".into(),
+                Some("3.0.2, 3.0.5".into()),
+                3,
+                true
+            ),
             ("zlib".into(), "1.2.13".into(), None, 1, false),
         ]
     );
@@ -321,8 +341,15 @@ async fn the_image_page_lists_packages_and_what_upgrading_fixes(pool: PgPool) {
     let page = app.get_as(&admin, &format!("/images/{shop}")).await;
     assert_eq!(page.status, StatusCode::OK);
     let html = page.text();
-    assert!(html.contains("Upgrading these 1 packages fixes 3 findings."), "{html}");
-    assert!(html.contains(&format!("/findings?q=openssl&amp;image={shop}")) || html.contains(&format!("/findings?q=openssl&image={shop}")), "{html}");
+    assert!(
+        html.contains("Upgrading these 1 packages fixes 3 findings."),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("/findings?q=openssl&amp;image={shop}"))
+            || html.contains(&format!("/findings?q=openssl&image={shop}")),
+        "{html}"
+    );
 
     // CI's report (every vulnerability fixed in 99.0): two packages fix three findings
     let ci = image_id(&app, "acme/ci").await;
@@ -330,7 +357,10 @@ async fn the_image_page_lists_packages_and_what_upgrading_fixes(pool: PgPool) {
     assert_eq!(detail["upgrade"], json!({"packages": 2, "findings": 3}));
     assert_eq!(detail["clusters"], json!([]));
     let page = app.get_as(&admin, &format!("/images/{ci}")).await;
-    assert!(page.text().contains("Upgrading these 2 packages fixes 3 findings."));
+    assert!(
+        page.text()
+            .contains("Upgrading these 2 packages fixes 3 findings.")
+    );
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
@@ -352,17 +382,33 @@ async fn where_running_names_the_clusters_workloads_and_images_the_viewer_may_se
         out
     };
     // any case reads as the CVE id
-    let all = rpc(&app, &admin, "/rpc/estate/where-running", "cve=cve-2024-10001").await;
+    let all = rpc(
+        &app,
+        &admin,
+        "/rpc/estate/where-running",
+        "cve=cve-2024-10001",
+    )
+    .await;
     assert_eq!(all["vulnerability"], "CVE-2024-10001");
     assert_eq!(all["findings"], 3);
     assert_eq!(names(&all, "clusters", "name"), ["alpha", "bravo"]);
     assert_eq!(
         names(&all, "workloads", "label"),
-        ["batch/CronJob/etl", "web/Deployment/api", "web/Deployment/shop"]
+        [
+            "batch/CronJob/etl",
+            "web/Deployment/api",
+            "web/Deployment/shop"
+        ]
     );
     assert_eq!(names(&all, "images", "name").len(), 2);
 
-    let mine = rpc(&app, &scoped, "/rpc/estate/where-running", "cve=CVE-2024-10001").await;
+    let mine = rpc(
+        &app,
+        &scoped,
+        "/rpc/estate/where-running",
+        "cve=CVE-2024-10001",
+    )
+    .await;
     assert_eq!(mine["findings"], 2);
     assert_eq!(names(&mine, "clusters", "name"), ["alpha"]);
     assert_eq!(
@@ -370,7 +416,13 @@ async fn where_running_names_the_clusters_workloads_and_images_the_viewer_may_se
         ["batch/CronJob/etl", "web/Deployment/shop"]
     );
     // bravo's own CVE: nothing for alpha's analyst
-    let none = rpc(&app, &scoped, "/rpc/estate/where-running", "cve=CVE-2024-20001").await;
+    let none = rpc(
+        &app,
+        &scoped,
+        "/rpc/estate/where-running",
+        "cve=CVE-2024-20001",
+    )
+    .await;
     assert_eq!(none["findings"], 0);
     assert_eq!(none["clusters"], json!([]));
     assert_eq!(none["images"], json!([]));
@@ -386,7 +438,10 @@ async fn bad_ids_are_refused_and_missing_ones_not_found(pool: PgPool) {
         ("/images/-3", StatusCode::BAD_REQUEST),
         ("/images/999999999", StatusCode::NOT_FOUND),
         ("/estate?cluster=nowhere", StatusCode::NOT_FOUND),
-        ("/estate?cluster=alpha&namespace=nowhere", StatusCode::NOT_FOUND),
+        (
+            "/estate?cluster=alpha&namespace=nowhere",
+            StatusCode::NOT_FOUND,
+        ),
     ] {
         assert_eq!(app.get_as(&cookie, path).await.status, status, "{path}");
     }
