@@ -64,7 +64,7 @@ pub struct Estate {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderNode {
     /// `aws`, `gcp`, `azure`, `onprem`, `other`.
-    pub provider: String,
+    pub name: String,
     /// The sum over its clusters.
     pub totals: RiskTotals,
     /// Its clusters, most total risk first.
@@ -74,7 +74,7 @@ pub struct ProviderNode {
 impl ProviderNode {
     /// The explorer filtered to this provider.
     pub fn filter(&self) -> ListFilter {
-        ListFilter::default().with("provider", Some(&self.provider))
+        ListFilter::default().with("provider", Some(&self.name))
     }
 }
 
@@ -122,6 +122,8 @@ pub struct ClusterDetail {
 /// One namespace and its workloads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NamespaceNode {
+    /// Its cluster's name.
+    pub cluster: String,
     /// Its name.
     pub name: String,
     /// Its open findings.

@@ -136,7 +136,7 @@ fn ProviderView(provider: ProviderNode) -> impl IntoView {
     let filter = provider.filter();
     let summary = totals_words(&provider.totals);
     let clusters = provider.clusters.len();
-    let name = provider.provider.clone();
+    let name = provider.name.clone();
     view! {
         <details class="estate-level" open=true data-provider=name.clone()>
             <summary>

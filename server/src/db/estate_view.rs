@@ -116,7 +116,7 @@ pub async fn estate(
         let node = providers
             .entry(c.provider.clone())
             .or_insert_with(|| ProviderNode {
-                provider: c.provider.clone(),
+                name: c.provider.clone(),
                 totals: RiskTotals::default(),
                 clusters: Vec::new(),
             });
@@ -135,7 +135,7 @@ pub async fn estate(
         b.totals
             .risk_sum
             .cmp(&a.totals.risk_sum)
-            .then_with(|| a.provider.cmp(&b.provider))
+            .then_with(|| a.name.cmp(&b.name))
     });
     let cluster = match chosen {
         None => None,
@@ -253,6 +253,7 @@ async fn cluster_detail(
         .filter(|n| only.is_none_or(|id| id == n.id))
         .map(|n| {
             let node = NamespaceNode {
+                cluster: cluster.name.clone(),
                 name: n.name.clone(),
                 totals: by_namespace.get(&n.id).copied().unwrap_or_default(),
                 workloads: Vec::new(),

@@ -158,7 +158,7 @@ async fn every_estate_level_counts_what_the_explorer_lists_for_its_filter(pool: 
     let providers = top["providers"].as_array().unwrap();
     let mut clusters_seen = 0;
     for p in providers {
-        let provider = p["provider"].as_str().unwrap().to_owned();
+        let provider = p["name"].as_str().unwrap().to_owned();
         let total = explorer_total(&app, &cookie, &[("provider", provider.clone())]).await;
         assert_eq!(open(&p["totals"]), total, "provider {provider}");
         assert!(total > 0);

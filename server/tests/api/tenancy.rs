@@ -408,6 +408,12 @@ impl Owner {
                 _ => false,
             },
             Value::Object(o) if o.contains_key("provider") => o["name"] == self.cluster,
+            // an estate provider: the owner's when every cluster under it is
+            Value::Object(o) if o.contains_key("clusters") && o.contains_key("totals") => {
+                o["clusters"]
+                    .as_array()
+                    .is_some_and(|clusters| clusters.iter().all(|c| self.owns(c)))
+            }
             other => !compact(other).contains(self.other),
         }
     }
@@ -591,6 +597,10 @@ fn identity(row: &Value) -> Option<String> {
             }),
             (None, Some(Value::String(name))) if o.contains_key("provider") => {
                 Some(format!("name={name}"))
+            }
+            // an estate provider, by its name
+            (None, Some(Value::String(name))) if o.contains_key("clusters") => {
+                Some(format!("provider={name}"))
             }
             _ => None,
         },
