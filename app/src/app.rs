@@ -12,9 +12,11 @@ use crate::model::Theme;
 use crate::pages::account::Account;
 use crate::pages::approvals::Approvals;
 use crate::pages::audit::Audit;
+use crate::pages::estate::EstatePage;
 use crate::pages::events::Events;
 use crate::pages::finding::Finding;
 use crate::pages::findings::Findings;
+use crate::pages::image::ImagePage;
 use crate::pages::login::Login;
 use crate::pages::not_found::NotFound;
 use crate::pages::overview::Overview;
@@ -77,6 +79,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/findings") view={Lazy::<FindingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/findings/:cluster_id/:finding_id") view={Lazy::<FindingRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/estate") view={Lazy::<EstateRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/images/:id") view={Lazy::<ImageRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/events") view={Lazy::<EventsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/settings/sla") view={Lazy::<SlaSettingsRoute>::new()} ssr=SsrMode::Async />
@@ -107,6 +111,8 @@ lazy_page!(AccountRoute => Account);
 lazy_page!(AuditRoute => Audit);
 lazy_page!(FindingsRoute => Findings);
 lazy_page!(FindingRoute => Finding);
+lazy_page!(EstateRoute => EstatePage);
+lazy_page!(ImageRoute => ImagePage);
 lazy_page!(EventsRoute => Events);
 lazy_page!(TokensRoute => Tokens);
 lazy_page!(SlaSettingsRoute => SlaSettings);

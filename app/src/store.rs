@@ -13,8 +13,9 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::model::{
     ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
-    EventList, FindingDetail, FindingKey, FindingList, ListFilter, Overview, OverviewFilter,
-    PendingApproval, SlaPolicy, TokenSummary, Viewer,
+    Estate, EstateFilter, EventList, FindingDetail, FindingKey, FindingList, ImageDetail,
+    ListFilter, Overview, OverviewFilter, PendingApproval, SlaPolicy, TokenSummary, Viewer,
+    WhereRunning,
 };
 
 /// Read and write access to Bulwark's data, as the user interface needs it.
@@ -91,6 +92,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The pending acceptances the viewer may review, oldest first.
     async fn pending_approvals(&self, viewer: &Viewer) -> Result<Vec<PendingApproval>, AppError>;
+
+    /// The estate the viewer may see: providers and clusters, or one cluster (and namespace)
+    /// drilled into. An unknown (or invisible) cluster or namespace is [`AppError::NotFound`].
+    async fn estate(&self, viewer: &Viewer, filter: EstateFilter) -> Result<Estate, AppError>;
+
+    /// One image for its page, by its id as the path gives it: not a number is
+    /// [`AppError::BadRequest`]; an image that does not exist, or runs in none of a scoped
+    /// viewer's clusters, is [`AppError::NotFound`].
+    async fn image(&self, viewer: &Viewer, id: String) -> Result<ImageDetail, AppError>;
+
+    /// Where the vulnerability `cve` (a CVE id) runs among the viewer's clusters. Not a CVE id
+    /// is [`AppError::BadRequest`].
+    async fn where_running(&self, viewer: &Viewer, cve: String) -> Result<WhereRunning, AppError>;
 }
 
 /// The store as it travels in Leptos context.

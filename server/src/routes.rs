@@ -98,6 +98,8 @@ pub const UI_ACCESS: &[(&str, Access)] = &[
     ("/findings", Roles(ANY_ROLE)),
     ("/findings/{cluster_id}/{finding_id}", Roles(ANY_ROLE)),
     ("/events", Roles(ANY_ROLE)),
+    ("/estate", Roles(ANY_ROLE)),
+    ("/images/{id}", Roles(ANY_ROLE)),
     ("/account", Roles(ANY_ROLE)),
     ("/settings/tokens", Roles(MANAGERS)),
     ("/settings/sla", Roles(MANAGERS)),
@@ -126,6 +128,9 @@ pub const UI_ACCESS: &[(&str, Access)] = &[
     ("/rpc/findings/list", Roles(ANY_ROLE)),
     ("/rpc/findings/detail", Roles(ANY_ROLE)),
     ("/rpc/events/list", Roles(ANY_ROLE)),
+    ("/rpc/estate/view", Roles(ANY_ROLE)),
+    ("/rpc/estate/image", Roles(ANY_ROLE)),
+    ("/rpc/estate/where-running", Roles(ANY_ROLE)),
     ("/rpc/tokens/list", Roles(MANAGERS)),
     ("/rpc/audit/list", Roles(MANAGERS)),
 ];

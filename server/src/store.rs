@@ -5,8 +5,9 @@
 use app::error::AppError;
 use app::model::{
     ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
-    EventList, FindingDetail, FindingKey, FindingList, ListFilter, Overview, OverviewFilter,
-    PendingApproval, Posture, SlaPolicy, TokenSummary, Viewer,
+    Estate, EstateFilter, EventList, FindingDetail, FindingKey, FindingList, ImageDetail,
+    ListFilter, Overview, OverviewFilter, PendingApproval, Posture, SlaPolicy, TokenSummary,
+    Viewer, WhereRunning,
 };
 use app::store::Store;
 use async_trait::async_trait;
@@ -742,6 +743,60 @@ impl Store for PgStore {
         }
         let mut conn = self.conn().await?;
         db::decisions::pending(&mut conn, viewer.clusters.as_deref(), viewer.user_id, 500)
+            .await
+            .map_err(to_app_error)
+    }
+
+    async fn estate(&self, viewer: &Viewer, filter: EstateFilter) -> Result<Estate, AppError> {
+        let blank = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let cluster = blank(filter.cluster);
+        let namespace = blank(filter.namespace).filter(|_| cluster.is_some());
+        let mut conn = self.conn().await?;
+        match db::estate_view::estate(
+            &mut conn,
+            viewer.clusters.as_deref(),
+            cluster.as_deref(),
+            namespace.as_deref(),
+        )
+        .await
+        .map_err(to_app_error)?
+        {
+            Ok(estate) => Ok(estate),
+            Err(db::estate_view::Missing::Cluster(name)) => {
+                Err(AppError::NotFound(format!("Cluster '{name}'")))
+            }
+            Err(db::estate_view::Missing::Namespace(name)) => {
+                Err(AppError::NotFound(format!("Namespace '{name}'")))
+            }
+        }
+    }
+
+    async fn image(&self, viewer: &Viewer, id: String) -> Result<ImageDetail, AppError> {
+        let id = match id.trim().parse::<i64>() {
+            Ok(id) if id > 0 => id,
+            _ => {
+                let shown: String = id.chars().take(40).collect();
+                return Err(AppError::BadRequest(format!(
+                    "'{shown}' is not an image id"
+                )));
+            }
+        };
+        let mut conn = self.conn().await?;
+        db::estate_view::image(&mut conn, viewer.clusters.as_deref(), id)
+            .await
+            .map_err(to_app_error)?
+            .ok_or_else(|| AppError::NotFound(format!("Image {id}")))
+    }
+
+    async fn where_running(&self, viewer: &Viewer, cve: String) -> Result<WhereRunning, AppError> {
+        let Some(cve) = app::model::cve_id(&cve) else {
+            let shown: String = cve.chars().take(40).collect();
+            return Err(AppError::BadRequest(format!(
+                "'{shown}' is not a CVE id (CVE-2024-3094)"
+            )));
+        };
+        let mut conn = self.conn().await?;
+        db::estate_view::where_running(&mut conn, viewer.clusters.as_deref(), &cve)
             .await
             .map_err(to_app_error)
     }

@@ -3,6 +3,7 @@
 //! API contract (that is `/api/v1`, served by the server crate).
 
 pub mod audit;
+pub mod estate;
 pub mod finding;
 pub mod findings;
 pub mod overview;

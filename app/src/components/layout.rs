@@ -64,6 +64,7 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
             <ul>
                 <li><a href="/">"Overview"</a></li>
                 <li><a href="/findings">"Findings"</a></li>
+                <li><a href="/estate">"Estate"</a></li>
                 <li><a href="/events">"Runtime events"</a></li>
                 {approvals}
                 {audit}

@@ -14,6 +14,7 @@ pub mod layout;
 pub mod severity;
 pub mod table;
 pub mod theme;
+pub mod where_running;
 
 #[cfg(test)]
 mod tests {
@@ -32,6 +33,7 @@ mod tests {
         ("severity.rs", include_str!("severity.rs")),
         ("table.rs", include_str!("table.rs")),
         ("theme.rs", include_str!("theme.rs")),
+        ("where_running.rs", include_str!("where_running.rs")),
     ];
 
     #[test]

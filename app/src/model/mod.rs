@@ -3,6 +3,7 @@
 //! ([`FindingsQuery`] and its siblings). Plain data; no behaviour that needs the server.
 
 mod audit;
+mod estate;
 mod finding;
 mod flash;
 mod lists;
@@ -16,6 +17,11 @@ mod triage;
 mod viewer;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
+pub use estate::{
+    ClusterDetail, ClusterNode, Estate, EstateFilter, ImageCluster, ImageDetail, ImageNode,
+    ImageWorkload, NamespaceNode, PackageRow, ProviderNode, RiskTotals, Upgrade, WhereCluster,
+    WhereImage, WhereRunning, WhereWorkload, WorkloadNode, cve_id, estate_href, image_href,
+};
 pub use finding::{
     CatalogueEntry, EpssScore, Evidence, FindingDetail, FindingPath, HistoryEntry, HistoryEvent,
     ImageGroup, KevEntry, Place, ReportRef, RiskExplained, RiskFactor, SlaClock, WhereElse,
@@ -30,7 +36,8 @@ pub use overview::{
     TopRisk, TrendDay, WeekFlow, WorkloadRisk, factor_words,
 };
 pub use query::{
-    AuditQuery, EventsQuery, FindingsQuery, FlashQuery, Lenient, LoginQuery, OverviewQuery,
+    AuditQuery, EstateQuery, EventsQuery, FindingsQuery, FlashQuery, ImagePath, Lenient,
+    LoginQuery, OverviewQuery,
 };
 pub use severity::{Severity, SeverityCounts, UnknownSeverity};
 pub use sla::SlaPolicy;

@@ -16,7 +16,7 @@ use chrono::NaiveDate;
 use leptos::Params;
 use leptos_router::params::{IntoParam, Params, ParamsError};
 
-use super::{AuditFilter, Flash, ListFilter, OverviewFilter, Severity};
+use super::{AuditFilter, EstateFilter, Flash, ListFilter, OverviewFilter, Severity};
 
 /// A query parameter that reads as `None` when it is absent, blank or does not parse as `T`.
 /// Surrounding whitespace is ignored.
@@ -89,6 +89,32 @@ impl OverviewQuery {
             days: self.days.get().copied(),
         }
     }
+}
+
+/// `/estate?cluster=…&namespace=…`: which part of the estate to show.
+#[derive(Params, Clone, Debug, Default, PartialEq)]
+pub struct EstateQuery {
+    /// One cluster, by name.
+    pub cluster: Lenient<String>,
+    /// One namespace of that cluster, by name.
+    pub namespace: Lenient<String>,
+}
+
+impl EstateQuery {
+    /// The filter sent to the store.
+    pub fn filter(&self) -> EstateFilter {
+        EstateFilter {
+            cluster: self.cluster.get().cloned(),
+            namespace: self.namespace.get().cloned(),
+        }
+    }
+}
+
+/// `/images/{id}`: the image's id as the path gives it (checked by the server).
+#[derive(Params, Clone, Debug, Default, PartialEq)]
+pub struct ImagePath {
+    /// The id.
+    pub id: Option<String>,
 }
 
 /// `/findings?…`: the explorer's filters, order, grouping and page. Every field is one value;

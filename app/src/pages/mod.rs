@@ -4,9 +4,11 @@
 pub mod account;
 pub mod approvals;
 pub mod audit;
+pub mod estate;
 pub mod events;
 pub mod finding;
 pub mod findings;
+pub mod image;
 pub mod login;
 pub mod not_found;
 pub mod overview;

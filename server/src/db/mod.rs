@@ -20,6 +20,7 @@ pub mod copy;
 pub mod decisions;
 pub mod demo;
 pub mod estate;
+pub mod estate_view;
 pub mod explorer;
 pub mod export;
 pub mod finding_detail;

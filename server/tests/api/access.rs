@@ -37,6 +37,10 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
         ("GET", "/findings/{cluster_id}/{finding_id}" | "/findings.csv") => Expect::Roles(EVERYONE),
         ("POST", "/rpc/findings/list" | "/rpc/events/list") => Expect::Roles(EVERYONE),
         ("POST", "/rpc/findings/detail") => Expect::Roles(EVERYONE),
+        ("GET", "/estate" | "/images/{id}") => Expect::Roles(EVERYONE),
+        ("POST", "/rpc/estate/view" | "/rpc/estate/image" | "/rpc/estate/where-running") => {
+            Expect::Roles(EVERYONE)
+        }
         ("GET", "/settings/tokens" | "/settings/sla") => Expect::Roles(MANAGERS),
         ("POST", "/rpc/settings/sla" | "/rpc/settings/sla/save") => Expect::Roles(MANAGERS),
         ("POST", "/rpc/settings/approval" | "/rpc/settings/approval/save") => {
@@ -73,6 +77,7 @@ fn concrete(path: &str) -> String {
         .replace("{*rest}", "v1/nothing")
         .replace("{cluster_id}", "0")
         .replace("{finding_id}", "1")
+        .replace("{id}", "1")
 }
 
 /// Whether a response refuses the caller (as opposed to serving or rejecting the input).

@@ -12,6 +12,7 @@ mod cli;
 mod cross_scanner;
 mod decisions;
 mod demo;
+mod estate;
 mod explorer;
 mod export;
 mod fake_idp;

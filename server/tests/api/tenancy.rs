@@ -242,6 +242,17 @@ fn server_fn_args(path: &str, me: &Tenant, other: &Tenant) -> Vec<String> {
         // keys differ per run; its boundary (404 for another cluster's finding, nothing of
         // another cluster in "where else") is tested in finding_page.rs
         "/rpc/findings/detail" => Vec::new(),
+        // the whole estate, and each cluster drilled into (the other's is a 404)
+        "/rpc/estate/view" => std::iter::once(all("cluster"))
+            .chain(clusters.map(|c| format!("filter%5Bcluster%5D={c}")))
+            .collect(),
+        // one image by its id: ids differ per run; its boundary (404 for an image that runs
+        // only in another cluster, nothing of another cluster on it) is tested in estate.rs
+        "/rpc/estate/image" => Vec::new(),
+        // CVEs the samples carry (the Trivy Kubernetes fixture's among them)
+        "/rpc/estate/where-running" => ["CVE-2020-27350", "CVE-2021-44228", "CVE-2022-0778"]
+            .map(|cve| format!("cve={cve}"))
+            .to_vec(),
         "/rpc/findings/list" | "/rpc/events/list" => std::iter::once(all("q"))
             .chain(clusters.map(|c| format!("filter%5Bcluster%5D={c}")))
             .chain(SEVERITIES.map(|s| format!("filter%5Bseverity%5D={s}")))
@@ -410,6 +421,12 @@ impl Owner {
                         .is_some_and(|link| link.starts_with("/findings/")) =>
             {
                 cells[0] == self.cluster
+            }
+            // an estate provider: the owner's when every cluster under it is
+            Value::Object(o) if o.contains_key("clusters") && o.contains_key("totals") => {
+                o["clusters"]
+                    .as_array()
+                    .is_some_and(|clusters| clusters.iter().all(|c| self.owns(c)))
             }
             other => !compact(other).contains(self.other),
         }
@@ -594,6 +611,10 @@ fn identity(row: &Value) -> Option<String> {
             }),
             (None, Some(Value::String(name))) if o.contains_key("provider") => {
                 Some(format!("name={name}"))
+            }
+            // an estate provider, by its name
+            (None, Some(Value::String(name))) if o.contains_key("clusters") => {
+                Some(format!("provider={name}"))
             }
             _ => None,
         },
