@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query;
 
+use crate::api::estate::get_where_running;
 use crate::api::findings::get_findings;
 use crate::api::triage::DecideFindings;
 use crate::components::async_region::{AsyncRegion, ErrorNotice};
@@ -15,8 +16,11 @@ use crate::components::flash::{FlashMessage, use_flash};
 use crate::components::format;
 use crate::components::severity::SeverityBadge;
 use crate::components::table::{Column, DataTable};
+use crate::components::where_running::WhereRunningPanel;
 use crate::error::AppError;
-use crate::model::{Facet, FindingGroup, FindingList, FindingRow, FindingsQuery, ListFilter};
+use crate::model::{
+    Facet, FindingGroup, FindingList, FindingRow, FindingsQuery, ListFilter, cve_id,
+};
 use crate::resource::resource;
 
 /// `/findings` with this filter.
@@ -52,6 +56,17 @@ pub fn Findings() -> impl IntoView {
             .and_then(Result::err)
             .map(|error| view! { <ErrorNotice error /> })
     };
+    // "Where is CVE-… running?": a search that is a CVE id answers with where it runs
+    let cve = Memo::new(move |_| applied.get().q.as_deref().and_then(cve_id));
+    let where_running = resource(
+        move || cve.get(),
+        |cve| async move {
+            match cve {
+                Some(cve) => get_where_running(cve).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     view! {
         <Title text="Findings" />
         {move || {
@@ -63,6 +78,12 @@ pub fn Findings() -> impl IntoView {
         }}
         <FlashMessage flash=use_flash() id="findings-flash" />
         {refusal}
+        <AsyncRegion>
+            {move || Suspend::new(async move {
+                let answer = where_running.await?;
+                Ok::<_, AppError>(answer.map(|answer| view! { <WhereRunningPanel answer /> }))
+            })}
+        </AsyncRegion>
         <AsyncRegion>
             {move || Suspend::new(async move {
                 let list = list.await?;
