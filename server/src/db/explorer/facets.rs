@@ -1,0 +1,436 @@
+//! The explorer's facets: every facet's counts under the other filters, and the total, from
+//! `finding_facet` when the filter is all facet values, else counted from the findings.
+
+use std::collections::HashMap;
+
+use app::model::{Facet, FacetValue, Severity};
+use sqlx::{PgConnection, QueryBuilder, Row};
+
+use super::{ANY_STATUS, Criteria, FACET_VALUES, KINDS, STATUSES, push_conditions};
+
+/// A facet of the explorer; `None` in [`Criteria::matches`] means every filter applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Dim {
+    Provider,
+    Environment,
+    Cluster,
+    Namespace,
+    Severity,
+    Kind,
+    Status,
+    Kev,
+    Fix,
+    Exposure,
+}
+
+/// One row of `finding_facet` (or the same key counted from the findings).
+#[derive(Clone, Debug)]
+pub(super) struct FacetRow {
+    cluster_id: i64,
+    namespace_id: i64,
+    severity: i16,
+    kind: String,
+    status: String,
+    kev: bool,
+    fix: bool,
+    exposed: bool,
+    n: i64,
+}
+
+impl Criteria {
+    /// Whether cluster `id` is selected, leaving out the filter `except`.
+    pub(super) fn cluster_selected(&self, id: i64, except: Option<Dim>) -> bool {
+        let Some(meta) = self.visible.get(&id) else {
+            return false;
+        };
+        let narrowed = (except != Some(Dim::Provider) && self.provider.is_some())
+            || (except != Some(Dim::Environment) && self.environment.is_some())
+            || (except != Some(Dim::Cluster) && self.cluster.is_some());
+        if id == 0 {
+            // fleet-level findings: only in the view of everything
+            return !narrowed;
+        }
+        (except == Some(Dim::Provider) || self.provider.is_none() || meta.provider == self.provider)
+            && (except == Some(Dim::Environment)
+                || self.environment.is_none()
+                || meta.environment == self.environment)
+            && (except == Some(Dim::Cluster) || self.cluster.is_none_or(|c| c == id))
+    }
+
+    pub(super) fn status_matches(&self, status: &str) -> bool {
+        match self.status.as_str() {
+            "open" => status == "open" || status == "reopened",
+            wanted => status == wanted,
+        }
+    }
+
+    pub(super) fn matches(&self, row: &FacetRow, except: Option<Dim>) -> bool {
+        let skip = |d: Dim| except == Some(d);
+        self.cluster_selected(row.cluster_id, except)
+            && (skip(Dim::Namespace)
+                || self
+                    .namespace
+                    .as_ref()
+                    .is_none_or(|(_, ids)| ids.contains(&row.namespace_id)))
+            && (skip(Dim::Severity) || self.severity.is_none_or(|s| s == row.severity))
+            && (skip(Dim::Kind) || self.kind.as_ref().is_none_or(|k| *k == row.kind))
+            && (skip(Dim::Status) || self.status_matches(&row.status))
+            && (skip(Dim::Kev) || self.kev.is_none_or(|k| k == row.kev))
+            && (skip(Dim::Fix) || self.fix.is_none_or(|f| f == row.fix))
+            && (skip(Dim::Exposure) || self.exposed.is_none_or(|e| e == row.exposed))
+    }
+
+    /// Whether the facet counts can come from `finding_facet`: no filter outside its key.
+    pub(super) fn cube_answers(&self) -> bool {
+        self.text.is_none()
+            && self.overdue_days.is_none()
+            && self.vulnerability.is_none()
+            && self.image.is_none()
+            && self.workload.is_none()
+    }
+}
+
+/// The facet rows under the filters the cube cannot answer (or all of them).
+async fn facet_rows(conn: &mut PgConnection, c: &Criteria) -> Result<Vec<FacetRow>, sqlx::Error> {
+    let visible: Vec<i64> = c.visible.keys().copied().collect();
+    let rows = if c.cube_answers() {
+        sqlx::query!(
+            r#"select cluster_id, namespace_id, severity, kind, status, kev, fix, exposed, n
+               from finding_facet where cluster_id = any($1) and n > 0"#,
+            &visible
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| FacetRow {
+            cluster_id: r.cluster_id,
+            namespace_id: r.namespace_id,
+            severity: r.severity,
+            kind: r.kind,
+            status: r.status,
+            kev: r.kev,
+            fix: r.fix,
+            exposed: r.exposed,
+            n: r.n,
+        })
+        .collect()
+    } else {
+        // the same key counted from the findings that the other filters select; every
+        // cube filter is left to the facets (each leaves out its own)
+        let everything = Criteria {
+            clusters: visible,
+            provider: None,
+            environment: None,
+            cluster: None,
+            namespace: None,
+            severity: None,
+            kind: None,
+            status: ANY_STATUS.to_owned(),
+            kev: None,
+            fix: None,
+            exposed: None,
+            after: None,
+            ..c.clone()
+        };
+        let mut qb = QueryBuilder::new(
+            "select f.cluster_id, coalesce(f.namespace_id, 0) as namespace_id, f.severity,
+                    f.kind, f.status, k.cve_id is not null as kev,
+                    f.fixed_version is not null as fix,
+                    f.risk_factors->>'exposure' is not null as exposed, count(*) as n
+             from finding f left join intel_kev k on k.cve_id = f.vulnerability_id
+             where true",
+        );
+        push_conditions(&mut qb, &everything);
+        qb.push(" group by 1, 2, 3, 4, 5, 6, 7, 8");
+        let fetched = qb.build().fetch_all(&mut *conn).await?;
+        fetched
+            .iter()
+            .map(|r| {
+                Ok(FacetRow {
+                    cluster_id: r.try_get("cluster_id")?,
+                    namespace_id: r.try_get("namespace_id")?,
+                    severity: r.try_get("severity")?,
+                    kind: r.try_get("kind")?,
+                    status: r.try_get("status")?,
+                    kev: r.try_get("kev")?,
+                    fix: r.try_get("fix")?,
+                    exposed: r.try_get("exposed")?,
+                    n: r.try_get("n")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?
+    };
+    Ok(rows)
+}
+
+/// The facets and the total for `c`.
+#[tracing::instrument(skip_all, err)]
+pub async fn facets(
+    conn: &mut PgConnection,
+    c: &Criteria,
+) -> Result<(Vec<Facet>, i64), sqlx::Error> {
+    let rows = facet_rows(conn, c).await?;
+    let total: i64 = rows
+        .iter()
+        .filter(|r| c.matches(r, None))
+        .map(|r| r.n)
+        .sum();
+    let count = |dim: Dim, key: &dyn Fn(&FacetRow) -> Option<String>| {
+        let mut counts: HashMap<String, i64> = HashMap::new();
+        for r in rows.iter().filter(|r| c.matches(r, Some(dim))) {
+            if let Some(k) = key(r) {
+                *counts.entry(k).or_default() += r.n;
+            }
+        }
+        counts
+    };
+    let meta = |id: i64| c.visible.get(&id);
+    let mut facets = Vec::new();
+
+    // fixed lists, in their natural order
+    let severity = count(Dim::Severity, &|r| Some(r.severity.to_string()));
+    facets.push(fixed_facet(
+        "severity",
+        "Severity",
+        Severity::WORST_FIRST
+            .iter()
+            .map(|s| {
+                let n = severity.get(&s.as_i16().to_string()).copied().unwrap_or(0);
+                (s.slug().to_owned(), s.label().to_owned(), n)
+            })
+            .collect(),
+        c.severity.map(|s| Severity::from_i16(s).slug().to_owned()),
+    ));
+    let status = count(Dim::Status, &|r| Some(r.status.clone()));
+    let open =
+        status.get("open").copied().unwrap_or(0) + status.get("reopened").copied().unwrap_or(0);
+    facets.push(fixed_facet(
+        "status",
+        "Status",
+        STATUSES
+            .iter()
+            .map(|s| {
+                let n = if *s == "open" {
+                    open
+                } else {
+                    status.get(*s).copied().unwrap_or(0)
+                };
+                (s.to_string(), status_label(s).to_owned(), n)
+            })
+            .collect(),
+        Some(c.status.clone()),
+    ));
+    let kind = count(Dim::Kind, &|r| Some(r.kind.clone()));
+    facets.push(fixed_facet(
+        "kind",
+        "Kind",
+        KINDS
+            .iter()
+            .filter(|k| kind.contains_key(**k) || c.kind.as_deref() == Some(**k))
+            .map(|k| {
+                (
+                    k.to_string(),
+                    kind_label(k).to_owned(),
+                    kind.get(*k).copied().unwrap_or(0),
+                )
+            })
+            .collect(),
+        c.kind.clone(),
+    ));
+    for (key, label, dim, yes, no, yes_label, no_label, of) in [
+        (
+            "kev",
+            "Known exploited",
+            Dim::Kev,
+            "yes",
+            "no",
+            "In CISA KEV",
+            "Not in KEV",
+            (|r: &FacetRow| r.kev) as fn(&FacetRow) -> bool,
+        ),
+        (
+            "fix",
+            "Fix",
+            Dim::Fix,
+            "yes",
+            "no",
+            "Fix available",
+            "No fix yet",
+            |r: &FacetRow| r.fix,
+        ),
+        (
+            "exposure",
+            "Exposure",
+            Dim::Exposure,
+            "internet",
+            "internal",
+            "Internet-facing",
+            "Internal",
+            |r: &FacetRow| r.exposed,
+        ),
+    ] {
+        let counts = count(dim, &|r| Some(of(r).to_string()));
+        let selected = match dim {
+            Dim::Kev => c.kev,
+            Dim::Fix => c.fix,
+            _ => c.exposed,
+        };
+        facets.push(fixed_facet(
+            key,
+            label,
+            vec![
+                (
+                    yes.to_owned(),
+                    yes_label.to_owned(),
+                    counts.get("true").copied().unwrap_or(0),
+                ),
+                (
+                    no.to_owned(),
+                    no_label.to_owned(),
+                    counts.get("false").copied().unwrap_or(0),
+                ),
+            ],
+            selected.map(|b| if b { yes } else { no }.to_owned()),
+        ));
+    }
+    // the cluster facets, by what the visible clusters are
+    let provider = count(Dim::Provider, &|r| {
+        meta(r.cluster_id).and_then(|m| m.provider.clone())
+    });
+    facets.push(ranked_facet(
+        "provider",
+        "Provider",
+        provider,
+        c.provider.clone(),
+        |v| v.to_owned(),
+    ));
+    let environment = count(Dim::Environment, &|r| {
+        meta(r.cluster_id).and_then(|m| m.environment.clone())
+    });
+    facets.push(ranked_facet(
+        "environment",
+        "Environment",
+        environment,
+        c.environment.clone(),
+        |v| v.to_owned(),
+    ));
+    let cluster = count(Dim::Cluster, &|r| {
+        (r.cluster_id != 0)
+            .then(|| meta(r.cluster_id).map(|m| m.name.clone()))
+            .flatten()
+    });
+    let chosen_cluster = c.cluster.and_then(meta).map(|m| m.name.clone());
+    facets.push(ranked_facet(
+        "cluster",
+        "Cluster",
+        cluster,
+        chosen_cluster,
+        |v| v.to_owned(),
+    ));
+    // namespaces by name across the selected clusters
+    let by_id = count(Dim::Namespace, &|r| {
+        (r.namespace_id != 0).then(|| r.namespace_id.to_string())
+    });
+    let ids: Vec<i64> = by_id.keys().filter_map(|k| k.parse().ok()).collect();
+    let names: HashMap<i64, String> =
+        sqlx::query!("select id, name from namespace where id = any($1)", &ids)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name))
+            .collect();
+    let mut namespace: HashMap<String, i64> = HashMap::new();
+    for (id, n) in &by_id {
+        if let Some(name) = id.parse::<i64>().ok().and_then(|id| names.get(&id)) {
+            *namespace.entry(name.clone()).or_default() += n;
+        }
+    }
+    facets.push(ranked_facet(
+        "namespace",
+        "Namespace",
+        namespace,
+        c.namespace.as_ref().map(|(n, _)| n.clone()),
+        |v| v.to_owned(),
+    ));
+    Ok((facets, total))
+}
+
+fn fixed_facet(
+    key: &str,
+    label: &str,
+    values: Vec<(String, String, i64)>,
+    selected: Option<String>,
+) -> Facet {
+    Facet {
+        key: key.to_owned(),
+        label: label.to_owned(),
+        values: values
+            .into_iter()
+            .map(|(value, label, count)| FacetValue {
+                selected: selected.as_deref() == Some(value.as_str()),
+                value,
+                label,
+                count,
+            })
+            .collect(),
+    }
+}
+
+/// A facet of many values: the most findings first, the chosen one always included.
+fn ranked_facet(
+    key: &str,
+    label: &str,
+    counts: HashMap<String, i64>,
+    selected: Option<String>,
+    label_of: impl Fn(&str) -> String,
+) -> Facet {
+    let mut values: Vec<(String, i64)> = counts.into_iter().filter(|(_, n)| *n > 0).collect();
+    values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let chosen = selected.as_deref();
+    let mut kept: Vec<(String, i64)> = values.iter().take(FACET_VALUES).cloned().collect();
+    if let Some(s) = chosen
+        && !kept.iter().any(|(v, _)| v == s)
+    {
+        let n = values.iter().find(|(v, _)| v == s).map_or(0, |(_, n)| *n);
+        kept.push((s.to_owned(), n));
+    }
+    Facet {
+        key: key.to_owned(),
+        label: label.to_owned(),
+        values: kept
+            .into_iter()
+            .map(|(value, count)| FacetValue {
+                selected: chosen == Some(value.as_str()),
+                label: label_of(&value),
+                value,
+                count,
+            })
+            .collect(),
+    }
+}
+
+/// A status as it reads.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "open" => "Open",
+        "reopened" => "Reopened",
+        "accepted" => "Risk accepted",
+        "false_positive" => "False positive",
+        "suppressed_by_vex" => "Not affected (VEX)",
+        "fixed" => "Fixed",
+        _ => "Other",
+    }
+}
+
+/// A kind as it reads.
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "vulnerability" => "Vulnerability",
+        "misconfiguration" => "Misconfiguration",
+        "secret" => "Secret",
+        "rbac" => "RBAC",
+        "control" => "Control",
+        "runtime" => "Runtime",
+        _ => "Other",
+    }
+}
