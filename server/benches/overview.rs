@@ -277,6 +277,9 @@ fn measure_triage(url: &str) -> Triage {
     let status = server.post("/rpc/triage/decide", &cookie, &body);
     let bulk_s = started.elapsed().as_secs_f64();
     assert!(status < 400, "bulk accept: {status}");
+    if status == 0 {
+        eprintln!("  bulk accept did not finish: the figure is the time waited");
+    }
     eprintln!("  bulk accept of {count} {severity} findings: {bulk_s:.1} s");
     server.stop();
     Triage {
@@ -593,9 +596,10 @@ impl Server {
         elapsed
     }
 
-    /// POSTs a form to `path` as the hydrated app does; returns the status.
+    /// POSTs a form to `path` as the hydrated app does; returns the status, or 0 when no
+    /// answer came within the agent's timeout (the figure is then the time waited).
     fn post(&self, path: &str, cookie: &str, body: &str) -> u16 {
-        let response = self
+        match self
             .agent
             .post(format!("http://{}{path}", self.addr))
             .header("Cookie", cookie)
@@ -603,8 +607,13 @@ impl Server {
             .header("Accept", "application/json")
             .header("Origin", &format!("http://{}", self.addr))
             .send(body.as_bytes())
-            .expect("post");
-        response.status().as_u16()
+        {
+            Ok(response) => response.status().as_u16(),
+            Err(error) => {
+                eprintln!("  POST {path}: no answer ({error})");
+                0
+            }
+        }
     }
 
     /// Median and 95th percentile (ms) of `REQUESTS` renders of `path` after `WARM_UP`.
