@@ -76,29 +76,14 @@ pub async fn accept_risk(
     expires: Option<String>,
     next: Option<String>,
 ) -> Result<DecisionOutcome, AppError> {
-    use crate::model::{DecisionAction, MAX_JUSTIFICATION, parse_expiry, required_text};
-    let justification = required_text(
-        "A justification",
-        justification.as_deref().unwrap_or_default(),
-        MAX_JUSTIFICATION,
-    )
-    .map_err(AppError::BadRequest)?;
-    let expires = parse_expiry(
-        expires.as_deref().unwrap_or_default(),
+    let action = crate::model::decision_action(
+        "accept",
+        justification.as_deref(),
+        expires.as_deref(),
         chrono::Utc::now().date_naive(),
     )
     .map_err(AppError::BadRequest)?;
-    server::decide(
-        keys,
-        matching,
-        filter,
-        next,
-        DecisionAction::Accept {
-            justification,
-            expires,
-        },
-    )
-    .await
+    server::decide(keys, matching, filter, next, action).await
 }
 
 /// Marks the findings named false positives.
@@ -110,21 +95,14 @@ pub async fn mark_false_positive(
     justification: Option<String>,
     next: Option<String>,
 ) -> Result<DecisionOutcome, AppError> {
-    use crate::model::{DecisionAction, MAX_JUSTIFICATION, required_text};
-    let justification = required_text(
-        "A justification",
-        justification.as_deref().unwrap_or_default(),
-        MAX_JUSTIFICATION,
+    let action = crate::model::decision_action(
+        "false_positive",
+        justification.as_deref(),
+        None,
+        chrono::Utc::now().date_naive(),
     )
     .map_err(AppError::BadRequest)?;
-    server::decide(
-        keys,
-        matching,
-        filter,
-        next,
-        DecisionAction::FalsePositive { justification },
-    )
-    .await
+    server::decide(keys, matching, filter, next, action).await
 }
 
 /// Reopens the findings named: revokes the decisions in force (pending acceptances too).
@@ -136,21 +114,14 @@ pub async fn reopen_findings(
     justification: Option<String>,
     next: Option<String>,
 ) -> Result<DecisionOutcome, AppError> {
-    use crate::model::{DecisionAction, MAX_JUSTIFICATION, optional_text};
-    let justification = optional_text(
-        "The justification",
+    let action = crate::model::decision_action(
+        "reopen",
         justification.as_deref(),
-        MAX_JUSTIFICATION,
+        None,
+        chrono::Utc::now().date_naive(),
     )
     .map_err(AppError::BadRequest)?;
-    server::decide(
-        keys,
-        matching,
-        filter,
-        next,
-        DecisionAction::Reopen { justification },
-    )
-    .await
+    server::decide(keys, matching, filter, next, action).await
 }
 
 /// Gives the findings named an owner: `assignee`, the id of an active user who sees them.
@@ -188,21 +159,14 @@ pub async fn comment_findings(
     text: Option<String>,
     next: Option<String>,
 ) -> Result<DecisionOutcome, AppError> {
-    use crate::model::{DecisionAction, MAX_COMMENT, required_text};
-    let text = required_text(
-        "A comment",
-        text.as_deref().unwrap_or_default(),
-        MAX_COMMENT,
+    let action = crate::model::decision_action(
+        "comment",
+        text.as_deref(),
+        None,
+        chrono::Utc::now().date_naive(),
     )
     .map_err(AppError::BadRequest)?;
-    server::decide(
-        keys,
-        matching,
-        filter,
-        next,
-        DecisionAction::Comment { text },
-    )
-    .await
+    server::decide(keys, matching, filter, next, action).await
 }
 
 /// One decision chosen in a form (`action`: `accept`, `false_positive`, `reopen`,
@@ -219,39 +183,14 @@ pub async fn decide_findings(
     expires: Option<String>,
     next: Option<String>,
 ) -> Result<DecisionOutcome, AppError> {
-    use crate::model::{
-        DecisionAction, MAX_COMMENT, MAX_JUSTIFICATION, optional_text, parse_expiry, required_text,
-    };
     let matching = matching.filter(|m| !m.trim().is_empty());
-    let why = justification.as_deref().unwrap_or_default();
-    let action = match action.as_deref().map(str::trim).unwrap_or_default() {
-        "accept" => DecisionAction::Accept {
-            justification: required_text("A justification", why, MAX_JUSTIFICATION)
-                .map_err(AppError::BadRequest)?,
-            expires: parse_expiry(
-                expires.as_deref().unwrap_or_default(),
-                chrono::Utc::now().date_naive(),
-            )
-            .map_err(AppError::BadRequest)?,
-        },
-        "false_positive" => DecisionAction::FalsePositive {
-            justification: required_text("A justification", why, MAX_JUSTIFICATION)
-                .map_err(AppError::BadRequest)?,
-        },
-        "reopen" => DecisionAction::Reopen {
-            justification: optional_text("The justification", Some(why), MAX_JUSTIFICATION)
-                .map_err(AppError::BadRequest)?,
-        },
-        "comment" => DecisionAction::Comment {
-            text: required_text("A comment", why, MAX_COMMENT).map_err(AppError::BadRequest)?,
-        },
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "'{}' is not a decision: choose accept, false_positive, reopen or comment",
-                other.chars().take(40).collect::<String>()
-            )));
-        }
-    };
+    let action = crate::model::decision_action(
+        action.as_deref().unwrap_or_default(),
+        justification.as_deref(),
+        expires.as_deref(),
+        chrono::Utc::now().date_naive(),
+    )
+    .map_err(AppError::BadRequest)?;
     server::decide(keys, matching, filter, next, action).await
 }
 

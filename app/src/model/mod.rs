@@ -45,7 +45,7 @@ pub use theme::Theme;
 pub use tokens::TokenSummary;
 pub use triage::{
     ApprovalPolicy, DecisionAction, DecisionOutcome, DecisionTarget, FindingKey, MAX_COMMENT,
-    MAX_JUSTIFICATION, MAX_REVIEW_NOTE, MAX_SELECTION, PendingApproval, optional_text,
-    parse_expiry, parse_keys, parse_target, required_text, return_path, with_flash,
+    MAX_JUSTIFICATION, MAX_REVIEW_NOTE, MAX_SELECTION, PendingApproval, decision_action,
+    optional_text, parse_expiry, parse_keys, parse_target, required_text, return_path, with_flash,
 };
 pub use viewer::{Role, SignInOptions, Viewer};

@@ -219,6 +219,39 @@ pub struct PendingApproval {
     pub requested_at: DateTime<Utc>,
 }
 
+/// A decision (`accept`, `false_positive`, `reopen`, `comment`) from its form fields: `text`
+/// is the justification, or the comment's text; `expires` the acceptance's last day. Every
+/// decision function reads its fields through this, so they refuse the same way.
+pub fn decision_action(
+    kind: &str,
+    text: Option<&str>,
+    expires: Option<&str>,
+    today: NaiveDate,
+) -> Result<DecisionAction, String> {
+    let text = text.unwrap_or_default();
+    Ok(match kind.trim() {
+        "accept" => DecisionAction::Accept {
+            justification: required_text("A justification", text, MAX_JUSTIFICATION)?,
+            expires: parse_expiry(expires.unwrap_or_default(), today)?,
+        },
+        "false_positive" => DecisionAction::FalsePositive {
+            justification: required_text("A justification", text, MAX_JUSTIFICATION)?,
+        },
+        "reopen" => DecisionAction::Reopen {
+            justification: optional_text("The justification", Some(text), MAX_JUSTIFICATION)?,
+        },
+        "comment" => DecisionAction::Comment {
+            text: required_text("A comment", text, MAX_COMMENT)?,
+        },
+        other => {
+            return Err(format!(
+                "'{}' is not a decision: choose accept, false_positive, reopen or comment",
+                other.chars().take(40).collect::<String>()
+            ));
+        }
+    })
+}
+
 /// The text of a required field, trimmed: 1 to `max` characters, else the problem in words.
 pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, String> {
     let value = value.trim();
@@ -471,5 +504,29 @@ mod tests {
             "/findings?q=a&flash=new"
         );
         assert_eq!(with_flash("/approvals", "new"), "/approvals?flash=new");
+    }
+}
+
+#[cfg(test)]
+mod decision_fields {
+    use super::*;
+
+    #[test]
+    fn every_decision_reads_its_fields_the_same_way() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).expect("a day");
+        assert!(matches!(
+            decision_action("accept", Some(" WAF "), Some("2026-12-31"), today),
+            Ok(DecisionAction::Accept { ref justification, .. }) if justification == "WAF"
+        ));
+        assert!(decision_action("accept", Some("WAF"), None, today).is_err());
+        assert!(decision_action("accept", Some("WAF"), Some("2026-11-30"), today).is_err());
+        assert!(decision_action("false_positive", Some("  "), None, today).is_err());
+        assert!(matches!(
+            decision_action("reopen", None, None, today),
+            Ok(DecisionAction::Reopen { ref justification }) if justification.is_empty()
+        ));
+        assert!(decision_action("comment", Some(""), None, today).is_err());
+        let refused = decision_action("delete", Some("x"), None, today).expect_err("refused");
+        assert!(refused.contains("delete"), "{refused}");
     }
 }
