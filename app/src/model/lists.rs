@@ -208,8 +208,9 @@ pub struct FacetValue {
     pub value: String,
     /// As it reads.
     pub label: String,
-    /// Findings it selects together with the other filters.
-    pub count: i64,
+    /// Findings it selects together with the other filters; `None` when it was not counted
+    /// (the statuses other than the chosen one under a text search).
+    pub count: Option<i64>,
     /// Whether it is the filter in force.
     pub selected: bool,
 }

@@ -213,7 +213,7 @@ fn FacetList(facet: Facet, filter: ListFilter) -> impl IntoView {
                     <a href=href class:selected=v.selected aria-current=v.selected.then_some("true")
                         title=title data-facet=key.clone() data-value=v.value.clone()>
                         <span class="facet-label">{v.label}</span>
-                        <span class="facet-count">{format::count(v.count)}</span>
+                        {v.count.map(|n| view! { <span class="facet-count">{format::count(n)}</span> })}
                     </a>
                 </li>
             }

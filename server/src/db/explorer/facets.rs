@@ -125,7 +125,14 @@ async fn facet_rows(conn: &mut PgConnection, c: &Criteria) -> Result<Vec<FacetRo
             namespace: None,
             severity: None,
             kind: None,
-            status: ANY_STATUS.to_owned(),
+            // a text search finds its matches through indexes of open findings only; every
+            // status would mean reading every finding (a million at fleet scale), so under a
+            // search only the chosen status is counted
+            status: if c.text.is_some() {
+                c.status.clone()
+            } else {
+                ANY_STATUS.to_owned()
+            },
             kev: None,
             fix: None,
             exposed: None,
@@ -196,7 +203,7 @@ pub async fn facets(
             .iter()
             .map(|s| {
                 let n = severity.get(&s.as_i16().to_string()).copied().unwrap_or(0);
-                (s.slug().to_owned(), s.label().to_owned(), n)
+                (s.slug().to_owned(), s.label().to_owned(), Some(n))
             })
             .collect(),
         c.severity.map(|s| Severity::from_i16(s).slug().to_owned()),
@@ -215,7 +222,12 @@ pub async fn facets(
                 } else {
                     status.get(*s).copied().unwrap_or(0)
                 };
-                (s.to_string(), status_label(s).to_owned(), n)
+                let counted = c.text.is_none() || c.status == *s;
+                (
+                    s.to_string(),
+                    status_label(s).to_owned(),
+                    counted.then_some(n),
+                )
             })
             .collect(),
         Some(c.status.clone()),
@@ -231,7 +243,7 @@ pub async fn facets(
                 (
                     k.to_string(),
                     kind_label(k).to_owned(),
-                    kind.get(*k).copied().unwrap_or(0),
+                    Some(kind.get(*k).copied().unwrap_or(0)),
                 )
             })
             .collect(),
@@ -282,12 +294,12 @@ pub async fn facets(
                 (
                     yes.to_owned(),
                     yes_label.to_owned(),
-                    counts.get("true").copied().unwrap_or(0),
+                    Some(counts.get("true").copied().unwrap_or(0)),
                 ),
                 (
                     no.to_owned(),
                     no_label.to_owned(),
-                    counts.get("false").copied().unwrap_or(0),
+                    Some(counts.get("false").copied().unwrap_or(0)),
                 ),
             ],
             selected.map(|b| if b { yes } else { no }.to_owned()),
@@ -358,7 +370,7 @@ pub async fn facets(
 fn fixed_facet(
     key: &str,
     label: &str,
-    values: Vec<(String, String, i64)>,
+    values: Vec<(String, String, Option<i64>)>,
     selected: Option<String>,
 ) -> Facet {
     Facet {
@@ -403,7 +415,7 @@ fn ranked_facet(
                 selected: chosen == Some(value.as_str()),
                 label: label_of(&value),
                 value,
-                count,
+                count: Some(count),
             })
             .collect(),
     }

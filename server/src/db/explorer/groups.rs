@@ -26,6 +26,17 @@ pub async fn groups(
         Group::Workload => "f.cluster_id::text || ':' || f.workload_id::text",
         Group::Cluster => "f.cluster_id::text",
     };
+    // a group's key back to the indexed column it came from, so the lateral reads below use
+    // the column's index (a condition on `key` itself would read every finding)
+    let one_key = match group {
+        Group::Vulnerability => "f.vulnerability_id = g.key",
+        Group::Image => "f.image_id = g.key::bigint",
+        Group::Workload => {
+            "f.cluster_id = split_part(g.key, ':', 1)::bigint \
+             and f.workload_id = split_part(g.key, ':', 2)::bigint"
+        }
+        Group::Cluster => "f.cluster_id = g.key::bigint",
+    };
     let present = match group {
         Group::Vulnerability => " and f.vulnerability_id is not null",
         Group::Image => " and f.image_id is not null",
@@ -79,9 +90,9 @@ pub async fn groups(
     let keys: Vec<String> = found.iter().map(|(k, _)| k.clone()).collect();
     // counts per group
     let mut qb = QueryBuilder::new(format!(
-        "select {key} as key, count(*) as n from finding f where {key} = any("
+        "select {key} as key, count(*) as n from finding f where "
     ));
-    qb.push_bind(keys.clone()).push(")");
+    push_any_key(&mut qb, group, &keys);
     push_conditions(&mut qb, &ordered);
     qb.push(" group by 1");
     let counts: HashMap<String, i64> = qb
@@ -96,7 +107,7 @@ pub async fn groups(
     qb.push_bind(keys.clone())
         .push("::text[]) as g(key) cross join lateral (");
     qb.push(ROW_COLUMNS);
-    qb.push(format!(" and {key} = g.key"));
+    qb.push(" and ").push(one_key);
     push_conditions(&mut qb, &ordered);
     push_order(&mut qb, Sort::Risk, None);
     qb.push(" limit ").push_bind(GROUP_TOP).push(") t");
@@ -127,6 +138,39 @@ pub async fn groups(
             top: top.remove(&key).unwrap_or_default(),
         })
         .collect())
+}
+
+/// `f` is in one of the groups `keys`, as conditions on the indexed columns the keys came from.
+fn push_any_key(qb: &mut QueryBuilder<'_, sqlx::Postgres>, group: Group, keys: &[String]) {
+    let ids = || -> Vec<i64> { keys.iter().filter_map(|k| k.parse().ok()).collect() };
+    match group {
+        Group::Vulnerability => {
+            qb.push("f.vulnerability_id = any(")
+                .push_bind(keys.to_vec())
+                .push(")");
+        }
+        Group::Image => {
+            qb.push("f.image_id = any(").push_bind(ids()).push(")");
+        }
+        Group::Cluster => {
+            qb.push("f.cluster_id = any(").push_bind(ids()).push(")");
+        }
+        Group::Workload => {
+            // both columns of the (cluster, workload) index, then the exact pairs
+            let (clusters, workloads): (Vec<i64>, Vec<i64>) = keys
+                .iter()
+                .filter_map(|k| k.split_once(':'))
+                .filter_map(|(c, w)| Some((c.parse::<i64>().ok()?, w.parse::<i64>().ok()?)))
+                .unzip();
+            qb.push("f.cluster_id = any(")
+                .push_bind(clusters)
+                .push(") and f.workload_id = any(")
+                .push_bind(workloads)
+                .push(") and f.cluster_id::text || ':' || f.workload_id::text = any(")
+                .push_bind(keys.to_vec())
+                .push(")");
+        }
+    }
 }
 
 async fn group_labels(
