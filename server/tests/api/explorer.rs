@@ -382,6 +382,28 @@ async fn groups_have_their_count_and_highest_risk(pool: PgPool) {
     assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risks:?}");
     let by_vuln = explore(&app, &analyst, "group=vulnerability&severity=critical").await;
     assert_eq!(by_vuln["groups"].as_array().unwrap().len(), 6);
+    // every kind of group counts what its own filter lists (this fleet's findings are on
+    // images, not workloads: grouping by workload finds no group)
+    for (kind, expected) in [("vulnerability", 50), ("workload", 0), ("cluster", 2)] {
+        let grouped = explore(&app, &analyst, &format!("group={kind}")).await;
+        let groups = grouped["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), expected, "{kind}: {grouped}");
+        for g in groups {
+            let value = g["value"].as_str().unwrap();
+            let narrowed = explore(
+                &app,
+                &analyst,
+                &format!(
+                    "{}={}",
+                    g["filter"].as_str().unwrap(),
+                    value.replace(':', "%3A")
+                ),
+            )
+            .await;
+            assert_eq!(narrowed["total"], g["count"], "{kind}: {g}");
+            assert!(g["count"].as_i64().unwrap() > 0, "{kind}: {g}");
+        }
+    }
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
