@@ -1,9 +1,11 @@
-//! The frame around every page: skip link, header with navigation, the signed-in user and the
-//! theme switch, main region. Signing out is a plain form POST, so it works without JavaScript.
-//! Who is signed in comes from the `App`, which owns that resource.
+//! The frame around every page: skip link, header with navigation, the signed-in user, the
+//! theme switch and the keyboard shortcuts (once hydrated), main region. Signing out is a plain
+//! form POST, so it works without JavaScript. Who is signed in comes from the `App`, which owns
+//! that resource.
 
 use leptos::prelude::*;
 
+use crate::components::shortcuts::Shortcuts;
 use crate::components::theme::ThemeSwitch;
 use crate::error::AppError;
 use crate::model::{Theme, Viewer};
@@ -36,6 +38,7 @@ pub fn Layout(
                 })}
             </Transition>
             <ThemeSwitch initial=theme action=theme_action />
+            <Shortcuts />
         </header>
         <main id="main" tabindex="-1">{children()}</main>
     }

@@ -1,6 +1,6 @@
 //! Prop-driven pieces of the interface, the building blocks every page reuses: the data table,
 //! the async region (loading, error boundary, one error presentation), the flash message,
-//! severity badges and charts, the page frame, and text formatting.
+//! severity badges and charts, the page frame, keyboard shortcuts, and text formatting.
 //!
 //! Components render what they are given. They never call server functions and own no
 //! resources: pages (and the `App` for the frame) do, and pass data or resources in. A test in
@@ -12,6 +12,7 @@ pub mod flash;
 pub mod format;
 pub mod layout;
 pub mod severity;
+pub mod shortcuts;
 pub mod table;
 pub mod theme;
 pub mod where_running;
@@ -31,6 +32,7 @@ mod tests {
         ("format.rs", include_str!("format.rs")),
         ("layout.rs", include_str!("layout.rs")),
         ("severity.rs", include_str!("severity.rs")),
+        ("shortcuts.rs", include_str!("shortcuts.rs")),
         ("table.rs", include_str!("table.rs")),
         ("theme.rs", include_str!("theme.rs")),
         ("where_running.rs", include_str!("where_running.rs")),
