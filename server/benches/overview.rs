@@ -5,10 +5,13 @@
 //! slowest SQL statement of a few more renders with its plan (auto_explain), for
 //! docs/benchmarks.md.
 //!
-//! On the same fleets, the analyst's triage pages (issue 14): `/findings` in its four worst
-//! shapes (no filter; critical + KEV; search `openssl`; grouped by image), a finding's page (one
-//! of the most widespread vulnerability, so "where else" is at its largest), and one bulk
-//! acceptance of about 100,000 findings ("all matching") through the server function.
+//! On the same fleets, the analyst's triage pages (issue 14), signed in as an analyst who sees
+//! every cluster: `/findings` in its four worst shapes (no filter; critical + KEV; search
+//! `openssl`; grouped by image), a finding's page (one of the most widespread vulnerability, so
+//! "where else" is at its largest) and `/estate`; on the large fleet also the CSV export of the
+//! severity with about 100,000 open findings (streamed; the server's resident memory sampled
+//! while it runs) and one bulk acceptance of those findings ("all matching") through the server
+//! function.
 //!
 //! Prints one line per figure: `bench: <name> <value> <unit>`, and writes table rows (and the
 //! plan) to `$BENCH_REPORT`. `BENCH_FINDINGS=<n>` shrinks the large fleet to `n` findings (and
@@ -31,6 +34,8 @@ use sqlx::postgres::PgConnection;
 const REQUESTS: usize = 20;
 const WARM_UP: usize = 2;
 const EMAIL: &str = "bench-manager@example.com";
+/// The triage pages are timed as an analyst who sees every cluster, as the issue asks.
+const ANALYST_EMAIL: &str = "bench-analyst@example.com";
 const PASSWORD: &str = "overview-bench-Passw0rd-long";
 
 mod common;
@@ -116,6 +121,27 @@ fn main() {
     );
     line(
         &mut report,
+        "page_estate_median_ms",
+        triage.estate.0,
+        "ms",
+        &format!("p95 {:.1}", triage.estate.1),
+    );
+    line(
+        &mut report,
+        "csv_100k_s",
+        triage.csv.seconds,
+        "s",
+        &format!("{} rows streamed", triage.csv.rows),
+    );
+    line(
+        &mut report,
+        "csv_rss_growth_mb",
+        triage.csv.rss_growth_mb,
+        "MB",
+        "server resident memory above its level before the export",
+    );
+    line(
+        &mut report,
         "bulk_accept_100k_s",
         triage.bulk_s,
         "s",
@@ -147,6 +173,20 @@ fn main() {
         "ms",
         &small_triage.1,
     );
+    line(
+        &mut report,
+        "page_finding_detail_100k_median_ms",
+        small_triage.2,
+        "ms",
+        "",
+    );
+    line(
+        &mut report,
+        "page_estate_100k_median_ms",
+        small_triage.3,
+        "ms",
+        "",
+    );
     runtime.block_on(drop_database(&admin_url, "bulwark_bench_overview_small"));
 
     let _ = writeln!(report);
@@ -162,6 +202,19 @@ fn main() {
     if let Ok(path) = std::env::var("BENCH_REPORT") {
         let _ = std::fs::write(path, report);
     }
+}
+
+/// Resident memory of process `pid` in KiB (0 if it cannot be read).
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Migrates `url` and loads the demo fleet; returns the seconds `bulwark demo` took.
@@ -192,28 +245,33 @@ fn load_demo(url: &str, clusters: u64, findings: u64) -> f64 {
     let elapsed = started.elapsed().as_secs_f64();
     assert!(status.success(), "bulwark demo failed");
     eprintln!("  loaded in {elapsed:.1}s");
-    let mut child = bulwark(
-        url,
-        &[
-            "user",
-            "create",
-            "--email",
-            EMAIL,
-            "--role",
-            "manager",
-            "--name",
-            "Bench manager",
-            "--password-stdin",
-        ],
-    )
-    .stdin(Stdio::piped())
-    .stdout(Stdio::null())
-    .spawn()
-    .expect("bulwark user create");
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = writeln!(stdin, "{PASSWORD}");
+    for (email, role, name) in [
+        (EMAIL, "manager", "Bench manager"),
+        (ANALYST_EMAIL, "analyst", "Bench analyst"),
+    ] {
+        let mut child = bulwark(
+            url,
+            &[
+                "user",
+                "create",
+                "--email",
+                email,
+                "--role",
+                role,
+                "--name",
+                name,
+                "--password-stdin",
+            ],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("bulwark user create");
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = writeln!(stdin, "{PASSWORD}");
+        }
+        assert!(child.wait().expect("user create").success());
     }
-    assert!(child.wait().expect("user create").success());
     elapsed
 }
 
@@ -229,17 +287,35 @@ struct Triage {
     findings: (f64, f64),
     findings_runs: String,
     detail: (f64, f64),
+    estate: (f64, f64),
+    csv: Export,
     bulk_s: f64,
     bulk_n: i64,
 }
 
-/// Every findings shape; the worst median and p95, and each shape's median in words.
-fn measure_triage_pages(url: &str) -> (f64, String) {
+/// One streamed CSV export.
+struct Export {
+    seconds: f64,
+    rows: u64,
+    rss_growth_mb: f64,
+}
+
+/// The smaller fleet's triage pages: the findings shapes' worst median and each shape's median
+/// in words, a finding's page and the estate.
+fn measure_triage_pages(url: &str) -> (f64, String, f64, f64) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (cluster, id) = runtime.block_on(widespread_finding(url));
     let server = Server::start(url);
-    let cookie = server.login();
+    let cookie = server.login_as(ANALYST_EMAIL);
+    runtime.block_on(wait_idle(url));
     let (median, _, runs) = time_shapes(&server, &cookie);
+    let detail = server.time(&format!("/findings/{cluster}/{id}"), &cookie);
+    let estate = server.time("/estate", &cookie);
     server.stop();
-    (median, runs)
+    (median, runs, detail.0, estate.0)
 }
 
 fn time_shapes(server: &Server, cookie: &str) -> (f64, f64, String) {
@@ -262,12 +338,19 @@ fn measure_triage(url: &str) -> Triage {
         .expect("runtime");
     let (cluster, id) = runtime.block_on(widespread_finding(url));
     let server = Server::start(url);
-    let cookie = server.login();
+    let cookie = server.login_as(ANALYST_EMAIL);
     runtime.block_on(wait_idle(url));
     let (median, p95, runs) = time_shapes(&server, &cookie);
     let detail = server.time(&format!("/findings/{cluster}/{id}"), &cookie);
-    // "all matching" of the severity whose open count is nearest 100,000
+    let estate = server.time("/estate", &cookie);
+    // the severity whose open count is nearest 100,000: exported, then accepted "all matching"
     let (severity, count) = runtime.block_on(nearest_100k(url));
+    let csv = server.export(&format!("/findings.csv?severity={severity}"), &cookie);
+    eprintln!(
+        "  export of {} rows: {:.2} s, server RSS +{:.1} MB",
+        csv.rows, csv.seconds, csv.rss_growth_mb
+    );
+    assert_eq!(csv.rows as i64, count, "the export has every matching row");
     let body = format!(
         "action=accept&matching={count}&filter%5Bseverity%5D={severity}\
          &justification=bench&expires={}&next=%2Ffindings",
@@ -286,6 +369,8 @@ fn measure_triage(url: &str) -> Triage {
         findings: (median, p95),
         findings_runs: runs,
         detail,
+        estate,
+        csv,
         bulk_s,
         bulk_n: count,
     }
@@ -552,9 +637,13 @@ impl Server {
 
     /// Signs the manager in with the login form; returns the session cookie.
     fn login(&self) -> String {
+        self.login_as(EMAIL)
+    }
+
+    fn login_as(&self, email: &str) -> String {
         let body = format!(
             "email={}&password={PASSWORD}&next=%2F",
-            EMAIL.replace('@', "%40")
+            email.replace('@', "%40")
         );
         let response = self
             .agent
@@ -613,6 +702,65 @@ impl Server {
                 eprintln!("  POST {path}: no answer ({error})");
                 0
             }
+        }
+    }
+
+    /// GETs the CSV at `path`, reading it as it streams; the seconds until its last byte, its
+    /// records (quoted newlines are inside a record), and how far the server's resident memory
+    /// rose above where it stood before the request (sampled every 5 ms).
+    fn export(&self, path: &str, cookie: &str) -> Export {
+        use std::io::Read as _;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let pid = self.child.id();
+        let before = rss_kb(pid);
+        let peak = Arc::new(AtomicU64::new(before));
+        let done = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    peak.fetch_max(rss_kb(pid), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        };
+        let started = Instant::now();
+        let mut response = self
+            .agent
+            .get(format!("http://{}{path}", self.addr))
+            .header("Cookie", cookie)
+            .call()
+            .expect("get csv");
+        assert!(
+            response.status() == 200,
+            "GET {path}: {}",
+            response.status()
+        );
+        let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+        let (mut records, mut quoted, mut buf) = (0_u64, false, vec![0_u8; 64 * 1024]);
+        loop {
+            let n = reader.read(&mut buf).expect("read csv");
+            if n == 0 {
+                break;
+            }
+            for &b in &buf[..n] {
+                match b {
+                    b'"' => quoted = !quoted,
+                    b'\n' if !quoted => records += 1,
+                    _ => {}
+                }
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        done.store(true, Ordering::Relaxed);
+        let _ = sampler.join();
+        let growth = peak.load(Ordering::Relaxed).saturating_sub(before);
+        Export {
+            seconds,
+            // the header is a record too
+            rows: records.saturating_sub(1),
+            rss_growth_mb: growth as f64 / 1024.0,
         }
     }
 
