@@ -4,6 +4,7 @@
 // both steps. Then a bulk false positive on "all matching", checked in the database, and the
 // explorer's and the finding page's screenshots in both themes.
 import { test, expect } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { execFileSync } from "node:child_process";
 import { admin, analyst, hydrated, manager, signIn, watch } from "./session.mjs";
 
@@ -199,6 +200,43 @@ for (const scheme of ["light", "dark"]) {
     await expect(page.getByTestId("finding-status")).toBeVisible();
     await hydrated(page);
     await page.screenshot({ path: `screenshots/finding-${scheme}.png`, fullPage: true });
+    await context.close();
+  });
+}
+
+// The serious and critical axe violations of the page as it stands, in words.
+async function seriousViolations(page) {
+  await page.locator("details").evaluateAll((all) => all.forEach((d) => (d.open = true)));
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+for (const scheme of ["light", "dark"]) {
+  test(`the estate, an image and a finding in the ${scheme} theme: screenshots, no serious axe violation`, async ({ browser }) => {
+    const context = await browser.newContext({ colorScheme: scheme, viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    const problems = watch(page);
+    await signIn(page, analyst());
+    await page.goto("/estate");
+    await hydrated(page, problems);
+    await page.screenshot({ path: `screenshots/estate-${scheme}.png`, fullPage: true });
+    expect(await seriousViolations(page)).toEqual([]);
+
+    const image = await page.locator('a[href^="/images/"]').first().getAttribute("href");
+    expect(image).toMatch(/^\/images\/\d+$/);
+    await page.goto(image);
+    await hydrated(page, problems);
+    await page.screenshot({ path: `screenshots/image-${scheme}.png`, fullPage: true });
+    expect(await seriousViolations(page)).toEqual([]);
+
+    await page.goto("/findings");
+    await page.getByTestId("findings-table").locator("a.finding-title").first().click();
+    await expect(page).toHaveURL(/\/findings\/\d+\/\d+$/);
+    await hydrated(page, problems);
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(problems).toEqual([]);
     await context.close();
   });
 }
