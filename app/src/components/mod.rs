@@ -11,6 +11,7 @@ pub mod chart;
 pub mod flash;
 pub mod format;
 pub mod layout;
+pub mod saved_views;
 pub mod severity;
 pub mod table;
 pub mod theme;
@@ -30,6 +31,7 @@ mod tests {
         ("flash.rs", include_str!("flash.rs")),
         ("format.rs", include_str!("format.rs")),
         ("layout.rs", include_str!("layout.rs")),
+        ("saved_views.rs", include_str!("saved_views.rs")),
         ("severity.rs", include_str!("severity.rs")),
         ("table.rs", include_str!("table.rs")),
         ("theme.rs", include_str!("theme.rs")),
