@@ -14,8 +14,8 @@ use crate::error::AppError;
 use crate::model::{
     ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
     Estate, EstateFilter, EventList, FindingDetail, FindingKey, FindingList, ImageDetail,
-    ListFilter, Overview, OverviewFilter, PendingApproval, SlaPolicy, TokenSummary, Viewer,
-    WhereRunning,
+    ListFilter, Overview, OverviewFilter, PendingApproval, SavedView, SavedViews, SlaPolicy,
+    TokenSummary, ViewDraft, Viewer, WhereRunning,
 };
 
 /// Read and write access to Bulwark's data, as the user interface needs it.
@@ -105,6 +105,21 @@ pub trait Store: Send + Sync + 'static {
     /// Where the vulnerability `cve` (a CVE id) runs among the viewer's clusters. Not a CVE id
     /// is [`AppError::BadRequest`].
     async fn where_running(&self, viewer: &Viewer, cve: String) -> Result<WhereRunning, AppError>;
+
+    /// The saved views of the findings explorer the viewer may open: their own, then those
+    /// others share, except (for a viewer limited to some clusters) a shared view whose query
+    /// names a cluster they may not see.
+    async fn saved_views(&self, viewer: &Viewer) -> Result<SavedViews, AppError>;
+
+    /// Saves a view of the viewer's, replacing their view of the same name (whatever its
+    /// case), and audits it. A bad name or query (a value the explorer does not take, a cluster
+    /// the viewer does not see), or a 51st view, is [`AppError::BadRequest`]; sharing as an
+    /// executive is [`AppError::Forbidden`]. Nothing is stored then.
+    async fn save_view(&self, viewer: &Viewer, draft: ViewDraft) -> Result<SavedView, AppError>;
+
+    /// Deletes a view, audited: the viewer's own, or as an administrator a shared view they
+    /// see. Any other view is [`AppError::NotFound`], as if it did not exist.
+    async fn delete_view(&self, viewer: &Viewer, id: i64) -> Result<(), AppError>;
 }
 
 /// The store as it travels in Leptos context.

@@ -133,6 +133,10 @@ pub const UI_ACCESS: &[(&str, Access)] = &[
     ("/rpc/estate/where-running", Roles(ANY_ROLE)),
     ("/rpc/tokens/list", Roles(MANAGERS)),
     ("/rpc/audit/list", Roles(MANAGERS)),
+    // saved views: everyone keeps their own (the store decides who may share and delete)
+    ("/rpc/views/list", Roles(ANY_ROLE)),
+    ("/rpc/views/save", Roles(ANY_ROLE)),
+    ("/rpc/views/delete", Roles(ANY_ROLE)),
 ];
 
 /// The files of `public/` (the site's assets directory), which the fallback serves to anyone.

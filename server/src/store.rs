@@ -6,8 +6,8 @@ use app::error::AppError;
 use app::model::{
     ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
     Estate, EstateFilter, EventList, FindingDetail, FindingKey, FindingList, ImageDetail,
-    ListFilter, Overview, OverviewFilter, PendingApproval, Posture, SlaPolicy, TokenSummary,
-    Viewer, WhereRunning,
+    ListFilter, Overview, OverviewFilter, PendingApproval, Posture, Role, SavedView, SavedViews,
+    SlaPolicy, TokenSummary, ViewDraft, Viewer, WhereRunning,
 };
 use app::store::Store;
 use async_trait::async_trait;
@@ -799,5 +799,156 @@ impl Store for PgStore {
         db::estate_view::where_running(&mut conn, viewer.clusters.as_deref(), &cve)
             .await
             .map_err(to_app_error)
+    }
+
+    async fn saved_views(&self, viewer: &Viewer) -> Result<SavedViews, AppError> {
+        let mut conn = self.conn().await?;
+        let views = db::views::list(
+            &mut conn,
+            viewer.user_id,
+            viewer.clusters.as_deref(),
+            viewer.role == Role::Admin,
+        )
+        .await
+        .map_err(to_app_error)?;
+        Ok(SavedViews {
+            views,
+            can_share: app::model::may_share_views(viewer.role),
+        })
+    }
+
+    async fn save_view(&self, viewer: &Viewer, draft: ViewDraft) -> Result<SavedView, AppError> {
+        use app::model::{MAX_VIEW_QUERY, MAX_VIEWS, parse_view_query, view_name};
+        let name = view_name(&draft.name).map_err(AppError::BadRequest)?;
+        if draft.shared && !app::model::may_share_views(viewer.role) {
+            return Err(AppError::Forbidden);
+        }
+        let filter = parse_view_query(&draft.query).map_err(AppError::BadRequest)?;
+        let query = app::components::saved_views::view_query(&filter);
+        if query.len() > MAX_VIEW_QUERY {
+            return Err(AppError::BadRequest(format!(
+                "A view's query may be at most {MAX_VIEW_QUERY} characters long."
+            )));
+        }
+        let mut tx = self.pool.begin().await.map_err(to_app_error)?;
+        // the values must mean what the explorer takes, within the viewer's clusters
+        match db::explorer::check(&mut tx, viewer.clusters.as_deref(), &filter)
+            .await
+            .map_err(to_app_error)?
+        {
+            Ok(_) => {}
+            Err(db::explorer::Refusal::NoSuchCluster(name)) => {
+                return Err(AppError::BadRequest(format!(
+                    "no cluster '{name}' among the clusters you see"
+                )));
+            }
+            Err(db::explorer::Refusal::BadValue(detail)) => {
+                return Err(AppError::BadRequest(detail));
+            }
+        }
+        db::views::lock_owner(&mut tx, viewer.user_id)
+            .await
+            .map_err(to_app_error)?;
+        let before = db::views::own_by_name(&mut tx, viewer.user_id, &name)
+            .await
+            .map_err(to_app_error)?;
+        if before.is_none()
+            && db::views::count_owned(&mut tx, viewer.user_id)
+                .await
+                .map_err(to_app_error)?
+                >= MAX_VIEWS
+        {
+            return Err(AppError::BadRequest(format!(
+                "You keep {MAX_VIEWS} views, the most one may keep: delete one first."
+            )));
+        }
+        let cluster_name = filter
+            .cluster
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        // checked above: `<cluster id>:<workload id>`
+        let workload_cluster_id = filter
+            .workload
+            .as_deref()
+            .and_then(|w| w.trim().split_once(':'))
+            .and_then(|(c, _)| c.parse::<i64>().ok());
+        let id = db::views::save(
+            &mut tx,
+            &db::views::NewView {
+                owner_id: viewer.user_id,
+                name: &name,
+                query: &query,
+                shared: draft.shared,
+                cluster_name,
+                workload_cluster_id,
+            },
+        )
+        .await
+        .map_err(to_app_error)?;
+        let replaced = before
+            .as_ref()
+            .map(|b| serde_json::json!({ "name": b.name, "query": b.query, "shared": b.shared }));
+        db::audit::record(
+            &mut tx,
+            db::audit::Event {
+                actor: viewer.into(),
+                action: "view.save",
+                target: Some(("saved_view", id.to_string())),
+                cluster_id: None,
+                ip: None,
+                details: serde_json::json!({
+                    "name": name,
+                    "query": query,
+                    "shared": draft.shared,
+                    "replaced": replaced,
+                }),
+            },
+        )
+        .await
+        .map_err(to_app_error)?;
+        tx.commit().await.map_err(to_app_error)?;
+        Ok(SavedView {
+            id,
+            name,
+            query,
+            shared: draft.shared,
+            mine: true,
+            owner: viewer.name.clone(),
+            deletable: true,
+        })
+    }
+
+    async fn delete_view(&self, viewer: &Viewer, id: i64) -> Result<(), AppError> {
+        let mut tx = self.pool.begin().await.map_err(to_app_error)?;
+        let view = db::views::visible(&mut tx, id, viewer.user_id, viewer.clusters.as_deref())
+            .await
+            .map_err(to_app_error)?
+            // an administrator moderates the team's list; nobody deletes another's private view
+            .filter(|v| v.owner_id == viewer.user_id || (viewer.role == Role::Admin && v.shared))
+            .ok_or_else(|| AppError::NotFound(format!("View {id}")))?;
+        db::views::delete(&mut tx, view.id)
+            .await
+            .map_err(to_app_error)?;
+        db::audit::record(
+            &mut tx,
+            db::audit::Event {
+                actor: viewer.into(),
+                action: "view.delete",
+                target: Some(("saved_view", view.id.to_string())),
+                cluster_id: None,
+                ip: None,
+                details: serde_json::json!({
+                    "name": view.name,
+                    "query": view.query,
+                    "shared": view.shared,
+                    "owner_id": view.owner_id,
+                }),
+            },
+        )
+        .await
+        .map_err(to_app_error)?;
+        tx.commit().await.map_err(to_app_error)?;
+        Ok(())
     }
 }

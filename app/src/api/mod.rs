@@ -11,3 +11,4 @@ pub mod session;
 pub mod theme;
 pub mod tokens;
 pub mod triage;
+pub mod views;

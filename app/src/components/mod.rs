@@ -11,6 +11,7 @@ pub mod chart;
 pub mod flash;
 pub mod format;
 pub mod layout;
+pub mod saved_views;
 pub mod severity;
 pub mod shortcuts;
 pub mod table;
@@ -31,6 +32,7 @@ mod tests {
         ("flash.rs", include_str!("flash.rs")),
         ("format.rs", include_str!("format.rs")),
         ("layout.rs", include_str!("layout.rs")),
+        ("saved_views.rs", include_str!("saved_views.rs")),
         ("severity.rs", include_str!("severity.rs")),
         ("shortcuts.rs", include_str!("shortcuts.rs")),
         ("table.rs", include_str!("table.rs")),

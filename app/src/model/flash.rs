@@ -158,6 +158,12 @@ flashes! {
     /// Pending acceptances were rejected.
     AcceptanceRejected = "accept-rejected", Success,
         "The acceptance was rejected; the findings stay open.";
+
+    // saved views of the findings explorer
+    /// A view was saved (or replaced the view of the same name).
+    ViewSaved = "view-saved", Success, "The view was saved.";
+    /// A view was deleted.
+    ViewDeleted = "view-deleted", Success, "The view was deleted.";
 }
 
 impl Flash {

@@ -15,6 +15,7 @@ mod theme;
 mod tokens;
 mod triage;
 mod viewer;
+mod views;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPage};
 pub use estate::{
@@ -49,3 +50,7 @@ pub use triage::{
     optional_text, parse_expiry, parse_keys, parse_target, required_text, return_path, with_flash,
 };
 pub use viewer::{Role, SignInOptions, Viewer};
+pub use views::{
+    MAX_VIEW_NAME, MAX_VIEW_QUERY, MAX_VIEWS, SavedView, SavedViews, ViewDraft, may_share_views,
+    parse_view_query, view_name,
+};

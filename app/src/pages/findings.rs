@@ -23,6 +23,8 @@ use crate::model::{
 };
 use crate::resource::resource;
 
+mod saved_views;
+
 /// `/findings` with this filter.
 pub fn findings_href(filter: &ListFilter) -> String {
     format!("/findings{}", format::query_string(filter.pairs()))
@@ -76,6 +78,7 @@ pub fn Findings() -> impl IntoView {
                 <SearchBar filter />
             }
         }}
+        <saved_views::SavedViewsSection filter=applied />
         <FlashMessage flash=use_flash() id="findings-flash" />
         {refusal}
         <AsyncRegion>

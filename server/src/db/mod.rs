@@ -38,6 +38,7 @@ pub mod snapshots;
 pub mod tokens;
 pub mod users;
 pub mod vex;
+pub mod views;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -30,3 +30,4 @@ mod samples;
 mod snapshots;
 mod tenancy;
 mod vex_runtime;
+mod views;
