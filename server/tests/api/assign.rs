@@ -205,8 +205,8 @@ async fn the_owner_picker_lists_only_triage_users_who_see_the_findings(pool: PgP
     assert_eq!(
         listed(&answer),
         [
-            "bravo-analyst@example.com",
             "both-analyst@example.com",
+            "bravo-analyst@example.com",
             "manager@example.com"
         ]
     );
@@ -214,8 +214,8 @@ async fn the_owner_picker_lists_only_triage_users_who_see_the_findings(pool: PgP
     assert_eq!(
         picker_options(&html),
         [
-            "bravo-analyst@example.com",
             "both-analyst@example.com",
+            "bravo-analyst@example.com",
             "manager@example.com"
         ]
     );
@@ -388,7 +388,9 @@ async fn a_pending_acceptance_shows_as_pending_then_as_rejected_with_the_note(po
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let manager = app.session(Role::Manager).await;
+    let manager = app
+        .login("manager@example.com", "pw-manager@example.com-long-enough")
+        .await;
     let rejected = app
         .rpc_as(
             &manager,
