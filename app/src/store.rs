@@ -12,10 +12,10 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::{
-    ApprovalPolicy, Assignee, AssigneesFor, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
-    Estate, EstateFilter, EventList, FindingDetail, FindingKey, FindingList, ImageDetail,
-    ListFilter, Overview, OverviewFilter, PendingApproval, SlaPolicy, TokenSummary, Viewer,
-    WhereRunning,
+    ApprovalPolicy, Assignee, AssigneesFor, AuditFilter, AuditPage, DecisionAction,
+    DecisionOutcome, DecisionTarget, Estate, EstateFilter, EventList, FindingDetail, FindingKey,
+    FindingList, ImageDetail, ListFilter, Overview, OverviewFilter, PendingApproval, SlaPolicy,
+    TokenSummary, Viewer, WhereRunning,
 };
 
 /// Read and write access to Bulwark's data, as the user interface needs it.

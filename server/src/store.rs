@@ -4,10 +4,10 @@
 
 use app::error::AppError;
 use app::model::{
-    ApprovalPolicy, Assignee, AssigneesFor, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
-    Estate, EstateFilter, EventList, FindingDetail, FindingKey, FindingList, ImageDetail,
-    ListFilter, Overview, OverviewFilter, PendingApproval, Posture, SlaPolicy, TokenSummary,
-    Viewer, WhereRunning,
+    ApprovalPolicy, Assignee, AssigneesFor, AuditFilter, AuditPage, DecisionAction,
+    DecisionOutcome, DecisionTarget, Estate, EstateFilter, EventList, FindingDetail, FindingKey,
+    FindingList, ImageDetail, ListFilter, Overview, OverviewFilter, PendingApproval, Posture,
+    SlaPolicy, TokenSummary, Viewer, WhereRunning,
 };
 use app::store::Store;
 use async_trait::async_trait;
@@ -578,9 +578,10 @@ impl Store for PgStore {
         detail.can_decide =
             viewer.role.can_triage() && (cluster_id != 0 || viewer.clusters.is_none());
         if detail.can_decide {
-            detail.assignees = db::assignees::candidates(&mut conn, &[], &[(cluster_id, finding_id)])
-                .await
-                .map_err(to_app_error)?;
+            detail.assignees =
+                db::assignees::candidates(&mut conn, &[], &[(cluster_id, finding_id)])
+                    .await
+                    .map_err(to_app_error)?;
         }
         Ok(detail)
     }

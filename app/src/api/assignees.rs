@@ -11,7 +11,9 @@ use crate::model::{Assignee, ListFilter};
 /// analysts who see every cluster the filter selects (see
 /// [`crate::model::AssigneesFor::Matching`]). Executives are refused (403).
 #[server(prefix = "/rpc", endpoint = "triage/assignees")]
-pub async fn get_assignees(#[server(default)] filter: ListFilter) -> Result<Vec<Assignee>, AppError> {
+pub async fn get_assignees(
+    #[server(default)] filter: ListFilter,
+) -> Result<Vec<Assignee>, AppError> {
     let viewer = crate::store::require_viewer()?;
     crate::store::use_store()?
         .assignees(

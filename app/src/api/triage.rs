@@ -24,6 +24,12 @@
 //! (1–4000 characters). Approve and reject take `decisions[]` (`cluster:decision id`, as the
 //! approval queue lists them), an optional `note` and `next` (`/approvals` by default).
 
+// `decide_findings` takes every field of the decision bar's one form
+#![expect(
+    clippy::too_many_arguments,
+    reason = "a server function's arguments are its form's fields"
+)]
+
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -172,10 +178,6 @@ pub async fn comment_findings(
 /// of the action's own function (`justification`, `expires`, `assignee`), except that a
 /// comment's text is `justification` too. An empty `matching` means the selection (`keys[]`).
 #[server(prefix = "/rpc", endpoint = "triage/decide")]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a server function's arguments are its form's fields"
-)]
 pub async fn decide_findings(
     action: Option<String>,
     #[server(default)] keys: Vec<String>,

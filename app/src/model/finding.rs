@@ -312,6 +312,14 @@ pub struct HistoryEntry {
 }
 
 /// A status change or a decision (comments and assignments included).
+// (on 64-bit targets; the browser's wasm32 has half-size pointers and stays under the limit)
+#[cfg_attr(
+    target_pointer_width = "64",
+    expect(
+        clippy::large_enum_variant,
+        reason = "at most a few hundred entries per page, built once; a box would only add a hop"
+    )
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HistoryEvent {
     /// The finding entered a status.

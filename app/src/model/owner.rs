@@ -71,7 +71,14 @@ mod tests {
     #[test]
     fn an_assignee_is_a_positive_user_id() {
         assert_eq!(parse_assignee(Some(" 12 ")), Ok(12));
-        for bad in [None, Some(""), Some("0"), Some("-3"), Some("dana"), Some("1.5")] {
+        for bad in [
+            None,
+            Some(""),
+            Some("0"),
+            Some("-3"),
+            Some("dana"),
+            Some("1.5"),
+        ] {
             assert!(parse_assignee(bad).is_err(), "{bad:?}");
         }
     }

@@ -536,8 +536,7 @@ mod decision_fields {
             Ok(DecisionAction::Assign { assignee_id: 7 })
         );
         assert!(decision_action("assign", Some("7"), None, None, today).is_err());
-        let refused =
-            decision_action("delete", Some("x"), None, None, today).expect_err("refused");
+        let refused = decision_action("delete", Some("x"), None, None, today).expect_err("refused");
         assert!(refused.contains("delete"), "{refused}");
     }
 }

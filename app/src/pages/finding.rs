@@ -269,7 +269,11 @@ fn owner_words(owner: Option<&Owner>) -> String {
         Some(owner) => format!(
             "Owner: {}{} (assigned{} {})",
             owner.name,
-            if owner.disabled { ", account disabled" } else { "" },
+            if owner.disabled {
+                ", account disabled"
+            } else {
+                ""
+            },
             owner
                 .by
                 .as_ref()

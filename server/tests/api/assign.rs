@@ -29,11 +29,8 @@ async fn fleet(pool: PgPool) -> Fleet {
         ("bravo", "acme/bravo:1", "CVE-2024-0009"),
     ] {
         let token = app.token(&format!("trivy-{cluster}"), Some(cluster)).await;
-        let report = trivy_image_report(
-            image,
-            "2026-11-01T00:00:00Z",
-            &[(cve, "openssl", "3.0.1")],
-        );
+        let report =
+            trivy_image_report(image, "2026-11-01T00:00:00Z", &[(cve, "openssl", "3.0.1")]);
         assert_eq!(
             app.ingest("trivy", &token, report).await.status,
             StatusCode::CREATED
@@ -195,7 +192,9 @@ async fn the_owner_picker_lists_only_triage_users_who_see_the_findings(pool: PgP
 
     // a viewer of everything: with no cluster narrowed, the fleet-level findings too, which
     // only users limited to nothing see; narrowed to bravo, bravo's users
-    let manager = app.login("manager@example.com", "pw-manager@example.com-long-enough").await;
+    let manager = app
+        .login("manager@example.com", "pw-manager@example.com-long-enough")
+        .await;
     let (status, text) = bar_candidates(&app, &manager, "").await;
     assert_eq!(status, StatusCode::OK, "{text}");
     let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -222,7 +221,10 @@ async fn the_owner_picker_lists_only_triage_users_who_see_the_findings(pool: PgP
 
     // executives read only: no picker, and no candidates
     let executive = app
-        .login("executive@example.com", "pw-executive@example.com-long-enough")
+        .login(
+            "executive@example.com",
+            "pw-executive@example.com-long-enough",
+        )
         .await;
     let (status, _) = bar_candidates(&app, &executive, "").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -240,10 +242,11 @@ async fn the_picker_offers_exactly_the_users_an_assignment_accepts(pool: PgPool)
     } = fleet(pool).await;
     let html = app.get_as(&alpha_analyst, &page(alpha)).await.text();
     let offered = picker_options(&html);
-    let everybody: Vec<(i64, String)> = sqlx::query_as("select id, email from app_user order by id")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
+    let everybody: Vec<(i64, String)> =
+        sqlx::query_as("select id, email from app_user order by id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(everybody.len(), 6);
     for (id, email) in everybody {
         let response = assign(&app, &alpha_analyst, alpha, id).await;
@@ -311,9 +314,8 @@ async fn an_assignment_through_the_form_shows_the_owner_and_the_history(pool: Pg
         .find("data-testid=\"finding-owner\"")
         .expect("the owner line");
     assert!(
-        html[owner..owner + 200].contains(
-            ">Owner: manager@example.com (assigned by alpha-analyst@example.com"
-        ),
+        html[owner..owner + 200]
+            .contains(">Owner: manager@example.com (assigned by alpha-analyst@example.com"),
         "{html}"
     );
     assert!(
@@ -382,12 +384,11 @@ async fn a_pending_acceptance_shows_as_pending_then_as_rejected_with_the_note(po
     assert!(html.contains(">pending approval<"), "{html}");
     assert!(!html.contains("Status: accepted"), "{html}");
 
-    let decision: (i64, i64) = sqlx::query_as(
-        "select cluster_id, id from finding_decision where approval = 'pending'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let decision: (i64, i64) =
+        sqlx::query_as("select cluster_id, id from finding_decision where approval = 'pending'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     let manager = app
         .login("manager@example.com", "pw-manager@example.com-long-enough")
         .await;
@@ -412,13 +413,17 @@ async fn a_pending_acceptance_shows_as_pending_then_as_rejected_with_the_note(po
         shown.contains(">rejected by manager@example.com, "),
         "{shown}"
     );
-    assert!(shown.contains("“not while it is internet-facing”"), "{shown}");
-    let status: String = sqlx::query_scalar("select status from finding where id = $1 and cluster_id = $2")
-        .bind(alpha.1)
-        .bind(alpha.0)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    assert!(
+        shown.contains("“not while it is internet-facing”"),
+        "{shown}"
+    );
+    let status: String =
+        sqlx::query_scalar("select status from finding where id = $1 and cluster_id = $2")
+            .bind(alpha.1)
+            .bind(alpha.0)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(status, "open");
 }
 
