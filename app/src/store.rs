@@ -12,10 +12,10 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::{
-    ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
-    Estate, EstateFilter, EventList, FindingDetail, FindingKey, FindingList, ImageDetail,
-    ListFilter, Overview, OverviewFilter, PendingApproval, SavedView, SavedViews, SlaPolicy,
-    TokenSummary, ViewDraft, Viewer, WhereRunning,
+    ApprovalPolicy, Assignee, AssigneesFor, AuditFilter, AuditPage, DecisionAction,
+    DecisionOutcome, DecisionTarget, Estate, EstateFilter, EventList, FindingDetail, FindingKey,
+    FindingList, ImageDetail, ListFilter, Overview, OverviewFilter, PendingApproval, SavedView,
+    SavedViews, SlaPolicy, TokenSummary, ViewDraft, Viewer, WhereRunning,
 };
 
 /// Read and write access to Bulwark's data, as the user interface needs it.
@@ -92,6 +92,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// The pending acceptances the viewer may review, oldest first.
     async fn pending_approvals(&self, viewer: &Viewer) -> Result<Vec<PendingApproval>, AppError>;
+
+    /// The users who may own the findings `of` names, for the owner picker: active
+    /// administrators, managers and analysts who see every one of them, never a user who sees
+    /// none of the viewer's clusters. Executives are [`AppError::Forbidden`]; a finding or a
+    /// filter's cluster the viewer may not see is [`AppError::NotFound`].
+    async fn assignees(&self, viewer: &Viewer, of: AssigneesFor)
+    -> Result<Vec<Assignee>, AppError>;
 
     /// The estate the viewer may see: providers and clusters, or one cluster (and namespace)
     /// drilled into. An unknown (or invisible) cluster or namespace is [`AppError::NotFound`].

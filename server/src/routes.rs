@@ -120,6 +120,7 @@ pub const UI_ACCESS: &[(&str, Access)] = &[
     ("/rpc/triage/false-positive", Roles(TRIAGERS)),
     ("/rpc/triage/reopen", Roles(TRIAGERS)),
     ("/rpc/triage/assign", Roles(TRIAGERS)),
+    ("/rpc/triage/assignees", Roles(TRIAGERS)),
     ("/rpc/triage/comment", Roles(TRIAGERS)),
     ("/rpc/triage/decide", Roles(TRIAGERS)),
     ("/rpc/triage/approve", Roles(MANAGERS)),

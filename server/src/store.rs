@@ -4,10 +4,10 @@
 
 use app::error::AppError;
 use app::model::{
-    ApprovalPolicy, AuditFilter, AuditPage, DecisionAction, DecisionOutcome, DecisionTarget,
-    Estate, EstateFilter, EventList, FindingDetail, FindingKey, FindingList, ImageDetail,
-    ListFilter, Overview, OverviewFilter, PendingApproval, Posture, Role, SavedView, SavedViews,
-    SlaPolicy, TokenSummary, ViewDraft, Viewer, WhereRunning,
+    ApprovalPolicy, Assignee, AssigneesFor, AuditFilter, AuditPage, DecisionAction,
+    DecisionOutcome, DecisionTarget, Estate, EstateFilter, EventList, FindingDetail, FindingKey,
+    FindingList, ImageDetail, ListFilter, Overview, OverviewFilter, PendingApproval, Posture, Role,
+    SavedView, SavedViews, SlaPolicy, TokenSummary, ViewDraft, Viewer, WhereRunning,
 };
 use app::store::Store;
 use async_trait::async_trait;
@@ -321,22 +321,28 @@ async fn apply_decision(
             db::decisions::reopen(&mut *conn, keys, justification, by).await
         }
         DecisionAction::Assign { assignee_id } => {
+            // the owner picker's rule (db::assignees): an active user of a triage role who
+            // sees every one of the findings. One answer for every refusal, so that a limited
+            // analyst cannot tell another cluster's users from ids that name nobody.
+            let refused = || {
+                AppError::BadRequest(format!(
+                    "User {assignee_id} may not own these findings: choose an administrator, \
+                     manager or analyst who sees all of them. Nothing was changed."
+                ))
+            };
+            let role = db::users::find_by_id(&mut *conn, *assignee_id)
+                .await
+                .map_err(to_app_error)?
+                .and_then(|user| app::model::Role::parse(&user.role));
+            if !role.is_some_and(app::model::Role::can_triage) {
+                return Err(refused());
+            }
             match db::decisions::assignee_blind_spots(&mut *conn, *assignee_id, keys)
                 .await
                 .map_err(to_app_error)?
             {
-                None => {
-                    return Err(AppError::BadRequest(format!(
-                        "There is no active user with id {assignee_id} to assign to."
-                    )));
-                }
                 Some(0) => {}
-                Some(blind) => {
-                    return Err(AppError::BadRequest(format!(
-                        "That user may not see {blind} of these findings: assign them to \
-                         someone who sees their cluster. Nothing was changed."
-                    )));
-                }
+                None | Some(_) => return Err(refused()),
             }
             db::decisions::assign(&mut *conn, keys, *assignee_id, by).await
         }
@@ -419,6 +425,34 @@ fn decision_details(
         "pending": outcome.pending,
         "skipped_fleet_level": outcome.skipped_fleet_level,
     })
+}
+
+/// The users who may own the findings `of` names (see [`Store::assignees`]); what is asked
+/// about must be within the viewer's scope.
+async fn owner_candidates(
+    conn: &mut sqlx::PgConnection,
+    viewer: &Viewer,
+    of: &AssigneesFor,
+) -> Result<Vec<Assignee>, AppError> {
+    let scope = viewer.clusters.as_deref();
+    match of {
+        AssigneesFor::Finding(key) => {
+            let access = db::decisions::access(&mut *conn, scope, &[*key])
+                .await
+                .map_err(to_app_error)?;
+            if !access.first().is_some_and(|a| a.visible) {
+                return Err(AppError::NotFound(format!("Finding {}:{}", key.0, key.1)));
+            }
+            db::assignees::candidates(&mut *conn, &[], &[*key]).await
+        }
+        AssigneesFor::Matching(filter) => {
+            // the clusters the filter selects, within the viewer's: never empty for a
+            // viewer who sees a cluster (and an empty selection lists nobody)
+            let criteria = explorer_criteria(&mut *conn, scope, filter).await?;
+            db::assignees::candidates(&mut *conn, &criteria.clusters, &[]).await
+        }
+    }
+    .map_err(to_app_error)
 }
 
 #[async_trait]
@@ -530,7 +564,7 @@ impl Store for PgStore {
         finding_id: i64,
     ) -> Result<FindingDetail, AppError> {
         let mut conn = self.conn().await?;
-        db::finding_detail::load(
+        let mut detail = db::finding_detail::load(
             &mut conn,
             viewer.clusters.as_deref(),
             cluster_id,
@@ -539,13 +573,17 @@ impl Store for PgStore {
         )
         .await
         .map_err(to_app_error)?
-        .map(|mut detail| {
-            // fleet-level findings are decided by those who see every cluster
-            detail.can_decide =
-                viewer.role.can_triage() && (cluster_id != 0 || viewer.clusters.is_none());
-            detail
-        })
-        .ok_or_else(|| AppError::NotFound(format!("Finding {cluster_id}/{finding_id}")))
+        .ok_or_else(|| AppError::NotFound(format!("Finding {cluster_id}/{finding_id}")))?;
+        // fleet-level findings are decided by those who see every cluster
+        detail.can_decide =
+            viewer.role.can_triage() && (cluster_id != 0 || viewer.clusters.is_none());
+        if detail.can_decide {
+            detail.assignees =
+                db::assignees::candidates(&mut conn, &[], &[(cluster_id, finding_id)])
+                    .await
+                    .map_err(to_app_error)?;
+        }
+        Ok(detail)
     }
 
     async fn tokens(&self, viewer: &Viewer) -> Result<Vec<TokenSummary>, AppError> {
@@ -745,6 +783,18 @@ impl Store for PgStore {
         db::decisions::pending(&mut conn, viewer.clusters.as_deref(), viewer.user_id, 500)
             .await
             .map_err(to_app_error)
+    }
+
+    async fn assignees(
+        &self,
+        viewer: &Viewer,
+        of: AssigneesFor,
+    ) -> Result<Vec<Assignee>, AppError> {
+        if !viewer.role.can_triage() {
+            return Err(AppError::Forbidden);
+        }
+        let mut conn = self.conn().await?;
+        owner_candidates(&mut conn, viewer, &of).await
     }
 
     async fn estate(&self, viewer: &Viewer, filter: EstateFilter) -> Result<Estate, AppError> {

@@ -2,6 +2,7 @@
 //! delegate. They live under `/rpc`; their URLs are an implementation detail of the UI, not an
 //! API contract (that is `/api/v1`, served by the server crate).
 
+pub mod assignees;
 pub mod audit;
 pub mod estate;
 pub mod finding;

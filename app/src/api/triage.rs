@@ -24,6 +24,12 @@
 //! (1–4000 characters). Approve and reject take `decisions[]` (`cluster:decision id`, as the
 //! approval queue lists them), an optional `note` and `next` (`/approvals` by default).
 
+// `decide_findings` takes every field of the decision bar's one form
+#![expect(
+    clippy::too_many_arguments,
+    reason = "a server function's arguments are its form's fields"
+)]
+
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -80,6 +86,7 @@ pub async fn accept_risk(
         "accept",
         justification.as_deref(),
         expires.as_deref(),
+        None,
         chrono::Utc::now().date_naive(),
     )
     .map_err(AppError::BadRequest)?;
@@ -98,6 +105,7 @@ pub async fn mark_false_positive(
     let action = crate::model::decision_action(
         "false_positive",
         justification.as_deref(),
+        None,
         None,
         chrono::Utc::now().date_naive(),
     )
@@ -118,6 +126,7 @@ pub async fn reopen_findings(
         "reopen",
         justification.as_deref(),
         None,
+        None,
         chrono::Utc::now().date_naive(),
     )
     .map_err(AppError::BadRequest)?;
@@ -133,21 +142,15 @@ pub async fn assign_owner(
     assignee: Option<String>,
     next: Option<String>,
 ) -> Result<DecisionOutcome, AppError> {
-    use crate::model::DecisionAction;
-    let assignee_id = assignee
-        .as_deref()
-        .map(str::trim)
-        .and_then(|a| a.parse::<i64>().ok())
-        .filter(|id| *id > 0)
-        .ok_or_else(|| AppError::BadRequest("Choose the user who owns the findings.".to_owned()))?;
-    server::decide(
-        keys,
-        matching,
-        filter,
-        next,
-        DecisionAction::Assign { assignee_id },
+    let action = crate::model::decision_action(
+        "assign",
+        None,
+        None,
+        assignee.as_deref(),
+        chrono::Utc::now().date_naive(),
     )
-    .await
+    .map_err(AppError::BadRequest)?;
+    server::decide(keys, matching, filter, next, action).await
 }
 
 /// Comments on the findings named.
@@ -163,16 +166,17 @@ pub async fn comment_findings(
         "comment",
         text.as_deref(),
         None,
+        None,
         chrono::Utc::now().date_naive(),
     )
     .map_err(AppError::BadRequest)?;
     server::decide(keys, matching, filter, next, action).await
 }
 
-/// One decision chosen in a form (`action`: `accept`, `false_positive`, `reopen`,
-/// `comment`), for the explorer's decision bar: the other fields are those of the action's own
-/// function (`justification`, `expires`), except that a comment's text is `justification`
-/// too. An empty `matching` means the selection (`keys[]`).
+/// One decision chosen in a form (`action`: `accept`, `false_positive`, `reopen`, `assign`,
+/// `comment`), for the explorer's decision bar and the finding page: the other fields are those
+/// of the action's own function (`justification`, `expires`, `assignee`), except that a
+/// comment's text is `justification` too. An empty `matching` means the selection (`keys[]`).
 #[server(prefix = "/rpc", endpoint = "triage/decide")]
 pub async fn decide_findings(
     action: Option<String>,
@@ -181,6 +185,7 @@ pub async fn decide_findings(
     #[server(default)] filter: ListFilter,
     justification: Option<String>,
     expires: Option<String>,
+    assignee: Option<String>,
     next: Option<String>,
 ) -> Result<DecisionOutcome, AppError> {
     let matching = matching.filter(|m| !m.trim().is_empty());
@@ -188,6 +193,7 @@ pub async fn decide_findings(
         action.as_deref().unwrap_or_default(),
         justification.as_deref(),
         expires.as_deref(),
+        assignee.as_deref(),
         chrono::Utc::now().date_naive(),
     )
     .map_err(AppError::BadRequest)?;

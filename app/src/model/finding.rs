@@ -11,7 +11,7 @@ use leptos::Params;
 use leptos_router::params::Params;
 use serde::{Deserialize, Serialize};
 
-use super::{Lenient, Severity};
+use super::{Assignee, Lenient, Owner, Severity};
 
 /// The path of the finding page, `/findings/{cluster_id}/{finding_id}`. An id that does not
 /// read as a number reads as absent, and the page answers "not found".
@@ -96,6 +96,14 @@ pub struct FindingDetail {
     /// findings only for viewers of every cluster).
     #[serde(default)]
     pub can_decide: bool,
+    /// Who owns it (the assignee of its newest assignment); `None`: unassigned, or its owner's
+    /// account is gone.
+    #[serde(default)]
+    pub owner: Option<Owner>,
+    /// The users it may be assigned to, for the owner picker (filled only for viewers who
+    /// may decide).
+    #[serde(default)]
+    pub assignees: Vec<Assignee>,
 }
 
 impl FindingDetail {
@@ -303,7 +311,15 @@ pub struct HistoryEntry {
     pub event: HistoryEvent,
 }
 
-/// A status change or a decision.
+/// A status change or a decision (comments and assignments included).
+// (on 64-bit targets; the browser's wasm32 has half-size pointers and stays under the limit)
+#[cfg_attr(
+    target_pointer_width = "64",
+    expect(
+        clippy::large_enum_variant,
+        reason = "at most a few hundred entries per page, built once; a box would only add a hop"
+    )
+)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HistoryEvent {
     /// The finding entered a status.
@@ -327,6 +343,19 @@ pub enum HistoryEvent {
         revoked_at: Option<DateTime<Utc>>,
         /// The VEX document that decided it.
         vex_source: Option<String>,
+        /// An acceptance's review: `pending` (waiting for a manager), `approved`, `rejected`,
+        /// `expired` (its expiry passed while it waited); `None` when none was needed.
+        #[serde(default)]
+        approval: Option<String>,
+        /// Who rejected it (`None`: a removed user), and when.
+        #[serde(default)]
+        rejected: Option<(Option<String>, DateTime<Utc>)>,
+        /// The reviewer's note, on an approval or a rejection.
+        #[serde(default)]
+        review_note: Option<String>,
+        /// An assignment's assignee (`None`: a removed user, or not an assignment).
+        #[serde(default)]
+        assignee: Option<String>,
     },
 }
 

@@ -8,6 +8,7 @@ mod finding;
 mod flash;
 mod lists;
 mod overview;
+mod owner;
 mod query;
 mod severity;
 mod sla;
@@ -36,6 +37,7 @@ pub use overview::{
     ClusterRisk, CoverageRow, FilterOptions, KindCounts, Mttr, Overview, OverviewFilter, Posture,
     TopRisk, TrendDay, WeekFlow, WorkloadRisk, factor_words,
 };
+pub use owner::{Assignee, AssigneesFor, Owner, parse_assignee};
 pub use query::{
     AuditQuery, EstateQuery, EventsQuery, FindingsQuery, FlashQuery, ImagePath, Lenient,
     LoginQuery, OverviewQuery,

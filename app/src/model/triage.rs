@@ -219,17 +219,22 @@ pub struct PendingApproval {
     pub requested_at: DateTime<Utc>,
 }
 
-/// A decision (`accept`, `false_positive`, `reopen`, `comment`) from its form fields: `text`
-/// is the justification, or the comment's text; `expires` the acceptance's last day. Every
-/// decision function reads its fields through this, so they refuse the same way.
+/// A decision (`accept`, `false_positive`, `reopen`, `assign`, `comment`) from its form
+/// fields: `text` is the justification, or the comment's text; `expires` the acceptance's last
+/// day; `assignee` the new owner's user id. Every decision function reads its fields through
+/// this, so they refuse the same way.
 pub fn decision_action(
     kind: &str,
     text: Option<&str>,
     expires: Option<&str>,
+    assignee: Option<&str>,
     today: NaiveDate,
 ) -> Result<DecisionAction, String> {
     let text = text.unwrap_or_default();
     Ok(match kind.trim() {
+        "assign" => DecisionAction::Assign {
+            assignee_id: super::parse_assignee(assignee)?,
+        },
         "accept" => DecisionAction::Accept {
             justification: required_text("A justification", text, MAX_JUSTIFICATION)?,
             expires: parse_expiry(expires.unwrap_or_default(), today)?,
@@ -245,7 +250,7 @@ pub fn decision_action(
         },
         other => {
             return Err(format!(
-                "'{}' is not a decision: choose accept, false_positive, reopen or comment",
+                "'{}' is not a decision: choose accept, false_positive, reopen, assign or comment",
                 other.chars().take(40).collect::<String>()
             ));
         }
@@ -515,18 +520,23 @@ mod decision_fields {
     fn every_decision_reads_its_fields_the_same_way() {
         let today = NaiveDate::from_ymd_opt(2026, 12, 1).expect("a day");
         assert!(matches!(
-            decision_action("accept", Some(" WAF "), Some("2026-12-31"), today),
+            decision_action("accept", Some(" WAF "), Some("2026-12-31"), None, today),
             Ok(DecisionAction::Accept { ref justification, .. }) if justification == "WAF"
         ));
-        assert!(decision_action("accept", Some("WAF"), None, today).is_err());
-        assert!(decision_action("accept", Some("WAF"), Some("2026-11-30"), today).is_err());
-        assert!(decision_action("false_positive", Some("  "), None, today).is_err());
+        assert!(decision_action("accept", Some("WAF"), None, None, today).is_err());
+        assert!(decision_action("accept", Some("WAF"), Some("2026-11-30"), None, today).is_err());
+        assert!(decision_action("false_positive", Some("  "), None, None, today).is_err());
         assert!(matches!(
-            decision_action("reopen", None, None, today),
+            decision_action("reopen", None, None, None, today),
             Ok(DecisionAction::Reopen { ref justification }) if justification.is_empty()
         ));
-        assert!(decision_action("comment", Some(""), None, today).is_err());
-        let refused = decision_action("delete", Some("x"), None, today).expect_err("refused");
+        assert!(decision_action("comment", Some(""), None, None, today).is_err());
+        assert_eq!(
+            decision_action("assign", None, None, Some(" 7 "), today),
+            Ok(DecisionAction::Assign { assignee_id: 7 })
+        );
+        assert!(decision_action("assign", Some("7"), None, None, today).is_err());
+        let refused = decision_action("delete", Some("x"), None, None, today).expect_err("refused");
         assert!(refused.contains("delete"), "{refused}");
     }
 }

@@ -7,7 +7,9 @@
 //! A finding that does not exist, or that the viewer may not see, is "not found" with status
 //! 404, the same for both. Everything a scanner wrote is rendered as text; of its references
 //! only http and https URLs become links. The decisions (accept, false positive,
-//! reopen, comment) are forms at the end, for viewers who may take them.
+//! reopen, assign an owner, comment) are forms at the end, for viewers who may take them;
+//! the owner shows in the header, and the history tells acceptances waiting for approval,
+//! rejected and approved ones, assignments and comments apart.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -26,7 +28,7 @@ use crate::components::table::{Column, DataTable};
 use crate::error::AppError;
 use crate::model::{
     CatalogueEntry, Evidence, FindingDetail, FindingPath, HistoryEntry, HistoryEvent, ImageGroup,
-    ReportRef, RiskExplained, RiskFactor, SlaClock, WhereElse, is_web_link, status_words,
+    Owner, ReportRef, RiskExplained, RiskFactor, SlaClock, WhereElse, is_web_link, status_words,
 };
 use crate::resource::resource;
 
@@ -134,6 +136,17 @@ fn Decisions(detail: FindingDetail, decide: ServerAction<DecideFindings>) -> imp
         }
         .into_any()
     };
+    // no form when nobody may own it (the picker would offer nothing)
+    let assign = if detail.assignees.is_empty() {
+        view! {
+            <p class="muted small" data-testid="no-assignees">
+                "Nobody who sees this finding may own it."
+            </p>
+        }
+        .into_any()
+    } else {
+        form("assign", "Assign an owner", owner_picker(&detail), "Assign").into_any()
+    };
     view! {
         <section class="card decisions" aria-labelledby="decisions-heading">
             <h2 id="decisions-heading">"Decide"</h2>
@@ -158,6 +171,7 @@ fn Decisions(detail: FindingDetail, decide: ServerAction<DecideFindings>) -> imp
                     "Mark false positive",
                 ))}
                 {(!open).then(|| form("reopen", "Reopen", justification("reopen-why", false), "Reopen"))}
+                {assign}
                 {form(
                     "comment",
                     "Comment",
@@ -171,6 +185,27 @@ fn Decisions(detail: FindingDetail, decide: ServerAction<DecideFindings>) -> imp
             </div>
         </section>
     }
+}
+
+/// The owner picker: the users who may own the finding, its owner (if one of them) chosen.
+fn owner_picker(detail: &FindingDetail) -> AnyView {
+    let current = detail.owner.as_ref().map(|o| o.name.clone());
+    let options = detail
+        .assignees
+        .iter()
+        .map(|a| {
+            let chosen = current.as_deref() == Some(a.name.as_str());
+            view! { <option value=a.id.to_string() selected=chosen>{a.label()}</option> }
+        })
+        .collect_view();
+    view! {
+        <label for="assign-to">"Owner"</label>
+        <select id="assign-to" name="assignee" required=true>
+            <option value="">"Choose a user…"</option>
+            {options}
+        </select>
+    }
+    .into_any()
 }
 
 #[component]
@@ -206,6 +241,7 @@ fn Header(detail: FindingDetail, name: String) -> impl IntoView {
                 " "
                 <span class="badge kind">{detail.kind.clone()}</span>
             </p>
+            <p class="finding-owner" data-testid="finding-owner">{owner_words(detail.owner.as_ref())}</p>
         </header>
         <section class="card" aria-labelledby="where-heading">
             <h2 id="where-heading">"Where and when"</h2>
@@ -223,6 +259,28 @@ fn Header(detail: FindingDetail, name: String) -> impl IntoView {
                 {detail.sla.clone().map(|sla| view! { <SlaRow sla /> })}
             </dl>
         </section>
+    }
+}
+
+/// "Owner: Dana (assigned by Sam, 2026-12-08 10:00 UTC)", or "Unassigned".
+fn owner_words(owner: Option<&Owner>) -> String {
+    match owner {
+        None => "Unassigned".to_owned(),
+        Some(owner) => format!(
+            "Owner: {}{} (assigned{} {})",
+            owner.name,
+            if owner.disabled {
+                ", account disabled"
+            } else {
+                ""
+            },
+            owner
+                .by
+                .as_ref()
+                .map(|by| format!(" by {by}"))
+                .unwrap_or_default(),
+            format::timestamp(owner.since)
+        ),
     }
 }
 
@@ -600,14 +658,45 @@ fn history_entry(entry: HistoryEntry) -> impl IntoView {
             approved,
             revoked_at,
             vex_source,
+            approval,
+            rejected,
+            review_note,
+            assignee,
         } => {
             let who = by.unwrap_or_else(|| "the system".to_owned());
+            let headline = match decision.as_str() {
+                "assigned" => format!(
+                    "Assigned to {} by {who}",
+                    assignee.unwrap_or_else(|| "a removed user".to_owned())
+                ),
+                "comment" => format!("Comment by {who}"),
+                other => format!("Decision: {} by {who}", status_words(other)),
+            };
+            // an acceptance's review: waiting, approved, rejected or void
+            let review = match (approval.as_deref(), approved, rejected) {
+                (Some("pending"), _, _) => Some("pending approval".to_owned()),
+                (_, Some((approver, at)), _) => {
+                    Some(format!("approved by {approver}, {}", format::timestamp(at)))
+                }
+                (Some("rejected"), _, Some((rejecter, at))) => Some(format!(
+                    "rejected by {}, {}",
+                    rejecter.unwrap_or_else(|| "a removed user".to_owned()),
+                    format::timestamp(at)
+                )),
+                (Some("rejected"), _, None) => Some("rejected".to_owned()),
+                (Some("expired"), _, _) => {
+                    Some("expired before it was approved; never in force".to_owned())
+                }
+                (Some("approved"), None, _) => Some("approved".to_owned()),
+                _ => None,
+            }
+            .map(|review| match review_note {
+                Some(note) => format!("{review}: “{note}”"),
+                None => review,
+            });
             let mut notes = Vec::new();
             if let Some(expires) = expires_at {
                 notes.push(format!("expires {}", format::timestamp(expires)));
-            }
-            if let Some((approver, at)) = approved {
-                notes.push(format!("approved by {approver} {}", format::timestamp(at)));
             }
             if let Some(revoked) = revoked_at {
                 notes.push(format!("revoked {}", format::timestamp(revoked)));
@@ -615,11 +704,11 @@ fn history_entry(entry: HistoryEntry) -> impl IntoView {
             if let Some(vex) = vex_source {
                 notes.push(format!("VEX: {vex}"));
             }
+            let class = format!("history-decision decision-{decision}");
             view! {
-                <span class="history-decision">
-                    {format!("Decision: {} by {who}", status_words(&decision))}
-                </span>
+                <span class=class>{headline}</span>
                 {(!justification.is_empty()).then(|| view! { <q class="justification">{justification}</q> })}
+                {review.map(|r| view! { " " <span class="badge history-review" data-testid="history-review">{r}</span> })}
                 {(!notes.is_empty()).then(|| view! { <span class="muted small">{format!(" ({})", notes.join("; "))}</span> })}
             }
             .into_any()

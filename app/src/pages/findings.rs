@@ -428,7 +428,9 @@ fn group_row(g: FindingGroup, filter: ListFilter) -> impl IntoView {
 
 /// Decisions on the selected rows or on every finding the filter matches: one form (its row
 /// checkboxes sit in the table and name it with `form="decide"`). Posts to
-/// `/rpc/triage/decide`, with or without JavaScript.
+/// `/rpc/triage/decide`, with or without JavaScript. "Assign to…" takes the owner from a
+/// picker of the users who see every cluster the filter selects: narrow the filter to one
+/// cluster to assign to that cluster's own analysts.
 #[component]
 fn DecisionBar(
     filter: ListFilter,
@@ -444,6 +446,27 @@ fn DecisionBar(
         .collect_view();
     let next = findings_href(&filter.with("after", None));
     let all = format!("All {} matching findings", format::count(total));
+    // the owner picker: who sees every cluster this filter selects (model::AssigneesFor)
+    let candidates_for = filter.with("after", None);
+    let candidates = resource(
+        move || candidates_for.clone(),
+        crate::api::assignees::get_assignees,
+    );
+    let picker = move || {
+        Suspend::new(async move {
+            let options = candidates
+                .await?
+                .into_iter()
+                .map(|a| view! { <option value=a.id.to_string()>{a.label()}</option> })
+                .collect_view();
+            Ok::<_, AppError>(view! {
+                <select name="assignee">
+                    <option value="">"Choose a user…"</option>
+                    {options}
+                </select>
+            })
+        })
+    };
     view! {
         <details class="card decision-bar">
             <summary>"Decide on findings…"</summary>
@@ -468,8 +491,13 @@ fn DecisionBar(
                         <option value="accept">"Accept the risk"</option>
                         <option value="false_positive">"Mark false positive"</option>
                         <option value="reopen">"Reopen"</option>
+                        <option value="assign">"Assign to…"</option>
                         <option value="comment">"Comment"</option>
                     </select>
+                </label>
+                <label>
+                    "Owner (assignments)"
+                    <AsyncRegion>{picker}</AsyncRegion>
                 </label>
                 <label class="grow">
                     "Justification or comment"

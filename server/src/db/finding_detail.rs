@@ -1,6 +1,7 @@
 //! The read model of the finding page: one finding by its key, within the viewer's scope, with
 //! its catalogue entry, its evidence per scanner scope, the other open findings of its
-//! vulnerability and its history. Read only; decisions are written by [`super::findings`].
+//! vulnerability, its owner and its history (status changes, decisions with their review,
+//! assignments, comments). Read only; decisions are written by [`super::findings`].
 //!
 //! Every query goes by a key or an index: the finding by its primary key, observations by the
 //! primary key's prefix `(cluster_id, finding_id)`, events and decisions by their
@@ -14,7 +15,7 @@
 
 use app::model::{
     CatalogueEntry, EpssScore, Evidence, FindingDetail, HistoryEntry, HistoryEvent, ImageGroup,
-    KevEntry, Place, ReportRef, Severity, SlaClock, SlaPolicy, WhereElse,
+    KevEntry, Owner, Place, ReportRef, Severity, SlaClock, SlaPolicy, WhereElse,
 };
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
@@ -122,6 +123,7 @@ pub async fn load(
         }
         _ => None,
     };
+    let owner = owner(&mut *conn, f.cluster_id, f.id).await?;
     let mut history = history(&mut *conn, f.cluster_id, f.id, FindingDetail::HISTORY_LIMIT).await?;
     let history_truncated = history.len() > FindingDetail::HISTORY_LIMIT;
     history.truncate(FindingDetail::HISTORY_LIMIT);
@@ -154,6 +156,8 @@ pub async fn load(
         history,
         history_truncated,
         can_decide: false,
+        owner,
+        assignees: Vec::new(),
     }))
 }
 
@@ -411,7 +415,46 @@ async fn where_else(
     Ok(out)
 }
 
-/// Status changes and decisions, newest first: `limit` + 1 at most, so the caller can tell
+/// The finding's owner: the assignee of its newest assignment in force (`None` when there is
+/// none, or when that assignee's account was removed).
+async fn owner(
+    conn: &mut PgConnection,
+    cluster_id: i64,
+    id: i64,
+) -> Result<Option<Owner>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"with newest as (
+               select d.assignee_id, d.decided_by, d.created_at
+               from finding_decision d
+               where d.cluster_id = $1 and d.finding_id = $2 and d.decision = 'assigned'
+                 and d.revoked_at is null
+               order by d.created_at desc, d.id desc
+               limit 1
+           )
+           select coalesce(nullif(u.display_name, ''), u.email) as "name?",
+                  (u.disabled_at is not null) as "disabled?",
+                  coalesce(nullif(b.display_name, ''), b.email) as "by?",
+                  n.created_at
+           from newest n
+           left join app_user u on u.id = n.assignee_id
+           left join app_user b on b.id = n.decided_by"#,
+        cluster_id,
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|r| {
+        Some(Owner {
+            name: r.name?,
+            disabled: r.disabled.unwrap_or(false),
+            by: r.by,
+            since: r.created_at,
+        })
+    }))
+}
+
+/// Status changes and decisions (with their review, assignee and comment), newest first:
+/// `limit` + 1 at most, so the caller can tell
 /// whether there were more.
 async fn history(
     conn: &mut PgConnection,
@@ -425,7 +468,9 @@ async fn history(
                        null::text as by_name, null::text as justification,
                        null::timestamptz as expires_at, null::text as approver,
                        null::timestamptz as approved_at, null::timestamptz as revoked_at,
-                       null::text as vex_source
+                       null::text as vex_source, null::text as approval,
+                       null::text as rejecter, null::timestamptz as rejected_at,
+                       null::text as review_note, null::text as assignee
                 from finding_event e
                 where e.cluster_id = $1 and e.finding_id = $2
                 order by e.at desc, e.id desc
@@ -434,10 +479,14 @@ async fn history(
                (select d.created_at, 1, d.id, d.decision,
                        coalesce(nullif(u.display_name, ''), u.email), d.justification,
                        d.expires_at, coalesce(nullif(a.display_name, ''), a.email),
-                       d.approved_at, d.revoked_at, d.vex_source
+                       d.approved_at, d.revoked_at, d.vex_source, d.approval,
+                       coalesce(nullif(r.display_name, ''), r.email), d.rejected_at,
+                       d.review_note, coalesce(nullif(o.display_name, ''), o.email)
                 from finding_decision d
                 left join app_user u on u.id = d.decided_by
                 left join app_user a on a.id = d.approved_by
+                left join app_user r on r.id = d.rejected_by
+                left join app_user o on o.id = d.assignee_id
                 where d.cluster_id = $1 and d.finding_id = $2
                 order by d.created_at desc, d.id desc
                 limit $3)
@@ -465,6 +514,10 @@ async fn history(
                     approved: r.approver.zip(r.approved_at),
                     revoked_at: r.revoked_at,
                     vex_source: r.vex_source,
+                    approval: r.approval,
+                    rejected: r.rejected_at.map(|at| (r.rejecter, at)),
+                    review_note: r.review_note.filter(|n| !n.trim().is_empty()),
+                    assignee: r.assignee,
                 }
             },
         })

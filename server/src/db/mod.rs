@@ -13,6 +13,7 @@
 //! the bulk statements of the ingest merge (`COPY`, and updates over arrays of staged rows),
 //! whose shape the checker cannot follow; they use runtime queries with bound parameters only.
 
+pub mod assignees;
 pub mod audit;
 pub mod catalogue;
 pub mod controls;

@@ -7,6 +7,7 @@
 )]
 
 mod access;
+mod assign;
 mod boundaries;
 mod cli;
 mod cross_scanner;
