@@ -67,6 +67,10 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
         ("POST", "/rpc/overview/posture") => Expect::Roles(EVERYONE),
         ("GET", "/audit" | "/audit.csv") => Expect::Roles(MANAGERS),
         ("POST", "/rpc/audit/list") => Expect::Roles(MANAGERS),
+        // everyone keeps saved views (executives private ones only: the store's rule)
+        ("POST", "/rpc/views/list" | "/rpc/views/save" | "/rpc/views/delete") => {
+            Expect::Roles(EVERYONE)
+        }
         _ => return None,
     })
 }
