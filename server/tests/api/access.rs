@@ -56,6 +56,7 @@ fn expectation(method: &str, path: &str) -> Option<Expect> {
             | "/rpc/triage/false-positive"
             | "/rpc/triage/reopen"
             | "/rpc/triage/assign"
+            | "/rpc/triage/assignees"
             | "/rpc/triage/comment"
             | "/rpc/triage/decide",
         ) => Expect::Roles(TRIAGERS),

@@ -256,6 +256,11 @@ fn server_fn_args(path: &str, me: &Tenant, other: &Tenant) -> Vec<String> {
         "/rpc/estate/where-running" => ["CVE-2020-27350", "CVE-2021-44228", "CVE-2022-0778"]
             .map(|cve| format!("cve={cve}"))
             .to_vec(),
+        // who may own what each filter selects (the other cluster's is a 404); users do not
+        // change with reports, and their scoping is tested in assign.rs
+        "/rpc/triage/assignees" => std::iter::once(all("q"))
+            .chain(clusters.map(|c| format!("filter%5Bcluster%5D={c}")))
+            .collect(),
         "/rpc/findings/list" | "/rpc/events/list" => std::iter::once(all("q"))
             .chain(clusters.map(|c| format!("filter%5Bcluster%5D={c}")))
             .chain(SEVERITIES.map(|s| format!("filter%5Bseverity%5D={s}")))
