@@ -96,7 +96,22 @@ fn main() {
         "ms",
         &format!("fleet {:.1}, cluster {:.1}", worst.fleet.1, worst.one.1),
     );
-    let plan = runtime.block_on(slowest_statement(&admin_url, &url, &cluster));
+    let plan = runtime.block_on(slowest_statement(
+        &admin_url,
+        &url,
+        EMAIL,
+        &["/".to_owned(), format!("/?cluster={cluster}")],
+    ));
+    let (widespread_cluster, widespread_id) = runtime.block_on(widespread_finding(&url));
+    let mut triage_paths: Vec<String> = FINDINGS_SHAPES.iter().map(|p| p.to_string()).collect();
+    triage_paths.push(format!("/findings/{widespread_cluster}/{widespread_id}"));
+    triage_paths.push("/estate".to_owned());
+    let triage_plan = runtime.block_on(slowest_statement(
+        &admin_url,
+        &url,
+        ANALYST_EMAIL,
+        &triage_paths,
+    ));
     let triage = measure_triage(&url);
     line(
         &mut report,
@@ -198,6 +213,17 @@ fn main() {
     let _ = writeln!(report);
     let _ = writeln!(report, "```");
     let _ = writeln!(report, "{}", plan.trim_end());
+    let _ = writeln!(report, "```");
+    let _ = writeln!(report);
+    let _ = writeln!(
+        report,
+        "Slowest statement of the triage pages at {large} findings (the four `/findings` \
+         shapes, a finding of the most widespread vulnerability and `/estate`, as the analyst; \
+         auto_explain as above, two renders each):"
+    );
+    let _ = writeln!(report);
+    let _ = writeln!(report, "```");
+    let _ = writeln!(report, "{}", triage_plan.trim_end());
     let _ = writeln!(report, "```");
     if let Ok(path) = std::env::var("BENCH_REPORT") {
         let _ = std::fs::write(path, report);
@@ -491,7 +517,7 @@ async fn largest_cluster(url: &str) -> String {
 
 /// Renders `/` a few times per scope with auto_explain on for the server's connections and
 /// returns the slowest statement's log entry (duration, query and plan).
-async fn slowest_statement(admin_url: &str, url: &str, cluster: &str) -> String {
+async fn slowest_statement(admin_url: &str, url: &str, email: &str, paths: &[String]) -> String {
     let name = url.rsplit('/').next().unwrap_or_default().to_owned();
     let mut admin = PgConnection::connect(admin_url).await.expect("admin");
     let settings = [
@@ -509,16 +535,16 @@ async fn slowest_statement(admin_url: &str, url: &str, cluster: &str) -> String 
             .expect("auto_explain setting");
     }
     let server = Server::start(url);
-    let cookie = server.login();
+    let cookie = server.login_as(email);
     wait_idle(url).await;
     // The server writes its log into its data directory (.ci/pg: server.log).
     let offset: i64 = sqlx::query_scalar("select size from pg_stat_file('server.log')")
         .fetch_one(&mut admin)
         .await
         .expect("the server log (.ci/pg writes server.log in the data directory)");
-    for path in ["/".to_owned(), format!("/?cluster={cluster}")] {
+    for path in paths {
         for _ in 0..2 {
-            server.get(&path, &cookie);
+            server.get(path, &cookie);
         }
     }
     server.stop();
