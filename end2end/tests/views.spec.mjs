@@ -35,6 +35,8 @@ for (const javaScriptEnabled of [false, true]) {
       const facets = page.getByRole("navigation", { name: "Facets" });
       await facets.locator('a[data-facet="severity"][data-value="high"]').click();
       await expect(page).toHaveURL(/severity=high/);
+      // the list of the new filter is on the page (hydrated, the URL changes first)
+      await expect(facets.locator('a[data-facet="severity"][data-value="high"]')).toHaveAttribute("aria-current", "true");
       const search = page.getByRole("search", { name: "Search findings" });
       await search.getByLabel("Order").selectOption("severity");
       await search.getByRole("button", { name: "Apply" }).click();

@@ -142,9 +142,12 @@ fn ProviderView(provider: ProviderNode) -> impl IntoView {
             <summary>
                 <span class="estate-name">{name.clone()}</span>
                 <span class="muted">{format!(" {clusters} clusters · {summary}")}</span>
-                " "
-                <a href=findings_href(&filter)>"Findings"</a>
             </summary>
+            // links stay outside the summary: a control inside another is out of reach for
+            // keyboards and screen readers
+            <p class="estate-links">
+                <a href=findings_href(&filter)>{format!("Findings on {name}")}</a>
+            </p>
             <DataTable
                 id="estate-clusters"
                 title=format!("Clusters on {name}")
@@ -252,11 +255,11 @@ fn NamespaceView(ns: NamespaceNode, cluster: String, single: bool) -> impl IntoV
                 <span class="muted">
                     {format!(" {} workloads · {summary}", format::count(ns.workload_count))}
                 </span>
-                " "
-                <a href=findings_href(&filter)>"Findings"</a>
-                " "
-                {(!single).then(|| view! { <a href=page>"Namespace page"</a> })}
             </summary>
+            <p class="estate-links">
+                <a href=findings_href(&filter)>{format!("Findings in {name}")}</a>
+                {(!single).then(|| view! { " · " <a href=page>"Namespace page"</a> })}
+            </p>
             <DataTable
                 id="estate-workloads"
                 title=format!("Workloads in {name}")
