@@ -224,6 +224,12 @@ for (const scheme of ["light", "dark"]) {
     await page.screenshot({ path: `screenshots/estate-${scheme}.png`, fullPage: true });
     expect(await seriousViolations(page)).toEqual([]);
 
+    // a cluster's page lists its namespaces, workloads and their images
+    await page.locator('a[href^="/estate?cluster="]').first().click();
+    await expect(page).toHaveURL(/\/estate\?cluster=/);
+    await hydrated(page, problems);
+    await page.screenshot({ path: `screenshots/estate-cluster-${scheme}.png`, fullPage: true });
+    expect(await seriousViolations(page)).toEqual([]);
     const image = await page.locator('a[href^="/images/"]').first().getAttribute("href");
     expect(image).toMatch(/^\/images\/\d+$/);
     await page.goto(image);

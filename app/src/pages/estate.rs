@@ -141,7 +141,9 @@ fn ProviderView(provider: ProviderNode) -> impl IntoView {
         <details class="estate-level" open=true data-provider=name.clone()>
             <summary>
                 <span class="estate-name">{name.clone()}</span>
-                <span class="muted">{format!(" {clusters} clusters · {summary}")}</span>
+                <span class="muted">
+                    {format!(" {clusters} {} · {summary}", if clusters == 1 { "cluster" } else { "clusters" })}
+                </span>
             </summary>
             // links stay outside the summary: a control inside another is out of reach for
             // keyboards and screen readers

@@ -505,7 +505,7 @@ fn evidence_row(e: Evidence) -> impl IntoView {
     let source = e.source.clone();
     view! {
         <tr data-source=source>
-            <th scope="row">{e.source}<br /><span class="muted small">{e.scope}</span></th>
+            <th scope="row">{e.source}<br /><span class="muted small scope-id">{e.scope}</span></th>
             <td><SeverityBadge severity=e.severity /></td>
             <td>{format::timestamp(e.first_seen)}</td>
             <td>{last_seen}</td>

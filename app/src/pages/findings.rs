@@ -346,7 +346,7 @@ fn finding_row(f: FindingRow, selectable: bool) -> impl IntoView {
             {select}
             <td class="num">{f.risk.map(|r| r.to_string()).unwrap_or_default()}</td>
             <td><SeverityBadge severity=f.severity /></td>
-            <td>
+            <td class="wrap finding-cell">
                 <a class="finding-title" href=href>{f.title}</a>
                 {f.description.map(|d| view! { <div class="muted finding-description">{d}</div> })}
             </td>
