@@ -230,6 +230,10 @@ for (const scheme of ["light", "dark"]) {
     await hydrated(page, problems);
     await page.screenshot({ path: `screenshots/estate-cluster-${scheme}.png`, fullPage: true });
     expect(await seriousViolations(page)).toEqual([]);
+    // an image: "where is it running?" for the riskiest finding's vulnerability links them
+    await page.goto("/findings");
+    const cve = (await page.getByTestId("findings-table").locator("code").first().textContent()).trim();
+    await page.goto(`/findings?q=${encodeURIComponent(cve)}`);
     const image = await page.locator('a[href^="/images/"]').first().getAttribute("href");
     expect(image).toMatch(/^\/images\/\d+$/);
     await page.goto(image);
