@@ -1,7 +1,7 @@
 // Access control as a person meets it: signing in and out, what a limited user sees, the
 // audit log, the Content-Security-Policy under a hydrated app, and injected markup staying text.
 import { test, expect } from "@playwright/test";
-import { admin, scoped, signIn, watch } from "./session.mjs";
+import { admin, hydrated, scoped, signIn, watch } from "./session.mjs";
 
 test("visitors sign in, land where they were going, and sign out", async ({ page }) => {
   const problems = watch(page);
@@ -185,7 +185,7 @@ test("the sign-in, account and audit pages have no detectable accessibility viol
   await signIn(page);
   for (const path of ["/account", "/audit"]) {
     await page.goto(path);
-    await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+    await hydrated(page);
     results = await new AxeBuilder({ page }).analyze();
     expect(results.violations.map((v) => `${path} ${v.id}: ${v.help}`)).toEqual([]);
   }

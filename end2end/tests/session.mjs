@@ -34,6 +34,8 @@ export function watch(page) {
 export async function hydrated(page, problems = []) {
   try {
     await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+    // the frame hydrates first; a lazily loaded page names the document when its own code runs
+    await expect(page).toHaveTitle(/\S/);
   } catch (e) {
     throw new Error(`the page did not hydrate; the browser reported: ${JSON.stringify(problems)}\n${e.message}`);
   }
