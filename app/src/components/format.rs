@@ -9,6 +9,11 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// `one` for 1, else `many`: "1 cluster", "2 clusters".
+pub fn plural(n: i64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
 /// "1,234,567".
 pub fn count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

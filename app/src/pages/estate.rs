@@ -142,7 +142,10 @@ fn ProviderView(provider: ProviderNode) -> impl IntoView {
             <summary>
                 <span class="estate-name">{name.clone()}</span>
                 <span class="muted">
-                    {format!(" {clusters} {} · {summary}", if clusters == 1 { "cluster" } else { "clusters" })}
+                    {format!(
+                        " {clusters} {} · {summary}",
+                        format::plural(clusters as i64, "cluster", "clusters")
+                    )}
                 </span>
             </summary>
             // links stay outside the summary: a control inside another is out of reach for
@@ -255,7 +258,11 @@ fn NamespaceView(ns: NamespaceNode, cluster: String, single: bool) -> impl IntoV
             <summary>
                 <span class="estate-name">{name.clone()}</span>
                 <span class="muted">
-                    {format!(" {} workloads · {summary}", format::count(ns.workload_count))}
+                    {format!(
+                        " {} {} · {summary}",
+                        format::count(ns.workload_count),
+                        format::plural(ns.workload_count, "workload", "workloads")
+                    )}
                 </span>
             </summary>
             <p class="estate-links">

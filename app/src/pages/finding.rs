@@ -562,9 +562,9 @@ fn WhereElseCard(where_else: WhereElse) -> impl IntoView {
         format!(
             "{} other open {} on {} {} in the clusters you may see{}.",
             format::count(where_else.findings),
-            plural(where_else.findings, "finding", "findings"),
+            format::plural(where_else.findings, "finding", "findings"),
             format::count(where_else.images),
-            plural(where_else.images, "image", "images"),
+            format::plural(where_else.images, "image", "images"),
             if (shown as i64) < where_else.images {
                 format!("; the {shown} riskiest images are listed")
             } else {
@@ -616,7 +616,7 @@ fn image_group(group: ImageGroup) -> impl IntoView {
                 {format!(
                     " {} {}, highest risk {}",
                     format::count(group.findings),
-                    plural(group.findings, "finding", "findings"),
+                    format::plural(group.findings, "finding", "findings"),
                     group.risk_max.map_or_else(|| "—".to_owned(), |r| r.to_string())
                 )}
             </span>
@@ -624,10 +624,6 @@ fn image_group(group: ImageGroup) -> impl IntoView {
             {(hidden > 0).then(|| view! { <p class="muted small">{format!("and {hidden} more")}</p> })}
         </li>
     }
-}
-
-fn plural(n: i64, one: &'static str, many: &'static str) -> &'static str {
-    if n == 1 { one } else { many }
 }
 
 #[component]

@@ -88,7 +88,7 @@ fn ImageBody(detail: ImageDetail) -> impl IntoView {
             view! {
                 <li>
                     <a href=href>{c.name.clone()}</a>
-                    <span class="muted">{format!(" {} workloads", format::count(c.workloads))}</span>
+                    <span class="muted">{format!(" {} {}", format::count(c.workloads), format::plural(c.workloads, "workload", "workloads"))}</span>
                 </li>
             }
         })
