@@ -293,10 +293,13 @@ pub async fn merge(
         .collect();
     let mut fixed = 0;
     if active > confirmed.len() as i64 {
-        // The scopes' active observations this report does not confirm.
-        let confirmed: std::collections::HashSet<(i64, i64, i64)> = confirmed
+        // The scopes' active observations this report does not see. The lookup below runs
+        // after the inserts and reactivations above, so every staged row counts as seen, not
+        // only those `confirmed` (active before): a first or returning observation is not gone.
+        let seen_in_scope: std::collections::HashSet<(i64, i64, i64)> = staged
             .iter()
-            .map(|&i| (staged[i].scope_id, staged[i].cluster_id, finding_ids[i]))
+            .zip(&finding_ids)
+            .map(|(f, id)| (f.scope_id, f.cluster_id, *id))
             .collect();
         let active: Vec<(i64, i64, i64)> = sqlx::query!(
             "select scope_id, cluster_id, finding_id from observation
@@ -310,7 +313,7 @@ pub async fn merge(
         .collect();
         let gone: Vec<&(i64, i64, i64)> = active
             .iter()
-            .filter(|key| !confirmed.contains(key))
+            .filter(|key| !seen_in_scope.contains(key))
             .collect();
         // Findings this report sees (in any scope) are not fixed, whatever else went.
         let seen: std::collections::HashSet<(i64, i64)> = staged

@@ -211,3 +211,45 @@ async fn deleting_findings_deletes_their_observations(pool: PgPool) {
         .unwrap();
     assert_eq!(app.row_counts().await.observations, 0);
 }
+
+/// The scope's observation of the finding with `cve`: whether it is active.
+async fn observed(pool: &PgPool, cve: &str) -> bool {
+    sqlx::query_scalar(
+        "select o.active from observation o
+         join finding f on f.cluster_id = o.cluster_id and f.id = o.finding_id
+         where f.vulnerability_id = $1",
+    )
+    .bind(cve)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn what_a_report_sees_stays_observed_when_something_else_went(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = app.token("ci", None).await;
+    scan(&app, &token, 1, &[A]).await;
+
+    // A went and B is new, in the same report: B's first observation is active ...
+    let body = scan(&app, &token, 2, &[B]).await;
+    assert_eq!(body["counts"]["fixed"], 1);
+    assert_eq!(body["counts"]["new"], 1);
+    assert_eq!(status_of(&app.pool, A.0).await, "fixed");
+    assert_eq!(status_of(&app.pool, B.0).await, "open");
+    assert!(observed(&app.pool, B.0).await);
+
+    // ... so B is fixed when it goes; A, back in the same report, is observed again ...
+    let body = scan(&app, &token, 3, &[A]).await;
+    assert_eq!(body["counts"]["fixed"], 1);
+    assert_eq!(body["counts"]["reopened"], 1);
+    assert_eq!(status_of(&app.pool, B.0).await, "fixed");
+    assert_eq!(status_of(&app.pool, A.0).await, "reopened");
+    assert!(observed(&app.pool, A.0).await);
+
+    // ... and fixed again when it goes.
+    let body = scan(&app, &token, 4, &[]).await;
+    assert_eq!(body["counts"]["fixed"], 1);
+    assert_eq!(status_of(&app.pool, A.0).await, "fixed");
+    assert!(!observed(&app.pool, A.0).await);
+}
