@@ -218,6 +218,19 @@ async fn a_scaled_demo_has_a_fleet_with_history(pool: PgPool) {
     )
     .await;
     assert!(accepted >= 3, "{accepted} accepted");
+    // the lifecycle holds: a finding not fixed is still seen by some scope
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from finding f where f.status <> 'fixed'
+               and not exists (select 1 from observation o
+                               where o.cluster_id = f.cluster_id and o.finding_id = f.id
+                                 and o.active)",
+        )
+        .await,
+        0,
+        "findings not fixed without an active observation"
+    );
     // intel through the intel tables, and risk scored with it
     assert!(count(&pool, "select count(*) from intel_kev").await > 0);
     assert!(count(&pool, "select count(*) from intel_epss").await > 500);
