@@ -43,6 +43,9 @@ pub struct ListFilter {
     /// Only this namespace (by name, in every selected cluster).
     #[serde(default)]
     pub namespace: Option<String>,
+    /// Only findings this source (scanner install, by name) observed.
+    #[serde(default)]
+    pub source: Option<String>,
     /// Only this vulnerability (exact id).
     #[serde(default)]
     pub vulnerability: Option<String>,
@@ -52,7 +55,7 @@ pub struct ListFilter {
     /// Only this workload (`<cluster id>:<workload id>`).
     #[serde(default)]
     pub workload: Option<String>,
-    /// `risk` (the default), `severity`, `first_seen`.
+    /// `risk` (the default), `severity`, `first_seen`, `last_seen`.
     #[serde(default)]
     pub sort: Option<String>,
     /// `vulnerability`, `image`, `workload`, `cluster`: groups instead of rows.
@@ -79,6 +82,7 @@ impl ListFilter {
             ("environment", v(&self.environment)),
             ("cluster", v(&self.cluster)),
             ("namespace", v(&self.namespace)),
+            ("source", v(&self.source)),
             ("vulnerability", v(&self.vulnerability)),
             ("image", v(&self.image)),
             ("workload", v(&self.workload)),
@@ -106,6 +110,7 @@ impl ListFilter {
             "environment" => &mut next.environment,
             "cluster" => &mut next.cluster,
             "namespace" => &mut next.namespace,
+            "source" => &mut next.source,
             "vulnerability" => &mut next.vulnerability,
             "image" => &mut next.image,
             "workload" => &mut next.workload,
@@ -163,6 +168,9 @@ pub struct FindingRow {
     pub resource: Option<String>,
     /// When it was first seen.
     pub first_seen: DateTime<Utc>,
+    /// When a scanner last reported it (none: no scope sees it any more).
+    #[serde(default)]
+    pub last_seen: Option<DateTime<Utc>>,
 }
 
 impl FindingRow {

@@ -146,13 +146,15 @@ pub struct FindingsQuery {
     pub environment: Lenient<String>,
     /// A namespace name.
     pub namespace: Lenient<String>,
+    /// A source (scanner install) name.
+    pub source: Lenient<String>,
     /// One vulnerability id.
     pub vulnerability: Lenient<String>,
     /// One image (id).
     pub image: Lenient<String>,
     /// One workload (`cluster id:workload id`).
     pub workload: Lenient<String>,
-    /// `risk` (the default), `severity`, `first_seen`.
+    /// `risk` (the default), `severity`, `first_seen`, `last_seen`.
     pub sort: Lenient<String>,
     /// `vulnerability`, `image`, `workload`, `cluster`.
     pub group: Lenient<String>,
@@ -177,6 +179,7 @@ impl FindingsQuery {
             provider: text(&self.provider),
             environment: text(&self.environment),
             namespace: text(&self.namespace),
+            source: text(&self.source),
             vulnerability: text(&self.vulnerability),
             image: text(&self.image),
             workload: text(&self.workload),

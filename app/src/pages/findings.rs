@@ -137,6 +137,7 @@ fn SearchBar(filter: ListFilter) -> impl IntoView {
                     {option("", "Riskiest first", &sort)}
                     {option("severity", "Worst severity first", &sort)}
                     {option("first_seen", "Newest first", &sort)}
+                    {option("last_seen", "Seen most recently first", &sort)}
                 </select>
             </label>
             <label>
@@ -287,7 +288,14 @@ fn FindingTable(
     let order = match filter.sort.as_deref() {
         Some("severity") => "Worst severity first",
         Some("first_seen") => "Newest first",
+        Some("last_seen") => "Seen most recently first",
         _ => "Riskiest first",
+    };
+    // a date order shows its date
+    let dated = match filter.sort.as_deref() {
+        Some("first_seen") => Some(Dated::First),
+        Some("last_seen") => Some(Dated::Last),
+        _ => None,
     };
     view! {
         <DataTable
@@ -310,9 +318,10 @@ fn FindingTable(
                 Column::new("Cluster"),
                 Column::new("Status"),
             ])
+            .chain(dated.map(|d| Column::new(d.heading())))
             .collect()
             rows=rows
-            row=move |f| finding_row(f, selectable)
+            row=move |f| finding_row(f, selectable, dated)
             empty="No findings match these filters."
             hint=|| "Remove a filter above, or choose another status among the facets."
             summary=move || view! {
@@ -328,7 +337,30 @@ fn FindingTable(
     }
 }
 
-fn finding_row(f: FindingRow, selectable: bool) -> impl IntoView {
+/// The date a date order sorts by, shown as the table's last column.
+#[derive(Clone, Copy)]
+enum Dated {
+    First,
+    Last,
+}
+
+impl Dated {
+    fn heading(self) -> &'static str {
+        match self {
+            Dated::First => "First seen",
+            Dated::Last => "Last seen",
+        }
+    }
+}
+
+fn finding_row(f: FindingRow, selectable: bool, dated: Option<Dated>) -> impl IntoView {
+    let date = dated.map(|d| {
+        let at = match d {
+            Dated::First => Some(f.first_seen),
+            Dated::Last => f.last_seen,
+        };
+        view! { <td>{at.map_or_else(|| "no longer seen".to_owned(), format::timestamp)}</td> }
+    });
     let what = f.vulnerability.clone().unwrap_or_else(|| f.kind.clone());
     let href = f.href();
     let select = selectable.then(|| {
@@ -355,6 +387,7 @@ fn finding_row(f: FindingRow, selectable: bool) -> impl IntoView {
             <td class="artifact">{f.image.or(f.resource).unwrap_or_default()}</td>
             <td>{f.cluster.unwrap_or_else(|| "—".to_owned())}</td>
             <td>{f.status}</td>
+            {date}
         </tr>
     }
 }

@@ -247,8 +247,13 @@ pub async fn read_findings(
         }
     };
     let (_, total) = db::explorer::facets(&mut conn, &criteria).await?;
-    let (rows, _) =
-        db::explorer::rows(&mut conn, &criteria, usize::try_from(limit).unwrap_or(100)).await?;
+    let (rows, _) = db::explorer::rows(
+        &mut conn,
+        &criteria,
+        total,
+        usize::try_from(limit).unwrap_or(100),
+    )
+    .await?;
     let list = (rows, total);
     Ok(axum::Json(serde_json::json!({ "total": list.1, "findings": list.0 })).into_response())
 }

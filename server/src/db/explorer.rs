@@ -28,8 +28,56 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::overview::{ENVIRONMENTS, PROVIDERS};
 
+// The SQL of a finding row, in pieces: the last-seen order puts its own sighting between the
+// head and the tail and its own walk before the joins.
+
+/// A finding's last sighting: the newest `last_seen_at` of the scopes that still see it.
+macro_rules! last_seen_sql {
+    () => {
+        "(select max(s.last_seen_at) from observation o
+      join scan_scope s on s.id = o.scope_id
+      where o.cluster_id = f.cluster_id and o.finding_id = f.id and o.active)"
+    };
+}
+
+/// A finding row's columns up to its last sighting.
+macro_rules! row_head {
+    () => {
+        "select f.cluster_id, f.id, f.severity, f.risk_score, f.kind, f.status,
+           f.title, f.vulnerability_id, f.first_seen, "
+    };
+}
+
+/// A finding row's columns after its last sighting.
+macro_rules! row_tail {
+    () => {
+        " as last_seen,
+           v.description,
+           co.name || ' ' || co.version as package,
+           i.repository || coalesce(':' || i.tag, '') as image,
+           c.name as cluster, f.resource"
+    };
+}
+
+/// The joins a finding row reads (`f` is the finding).
+macro_rules! row_joins {
+    () => {
+        "
+    left join vulnerability v on v.id = f.vulnerability_id
+    left join component co on co.id = f.component_id
+    left join image i on i.id = f.image_id
+    left join cluster c on c.id = f.cluster_id"
+    };
+}
+
+const LAST_SEEN: &str = last_seen_sql!();
+const ROW_HEAD: &str = row_head!();
+const ROW_TAIL: &str = row_tail!();
+const ROW_JOINS: &str = row_joins!();
+
 mod facets;
 mod groups;
+mod last_seen;
 
 pub use facets::{facets, kind_label, status_label};
 pub use groups::groups;
@@ -73,6 +121,8 @@ pub enum Sort {
     Severity,
     /// Newest first.
     FirstSeen,
+    /// Seen most recently first (by the scopes that still see it; never seen again last).
+    LastSeen,
 }
 
 /// What the rows are grouped by.
@@ -109,6 +159,8 @@ pub enum Cursor {
     Severity(i16, i16, i64, i64),
     /// (first seen, cluster, id).
     FirstSeen(DateTime<Utc>, i64, i64),
+    /// (last seen, cluster, id); no last seen: past every finding still seen.
+    LastSeen(Option<DateTime<Utc>>, i64, i64),
 }
 
 impl Cursor {
@@ -117,6 +169,8 @@ impl Cursor {
         match self {
             Cursor::Risk(r, s, c, i) | Cursor::Severity(s, r, c, i) => format!("{r}.{s}.{c}.{i}"),
             Cursor::FirstSeen(t, c, i) => format!("{}.{c}.{i}", t.timestamp_micros()),
+            Cursor::LastSeen(Some(t), c, i) => format!("{}.{c}.{i}", t.timestamp_micros()),
+            Cursor::LastSeen(None, c, i) => format!("none.{c}.{i}"),
         }
     }
 
@@ -134,6 +188,14 @@ impl Cursor {
             }
             (Sort::FirstSeen, [t, c, i]) => Some(Cursor::FirstSeen(
                 DateTime::from_timestamp_micros(t.parse().ok()?)?,
+                c.parse().ok()?,
+                i.parse().ok()?,
+            )),
+            (Sort::LastSeen, [t, c, i]) => Some(Cursor::LastSeen(
+                match *t {
+                    "none" => None,
+                    t => Some(DateTime::from_timestamp_micros(t.parse().ok()?)?),
+                },
                 c.parse().ok()?,
                 i.parse().ok()?,
             )),
@@ -162,6 +224,8 @@ pub struct Criteria {
     cluster: Option<i64>,
     /// Namespace name and the ids it has in the visible clusters.
     namespace: Option<(String, Vec<i64>)>,
+    /// Source name and id: findings that one of its scopes observed.
+    source: Option<(String, i64)>,
     severity: Option<i16>,
     kind: Option<String>,
     status: String,
@@ -274,9 +338,10 @@ pub async fn check(
         None | Some("risk") => Sort::Risk,
         Some("severity") => Sort::Severity,
         Some("first_seen") => Sort::FirstSeen,
+        Some("last_seen") => Sort::LastSeen,
         Some(other) => {
             return Ok(Err(Refusal::BadValue(format!(
-                "'{}' is not an order: use risk, severity or first_seen",
+                "'{}' is not an order: use risk, severity, first_seen or last_seen",
                 shown(other)
             ))));
         }
@@ -420,6 +485,34 @@ pub async fn check(
             Some((name.to_owned(), found))
         }
     };
+    let source = match clean(&filter.source) {
+        None => None,
+        Some(name) => {
+            // a source of a visible cluster, or one (a CI pipeline, a central scanner) that
+            // observed findings the viewer sees
+            let ids: Vec<i64> = visible.keys().copied().collect();
+            let found = sqlx::query_scalar!(
+                "select s.id from source s where s.name = $1
+                   and (s.cluster_id = any($2)
+                        or exists (select 1 from finding_source_facet x
+                                   where x.source_id = s.id and x.cluster_id = any($2)
+                                     and x.n > 0))",
+                name,
+                &ids
+            )
+            .fetch_optional(&mut *conn)
+            .await?;
+            match found {
+                Some(id) => Some((name.to_owned(), id)),
+                None => {
+                    return Ok(Err(Refusal::BadValue(format!(
+                        "no source '{}' among the findings you see",
+                        shown(name)
+                    ))));
+                }
+            }
+        }
+    };
     let text = match clean(&filter.q) {
         None => None,
         Some(q) => {
@@ -458,6 +551,7 @@ pub async fn check(
         environment,
         cluster,
         namespace,
+        source,
         severity,
         kind,
         status: status.unwrap_or_else(|| "open".to_owned()),
@@ -497,6 +591,15 @@ pub fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, c: &Criteria) {
         qb.push(" and f.namespace_id = any(")
             .push_bind(ids.clone())
             .push(")");
+    }
+    if let Some((_, source)) = &c.source {
+        qb.push(
+            " and exists (select 1 from observation o join scan_scope s on s.id = o.scope_id
+                          where o.cluster_id = f.cluster_id and o.finding_id = f.id
+                            and s.source_id = ",
+        )
+        .push_bind(*source)
+        .push(")");
     }
     if let Some(s) = c.severity {
         qb.push(" and f.severity = ").push_bind(s);
@@ -576,19 +679,25 @@ pub fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, c: &Criteria) {
 }
 
 /// The ORDER BY of a sort (every column descends, as its index does).
-pub fn order_by(sort: Sort) -> &'static str {
+pub fn order_by(sort: Sort) -> String {
     match sort {
         Sort::Risk => {
             " order by coalesce(f.risk_score, -1) desc, f.severity desc, f.cluster_id desc, f.id desc"
+                .to_owned()
         }
         Sort::Severity => {
             " order by f.severity desc, coalesce(f.risk_score, -1) desc, f.cluster_id desc, f.id desc"
+                .to_owned()
         }
-        Sort::FirstSeen => " order by f.first_seen desc, f.cluster_id desc, f.id desc",
+        Sort::FirstSeen => " order by f.first_seen desc, f.cluster_id desc, f.id desc".to_owned(),
+        Sort::LastSeen => {
+            format!(" order by {LAST_SEEN} desc nulls last, f.cluster_id desc, f.id desc")
+        }
     }
 }
 
-/// The order of a sort, and the keyset condition after `cursor`.
+/// The order of a sort, and the keyset condition after `cursor` (not for [`Sort::LastSeen`],
+/// whose pages [`rows`] reads its own way).
 fn push_order(qb: &mut QueryBuilder<'_, Postgres>, sort: Sort, after: Option<&Cursor>) {
     match after {
         Some(Cursor::Risk(r, s, c, i)) => {
@@ -622,23 +731,21 @@ fn push_order(qb: &mut QueryBuilder<'_, Postgres>, sort: Sort, after: Option<&Cu
                 .push_bind(*i)
                 .push(")");
         }
-        None => {}
+        Some(Cursor::LastSeen(..)) | None => {}
     }
     qb.push(order_by(sort));
 }
 
-const ROW_COLUMNS: &str = "select f.cluster_id, f.id, f.severity, f.risk_score, f.kind, f.status,
-           f.title, f.vulnerability_id, f.first_seen,
-           v.description,
-           co.name || ' ' || co.version as package,
-           i.repository || coalesce(':' || i.tag, '') as image,
-           c.name as cluster, f.resource
-    from finding f
-    left join vulnerability v on v.id = f.vulnerability_id
-    left join component co on co.id = f.component_id
-    left join image i on i.id = f.image_id
-    left join cluster c on c.id = f.cluster_id
-    where true";
+const ROW_COLUMNS: &str = concat!(
+    row_head!(),
+    last_seen_sql!(),
+    row_tail!(),
+    "
+    from finding f",
+    row_joins!(),
+    "
+    where true"
+);
 
 fn row_of(r: &sqlx::postgres::PgRow) -> Result<FindingRow, sqlx::Error> {
     Ok(FindingRow {
@@ -658,23 +765,31 @@ fn row_of(r: &sqlx::postgres::PgRow) -> Result<FindingRow, sqlx::Error> {
         cluster: r.try_get("cluster")?,
         resource: r.try_get("resource")?,
         first_seen: r.try_get("first_seen")?,
+        last_seen: r.try_get("last_seen")?,
     })
 }
 
-/// One page of rows, and the position after its last row when more follow.
+/// One page of rows, and the position after its last row when more follow. `total` is how
+/// many `c` selects (from [`facets`]): the last-seen order reads a small selection whole and
+/// walks the scopes for a large one.
 #[tracing::instrument(skip_all, err)]
 pub async fn rows(
     conn: &mut PgConnection,
     c: &Criteria,
+    total: i64,
     limit: usize,
 ) -> Result<(Vec<FindingRow>, Option<Cursor>), sqlx::Error> {
-    let mut qb = QueryBuilder::new(ROW_COLUMNS);
-    push_conditions(&mut qb, c);
-    push_order(&mut qb, c.sort, c.after.as_ref());
-    qb.push(" limit ")
-        .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
-    let fetched = qb.build().fetch_all(conn).await?;
-    let mut rows = fetched.iter().map(row_of).collect::<Result<Vec<_>, _>>()?;
+    let mut rows = if c.sort == Sort::LastSeen {
+        last_seen::rows(conn, c, total, limit + 1).await?
+    } else {
+        let mut qb = QueryBuilder::new(ROW_COLUMNS);
+        push_conditions(&mut qb, c);
+        push_order(&mut qb, c.sort, c.after.as_ref());
+        qb.push(" limit ")
+            .push_bind(i64::try_from(limit + 1).unwrap_or(i64::MAX));
+        let fetched = qb.build().fetch_all(conn).await?;
+        fetched.iter().map(row_of).collect::<Result<Vec<_>, _>>()?
+    };
     let next = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|r| cursor_of(c.sort, r))
@@ -691,6 +806,7 @@ fn cursor_of(sort: Sort, r: &FindingRow) -> Cursor {
         Sort::Risk => Cursor::Risk(risk, severity, r.cluster_id, r.id),
         Sort::Severity => Cursor::Severity(severity, risk, r.cluster_id, r.id),
         Sort::FirstSeen => Cursor::FirstSeen(r.first_seen, r.cluster_id, r.id),
+        Sort::LastSeen => Cursor::LastSeen(r.last_seen, r.cluster_id, r.id),
     }
 }
 
@@ -720,7 +836,7 @@ pub async fn page(conn: &mut PgConnection, c: &Criteria) -> Result<FindingList, 
     let (rows, groups, next) = match c.group {
         Some(group) => (Vec::new(), groups(conn, c, group).await?, None),
         None => {
-            let (rows, next) = rows(conn, c, PAGE).await?;
+            let (rows, next) = rows(conn, c, total, PAGE).await?;
             (rows, Vec::new(), next.map(|n| n.encode()))
         }
     };

@@ -169,6 +169,50 @@ async fn drift(pool: &PgPool) -> Vec<String> {
     .unwrap()
 }
 
+/// Every (finding, source) pair counted by the finding's facet key from the observations,
+/// minus `finding_source_facet`: empty when the table is exact.
+async fn source_drift(pool: &PgPool) -> Vec<String> {
+    let live = "select p.source_id, f.cluster_id, coalesce(f.namespace_id, 0), f.severity,
+                       f.kind, f.status, k.cve_id is not null, f.fixed_version is not null,
+                       f.risk_factors->>'exposure' is not null, count(*)
+                from (select distinct o.cluster_id, o.finding_id, s.source_id
+                      from observation o join scan_scope s on s.id = o.scope_id) p
+                join finding f on f.cluster_id = p.cluster_id and f.id = p.finding_id
+                left join intel_kev k on k.cve_id = f.vulnerability_id
+                group by 1, 2, 3, 4, 5, 6, 7, 8, 9";
+    let table = "select source_id, cluster_id, namespace_id, severity, kind, status, kev, fix,
+                        exposed, n
+                 from finding_source_facet where n <> 0";
+    sqlx::query_scalar(&format!(
+        "select format('%s', x) from (({live}) except ({table})
+                                      union all ({table}) except ({live})) x"
+    ))
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// A second source on alpha (a CI pipeline scanning the same image) that reports the first
+/// five of alpha's vulnerabilities: the same findings, observed twice.
+async fn second_source(app: &TestApp) {
+    let ci = app.token("trivy-alpha-ci", Some("alpha")).await;
+    let report = trivy_image_report(
+        "acme/alpha:1",
+        "2026-11-01T00:00:00Z",
+        &[
+            ("CVE-2024-1000", "openssl", "1.0"),
+            ("CVE-2024-1001", "zlib", "1.1"),
+            ("CVE-2024-1002", "curl", "1.2"),
+            ("CVE-2024-1003", "bash", "1.3"),
+            ("CVE-2024-1004", "libxml2", "1.4"),
+        ],
+    );
+    assert_eq!(
+        app.ingest("trivy", &ci, report).await.status,
+        StatusCode::CREATED
+    );
+}
+
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn facets_count_under_the_other_filters_and_the_total_is_exact(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
@@ -260,6 +304,261 @@ async fn facets_count_under_the_other_filters_and_the_total_is_exact(pool: PgPoo
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
+async fn the_source_facet_counts_each_finding_once_per_source_that_saw_it(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    fleet(&app).await;
+    second_source(&app).await;
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("select count(*) from finding")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap(),
+        63,
+        "the CI source's findings are alpha's, merged"
+    );
+    let analyst = app.session(Role::Analyst).await;
+    let all = explore(&app, &analyst, "").await;
+    assert_eq!(all["total"], 63);
+    assert_eq!(
+        facet(&all, "source"),
+        BTreeMap::from([
+            ("trivy-alpha".to_owned(), 60),
+            ("trivy-alpha-ci".to_owned(), 5),
+            ("trivy-bravo".to_owned(), 3),
+        ])
+    );
+    // chosen: the total and every other facet are that source's
+    let ci = explore(&app, &analyst, "source=trivy-alpha-ci").await;
+    assert_eq!(ci["total"], 5, "{ci}");
+    assert_eq!(ci["rows"].as_array().unwrap().len(), 5);
+    assert_eq!(facet(&ci, "severity")["critical"], 5);
+    assert_eq!(
+        facet(&ci, "cluster"),
+        BTreeMap::from([("alpha".to_owned(), 5)])
+    );
+    assert_eq!(facet(&ci, "kev")["yes"], 1, "CVE-2024-1000");
+    assert_eq!(
+        facet(&ci, "source")["trivy-alpha"],
+        60,
+        "its own facet keeps the alternatives"
+    );
+    // other filters narrow it, from the table and counted from the findings alike
+    assert_eq!(
+        facet(&explore(&app, &analyst, "kev=yes").await, "source"),
+        BTreeMap::from([
+            ("trivy-alpha".to_owned(), 2),
+            ("trivy-alpha-ci".to_owned(), 1)
+        ])
+    );
+    let one = explore(&app, &analyst, "vulnerability=CVE-2024-1003").await;
+    assert_eq!(
+        facet(&one, "source"),
+        BTreeMap::from([
+            ("trivy-alpha".to_owned(), 1),
+            ("trivy-alpha-ci".to_owned(), 1)
+        ])
+    );
+    let one_of_ci = explore(
+        &app,
+        &analyst,
+        "vulnerability=CVE-2024-1003&source=trivy-alpha-ci",
+    )
+    .await;
+    assert_eq!(one_of_ci["total"], 1);
+    assert_eq!(
+        explore(
+            &app,
+            &analyst,
+            "vulnerability=CVE-2024-1010&source=trivy-alpha-ci"
+        )
+        .await["total"],
+        0
+    );
+    // under a text search the sources are listed, the chosen one counted
+    let searched = explore(&app, &analyst, "q=openssl&source=trivy-alpha-ci").await;
+    assert_eq!(searched["total"], 1, "{searched}");
+    assert_eq!(
+        facet(&searched, "source"),
+        BTreeMap::from([("trivy-alpha-ci".to_owned(), 1)])
+    );
+    assert!(searched.to_string().contains(r#""value":"trivy-bravo""#));
+    // the CSV export and bulk selections read the same filter
+    let csv = app
+        .get_as(&analyst, "/findings.csv?source=trivy-alpha-ci")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text());
+    assert_eq!(csv.text().lines().count(), 1 + 5, "{}", csv.text());
+
+    // a scoped analyst knows only the sources of their clusters
+    let scoped = app
+        .limited_session("bravo-analyst@example.com", Role::Analyst, "bravo")
+        .await;
+    let mine = explore(&app, &scoped, "").await;
+    assert_eq!(
+        facet(&mine, "source"),
+        BTreeMap::from([("trivy-bravo".to_owned(), 3)])
+    );
+    let other = app
+        .rpc_as(
+            &scoped,
+            "/rpc/findings/list",
+            "filter%5Bsource%5D=trivy-alpha",
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST, "{}", other.text());
+    assert!(
+        !other.text().contains("60") && other.text().contains("no source"),
+        "{}",
+        other.text()
+    );
+    assert!(source_drift(&app.pool).await.is_empty());
+}
+
+/// Every finding `filter` selects, in last-seen order, read `per` at a time through the keyset
+/// pages, with `total` deciding how (0: read whole; `i64::MAX`: walked scope by scope).
+async fn last_seen_pages(
+    pool: &PgPool,
+    query: &[(&str, &str)],
+    total: i64,
+    per: usize,
+) -> Vec<(i64, i64, Option<chrono::DateTime<chrono::Utc>>)> {
+    let mut conn = pool.acquire().await.unwrap();
+    let mut filter = app::model::ListFilter {
+        sort: Some("last_seen".to_owned()),
+        ..Default::default()
+    };
+    for (k, v) in query {
+        filter = filter.with(k, Some(v));
+    }
+    let mut out = Vec::new();
+    loop {
+        let criteria = server::db::explorer::check(&mut conn, None, &filter)
+            .await
+            .unwrap()
+            .unwrap();
+        let (rows, next) = server::db::explorer::rows(&mut conn, &criteria, total, per)
+            .await
+            .unwrap();
+        assert!(rows.len() <= per);
+        out.extend(rows.iter().map(|r| (r.cluster_id, r.id, r.last_seen)));
+        match next {
+            Some(next) => filter = filter.with("after", Some(&next.encode())),
+            None => break,
+        }
+    }
+    out
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn last_seen_order_is_the_newest_sighting_first_read_whole_or_walked(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    fleet(&app).await;
+    second_source(&app).await;
+    // bravo's scan the newest, then alpha's CI pipeline, then alpha's operator; ten of
+    // alpha's findings no scope sees any more
+    sqlx::query(
+        "update scan_scope s set last_seen_at = case src.name
+             when 'trivy-bravo' then timestamptz '2026-11-05 00:00Z'
+             when 'trivy-alpha-ci' then timestamptz '2026-11-04 00:00Z'
+             else timestamptz '2026-11-03 00:00Z' end
+         from source src where src.id = s.source_id",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "update observation o set active = false
+         from finding f where f.cluster_id = o.cluster_id and f.id = o.finding_id
+           and f.vulnerability_id between 'CVE-2024-1050' and 'CVE-2024-1059'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let day = |d: u32| {
+        Some(
+            chrono::NaiveDate::from_ymd_opt(2026, 11, d)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc(),
+        )
+    };
+
+    let whole = last_seen_pages(&app.pool, &[], 0, 7).await;
+    let walked = last_seen_pages(&app.pool, &[], i64::MAX, 7).await;
+    assert_eq!(whole, walked, "both ways read the same order");
+    assert_eq!(walked.len(), 63);
+    let keys: HashSet<(i64, i64)> = walked.iter().map(|(c, i, _)| (*c, *i)).collect();
+    assert_eq!(keys.len(), 63, "each finding once");
+    let seen: Vec<_> = walked.iter().map(|r| r.2).collect();
+    assert_eq!(&seen[..3], &[day(5); 3], "bravo's three first");
+    assert_eq!(
+        &seen[3..8],
+        &[day(4); 5],
+        "then the five the CI source saw last"
+    );
+    assert_eq!(&seen[8..53], &[day(3); 45]);
+    assert_eq!(&seen[53..], &[None; 10], "those no scope sees last");
+    for group in [&walked[..3], &walked[3..8], &walked[8..53], &walked[53..]] {
+        assert!(
+            group
+                .windows(2)
+                .all(|w| (w[0].0, w[0].1) > (w[1].0, w[1].1)),
+            "then by key: {group:?}"
+        );
+    }
+    // one page of 63, or pages of one: the same
+    assert_eq!(last_seen_pages(&app.pool, &[], i64::MAX, 100).await, walked);
+    assert_eq!(last_seen_pages(&app.pool, &[], i64::MAX, 1).await, walked);
+
+    // a source's own sightings; a cluster's
+    let ci = last_seen_pages(&app.pool, &[("source", "trivy-alpha-ci")], i64::MAX, 2).await;
+    assert_eq!(
+        ci,
+        last_seen_pages(&app.pool, &[("source", "trivy-alpha-ci")], 0, 2).await
+    );
+    assert_eq!(ci.iter().map(|r| r.2).collect::<Vec<_>>(), vec![day(4); 5]);
+    let operator = last_seen_pages(&app.pool, &[("source", "trivy-alpha")], i64::MAX, 9).await;
+    assert_eq!(operator.len(), 60);
+    assert!(
+        operator[..50].iter().all(|r| r.2 == day(3)),
+        "by the operator's own sightings: {operator:?}"
+    );
+    let alpha = last_seen_pages(&app.pool, &[("cluster", "alpha")], i64::MAX, 9).await;
+    assert_eq!(alpha, walked[3..].to_vec());
+    // fixed findings are those no scope sees any more (as ingest fixes them): listed by key
+    sqlx::query(
+        "update observation o set active = false
+         from finding f where f.cluster_id = o.cluster_id and f.id = o.finding_id
+           and f.vulnerability_id >= 'CVE-2024-1055'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("update finding set status = 'fixed' where vulnerability_id >= 'CVE-2024-1055'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let fixed = last_seen_pages(&app.pool, &[("status", "fixed")], i64::MAX, 2).await;
+    assert_eq!(fixed.len(), 5 + 3, "five of alpha's, bravo's three");
+    assert_eq!(
+        fixed,
+        last_seen_pages(&app.pool, &[("status", "fixed")], 0, 2).await
+    );
+
+    // over HTTP: the order's date is a column
+    let analyst = app.session(Role::Analyst).await;
+    let page = app.get_as(&analyst, "/findings?sort=last_seen").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains(">Last seen<"), "the order's column");
+    assert!(
+        html.contains("2026-11-04 00:00 UTC"),
+        "the CI source's sightings lead the open findings"
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
 async fn a_scoped_analyst_sees_facets_rows_and_groups_of_their_cluster_only(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     fleet(&app).await;
@@ -316,7 +615,7 @@ async fn keyset_pages_walk_every_match_once_in_order(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     fleet(&app).await;
     let analyst = app.session(Role::Analyst).await;
-    for sort in ["", "sort=severity", "sort=first_seen"] {
+    for sort in ["", "sort=severity", "sort=first_seen", "sort=last_seen"] {
         let mut seen: HashSet<(i64, i64)> = HashSet::new();
         let mut keys: Vec<(i64, i64, i64)> = Vec::new();
         let mut query = sort.to_owned();
@@ -420,6 +719,8 @@ async fn bad_values_are_problems_that_name_them(pool: PgPool) {
         ("after=somewhere", "somewhere"),
         ("image=abc", "abc"),
         ("namespace=nowhere", "nowhere"),
+        ("source=nowhere", "nowhere"),
+        ("after=123.4.5", "123.4.5"),
         ("provider=mars", "mars"),
         ("severity=purple", "purple"),
     ] {
@@ -469,6 +770,24 @@ async fn the_facet_table_follows_every_write(pool: PgPool) {
         "after a rescan: {:?}",
         drift(&app.pool).await
     );
+    // a second source seeing some of the same findings, then a source's scope removed
+    second_source(&app).await;
+    assert!(
+        source_drift(&app.pool).await.is_empty(),
+        "after a second source: {:?}",
+        source_drift(&app.pool).await
+    );
+    sqlx::query(
+        "delete from scan_scope where source_id = (select id from source where name = 'trivy-alpha-2')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        source_drift(&app.pool).await.is_empty(),
+        "after a scope went: {:?}",
+        source_drift(&app.pool).await
+    );
     // decisions and their expiry
     let (cluster, id): (i64, i64) = sqlx::query_as(
         "select cluster_id, id from finding where vulnerability_id = 'CVE-2024-3000'",
@@ -491,6 +810,7 @@ async fn the_facet_table_follows_every_write(pool: PgPool) {
     .await
     .unwrap();
     assert!(drift(&app.pool).await.is_empty(), "after a decision");
+    assert!(source_drift(&app.pool).await.is_empty(), "after a decision");
     server::db::findings::expire_acceptances(&mut conn)
         .await
         .unwrap();
@@ -502,6 +822,11 @@ async fn the_facet_table_follows_every_write(pool: PgPool) {
         .await
         .unwrap();
     assert!(drift(&app.pool).await.is_empty(), "after a delete");
+    assert!(
+        source_drift(&app.pool).await.is_empty(),
+        "after a delete: {:?}",
+        source_drift(&app.pool).await
+    );
     let analyst = app.session(Role::Analyst).await;
     assert_eq!(explore(&app, &analyst, "").await["total"], 3);
 }

@@ -1,5 +1,9 @@
 //! The explorer's facets: every facet's counts under the other filters, and the total, from
 //! `finding_facet` when the filter is all facet values, else counted from the findings.
+//!
+//! The source facet has its own table, `finding_source_facet` (the same key per source: a
+//! finding two scanners saw counts for each). With a source chosen, the other facets and the
+//! total come from that source's rows of it.
 
 use std::collections::HashMap;
 
@@ -93,7 +97,30 @@ impl Criteria {
 /// The facet rows under the filters the cube cannot answer (or all of them).
 async fn facet_rows(conn: &mut PgConnection, c: &Criteria) -> Result<Vec<FacetRow>, sqlx::Error> {
     let visible: Vec<i64> = c.visible.keys().copied().collect();
-    let rows = if c.cube_answers() {
+    let rows = if let (true, Some((_, source))) = (c.cube_answers(), &c.source) {
+        sqlx::query!(
+            r#"select cluster_id, namespace_id, severity, kind, status, kev, fix, exposed, n
+               from finding_source_facet
+               where source_id = $1 and cluster_id = any($2) and n > 0"#,
+            source,
+            &visible
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| FacetRow {
+            cluster_id: r.cluster_id,
+            namespace_id: r.namespace_id,
+            severity: r.severity,
+            kind: r.kind,
+            status: r.status,
+            kev: r.kev,
+            fix: r.fix,
+            exposed: r.exposed,
+            n: r.n,
+        })
+        .collect()
+    } else if c.cube_answers() {
         sqlx::query!(
             r#"select cluster_id, namespace_id, severity, kind, status, kev, fix, exposed, n
                from finding_facet where cluster_id = any($1) and n > 0"#,
@@ -364,7 +391,115 @@ pub async fn facets(
         c.namespace.as_ref().map(|(n, _)| n.clone()),
         |v| v.to_owned(),
     ));
+    facets.push(source_facet(conn, c, total).await?);
     Ok((facets, total))
+}
+
+/// The source facet: findings per source under every other filter. From
+/// `finding_source_facet` when the filter is all facet values; counted from the findings'
+/// observations when it names a vulnerability, an image or a workload (a few findings); under
+/// a text search or the SLA filter (possibly very many), the sources are listed uncounted
+/// (the chosen one counted: it is the total).
+async fn source_facet(
+    conn: &mut PgConnection,
+    c: &Criteria,
+    total: i64,
+) -> Result<Facet, sqlx::Error> {
+    let chosen = c.source.as_ref().map(|(name, _)| name.clone());
+    let counted = if c.cube_answers() {
+        let mut qb = QueryBuilder::new(
+            "select s.name, sum(x.n)::bigint as n
+             from finding_source_facet x join source s on s.id = x.source_id
+             where x.n <> 0 and x.cluster_id = any(",
+        );
+        qb.push_bind(c.clusters.clone()).push(")");
+        if let Some((_, ids)) = &c.namespace {
+            qb.push(" and x.namespace_id = any(")
+                .push_bind(ids.clone())
+                .push(")");
+        }
+        if let Some(severity) = c.severity {
+            qb.push(" and x.severity = ").push_bind(severity);
+        }
+        if let Some(kind) = &c.kind {
+            qb.push(" and x.kind = ").push_bind(kind.clone());
+        }
+        match c.status.as_str() {
+            "open" => qb.push(" and x.status in ('open', 'reopened')"),
+            status => qb.push(" and x.status = ").push_bind(status.to_owned()),
+        };
+        for (column, value) in [("kev", c.kev), ("fix", c.fix), ("exposed", c.exposed)] {
+            if let Some(value) = value {
+                qb.push(format!(" and x.{column} = ")).push_bind(value);
+            }
+        }
+        qb.push(" group by 1");
+        Some(qb.build().fetch_all(&mut *conn).await?)
+    } else if c.text.is_none() && c.overdue_days.is_none() {
+        let others = Criteria {
+            source: None,
+            after: None,
+            ..c.clone()
+        };
+        let mut qb = QueryBuilder::new(
+            "select s.name, count(*) as n from (
+                 select distinct f.cluster_id, f.id, sc.source_id
+                 from finding f
+                 join observation ob on ob.cluster_id = f.cluster_id and ob.finding_id = f.id
+                 join scan_scope sc on sc.id = ob.scope_id
+                 where true",
+        );
+        push_conditions(&mut qb, &others);
+        qb.push(") x join source s on s.id = x.source_id group by 1");
+        Some(qb.build().fetch_all(&mut *conn).await?)
+    } else {
+        None
+    };
+    if let Some(fetched) = counted {
+        let counts = fetched
+            .iter()
+            .map(|r| Ok((r.try_get("name")?, r.try_get("n")?)))
+            .collect::<Result<HashMap<String, i64>, sqlx::Error>>()?;
+        return Ok(ranked_facet("source", "Source", counts, chosen, |v| {
+            v.to_owned()
+        }));
+    }
+    // uncounted: the sources of the selected clusters' findings, by name
+    let clusters = c.clusters.clone();
+    let names = sqlx::query_scalar!(
+        "select s.name from source s
+         where exists (select 1 from finding_source_facet x
+                       where x.source_id = s.id and x.cluster_id = any($1) and x.n > 0)
+         order by s.name limit $2",
+        &clusters,
+        FACET_VALUES as i64
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut values: Vec<FacetValue> = names
+        .into_iter()
+        .map(|name| FacetValue {
+            selected: chosen.as_deref() == Some(name.as_str()),
+            count: (chosen.as_deref() == Some(name.as_str())).then_some(total),
+            label: name.clone(),
+            value: name,
+        })
+        .collect();
+    if let Some(name) = &chosen
+        && !values.iter().any(|v| v.value == *name)
+    {
+        values.push(FacetValue {
+            selected: true,
+            count: Some(total),
+            label: name.clone(),
+            value: name.clone(),
+        });
+    }
+    Ok(Facet {
+        key: "source".to_owned(),
+        label: "Source".to_owned(),
+        values,
+    })
 }
 
 fn fixed_facet(
