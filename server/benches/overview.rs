@@ -129,6 +129,23 @@ fn main() {
     );
     line(
         &mut report,
+        "page_findings_last_seen_median_ms",
+        triage.last_seen.0,
+        "ms",
+        &format!("`/findings?sort=last_seen`, p95 {:.1}", triage.last_seen.1),
+    );
+    line(
+        &mut report,
+        "page_findings_source_median_ms",
+        triage.source.0,
+        "ms",
+        &format!(
+            "`/findings?source=` the busiest source, p95 {:.1}",
+            triage.source.1
+        ),
+    );
+    line(
+        &mut report,
         "page_finding_detail_median_ms",
         triage.detail.0,
         "ms",
@@ -312,6 +329,10 @@ const FINDINGS_SHAPES: [&str; 4] = [
 struct Triage {
     findings: (f64, f64),
     findings_runs: String,
+    /// `/findings?sort=last_seen` (median, p95).
+    last_seen: (f64, f64),
+    /// `/findings?source=` the source with the most findings (median, p95).
+    source: (f64, f64),
     detail: (f64, f64),
     estate: (f64, f64),
     csv: Export,
@@ -367,6 +388,9 @@ fn measure_triage(url: &str) -> Triage {
     let cookie = server.login_as(ANALYST_EMAIL);
     runtime.block_on(wait_idle(url));
     let (median, p95, runs) = time_shapes(&server, &cookie);
+    let last_seen = server.time("/findings?sort=last_seen", &cookie);
+    let source = runtime.block_on(busiest_source(url));
+    let source = server.time(&format!("/findings?source={source}"), &cookie);
     let detail = server.time(&format!("/findings/{cluster}/{id}"), &cookie);
     let estate = server.time("/estate", &cookie);
     // the severity whose open count is nearest 100,000: exported, then accepted "all matching"
@@ -394,12 +418,27 @@ fn measure_triage(url: &str) -> Triage {
     Triage {
         findings: (median, p95),
         findings_runs: runs,
+        last_seen,
+        source,
         detail,
         estate,
         csv,
         bulk_s,
         bulk_n: count,
     }
+}
+
+/// The source that observed the most findings.
+async fn busiest_source(url: &str) -> String {
+    let mut conn = PgConnection::connect(url).await.expect("connection");
+    sqlx::query_scalar(
+        "select s.name from finding_source_facet x join source s on s.id = x.source_id
+         where x.status in ('open', 'reopened')
+         group by s.name order by sum(x.n) desc limit 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("a source")
 }
 
 /// An open finding of the vulnerability with the most open findings.
