@@ -182,3 +182,10 @@ select finding_facet_rebuild();
 -- `last_seen_at` of the scopes that still see it, so that a rescan rewrites no finding), then
 -- each scope's active observations.
 create index scan_scope_last_seen_idx on scan_scope (last_seen_at desc, id desc);
+
+-- The namespace facet across clusters (`/findings?namespace=logging`): without it, a namespace
+-- of a few thousand findings is found by walking the risk order through every open finding.
+-- Partial on open findings, like the explorer's other indexes, so that a decision that closes
+-- findings writes nothing to it.
+create index finding_namespace_idx on finding (namespace_id)
+    where status in ('open', 'reopened') and namespace_id is not null;

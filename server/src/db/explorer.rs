@@ -224,8 +224,9 @@ pub struct Criteria {
     cluster: Option<i64>,
     /// Namespace name and the ids it has in the visible clusters.
     namespace: Option<(String, Vec<i64>)>,
-    /// Source name and id: findings that one of its scopes observed.
-    source: Option<(String, i64)>,
+    /// Source: findings that one of its scopes observed (its name, id, and the clusters it
+    /// observed findings in, which narrow the findings to read).
+    source: Option<Source>,
     severity: Option<i16>,
     kind: Option<String>,
     status: String,
@@ -243,6 +244,13 @@ pub struct Criteria {
     /// Groups instead of rows.
     pub group: Option<Group>,
     after: Option<Cursor>,
+}
+
+#[derive(Clone, Debug)]
+struct Source {
+    name: String,
+    id: i64,
+    clusters: Vec<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -503,7 +511,18 @@ pub async fn check(
             .fetch_optional(&mut *conn)
             .await?;
             match found {
-                Some(id) => Some((name.to_owned(), id)),
+                Some(id) => Some(Source {
+                    name: name.to_owned(),
+                    id,
+                    clusters: sqlx::query_scalar!(
+                        "select distinct cluster_id from finding_source_facet
+                         where source_id = $1 and cluster_id = any($2) and n > 0",
+                        id,
+                        &ids
+                    )
+                    .fetch_all(&mut *conn)
+                    .await?,
+                }),
                 None => {
                     return Ok(Err(Refusal::BadValue(format!(
                         "no source '{}' among the findings you see",
@@ -576,11 +595,23 @@ pub async fn check(
     Ok(Ok(criteria))
 }
 
+impl Criteria {
+    /// Whether `c` selects every cluster there is: a viewer of every cluster who has not
+    /// narrowed by provider, environment or cluster. Then no condition on the cluster is
+    /// written: `cluster_id = any(<every cluster>)` would only cost a scan of the list per
+    /// finding (a probe of the index per cluster where it is an index condition).
+    pub(crate) fn every_cluster(&self) -> bool {
+        self.visible.contains_key(&0) && self.clusters.len() == self.visible.len()
+    }
+}
+
 /// Appends ` and …` for every condition of `c` (the finding is `f`).
 pub fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, c: &Criteria) {
-    qb.push(" and f.cluster_id = any(")
-        .push_bind(c.clusters.clone())
-        .push(")");
+    if !c.every_cluster() {
+        qb.push(" and f.cluster_id = any(")
+            .push_bind(c.clusters.clone())
+            .push(")");
+    }
     match c.status.as_str() {
         "open" => qb.push(" and f.status in ('open', 'reopened')"),
         // the facets' own count leaves the status to its facet
@@ -592,14 +623,17 @@ pub fn push_conditions(qb: &mut QueryBuilder<'_, Postgres>, c: &Criteria) {
             .push_bind(ids.clone())
             .push(")");
     }
-    if let Some((_, source)) = &c.source {
-        qb.push(
-            " and exists (select 1 from observation o join scan_scope s on s.id = o.scope_id
+    if let Some(source) = &c.source {
+        // the clusters first: a source usually reports one, whose findings are read by key
+        qb.push(" and f.cluster_id = any(")
+            .push_bind(source.clusters.clone())
+            .push(
+                ") and exists (select 1 from observation o join scan_scope s on s.id = o.scope_id
                           where o.cluster_id = f.cluster_id and o.finding_id = f.id
                             and s.source_id = ",
-        )
-        .push_bind(*source)
-        .push(")");
+            )
+            .push_bind(source.id)
+            .push(")");
     }
     if let Some(s) = c.severity {
         qb.push(" and f.severity = ").push_bind(s);

@@ -97,12 +97,12 @@ impl Criteria {
 /// The facet rows under the filters the cube cannot answer (or all of them).
 async fn facet_rows(conn: &mut PgConnection, c: &Criteria) -> Result<Vec<FacetRow>, sqlx::Error> {
     let visible: Vec<i64> = c.visible.keys().copied().collect();
-    let rows = if let (true, Some((_, source))) = (c.cube_answers(), &c.source) {
+    let rows = if let (true, Some(source)) = (c.cube_answers(), &c.source) {
         sqlx::query!(
             r#"select cluster_id, namespace_id, severity, kind, status, kev, fix, exposed, n
                from finding_source_facet
                where source_id = $1 and cluster_id = any($2) and n > 0"#,
-            source,
+            source.id,
             &visible
         )
         .fetch_all(&mut *conn)
@@ -121,10 +121,13 @@ async fn facet_rows(conn: &mut PgConnection, c: &Criteria) -> Result<Vec<FacetRo
         })
         .collect()
     } else if c.cube_answers() {
+        // a viewer of every cluster reads the whole table (tens of thousands of rows, each
+        // compared with every cluster's id otherwise)
         sqlx::query!(
             r#"select cluster_id, namespace_id, severity, kind, status, kev, fix, exposed, n
-               from finding_facet where cluster_id = any($1) and n > 0"#,
-            &visible
+               from finding_facet where n > 0 and ($2 or cluster_id = any($1))"#,
+            &visible,
+            c.visible.contains_key(&0)
         )
         .fetch_all(&mut *conn)
         .await?
@@ -405,14 +408,18 @@ async fn source_facet(
     c: &Criteria,
     total: i64,
 ) -> Result<Facet, sqlx::Error> {
-    let chosen = c.source.as_ref().map(|(name, _)| name.clone());
+    let chosen = c.source.as_ref().map(|s| s.name.clone());
     let counted = if c.cube_answers() {
         let mut qb = QueryBuilder::new(
             "select s.name, sum(x.n)::bigint as n
              from finding_source_facet x join source s on s.id = x.source_id
-             where x.n <> 0 and x.cluster_id = any(",
+             where x.n <> 0",
         );
-        qb.push_bind(c.clusters.clone()).push(")");
+        if !c.every_cluster() {
+            qb.push(" and x.cluster_id = any(")
+                .push_bind(c.clusters.clone())
+                .push(")");
+        }
         if let Some((_, ids)) = &c.namespace {
             qb.push(" and x.namespace_id = any(")
                 .push_bind(ids.clone())

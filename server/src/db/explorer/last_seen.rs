@@ -20,17 +20,20 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use super::{Criteria, Cursor, ROW_HEAD, ROW_JOINS, ROW_TAIL, push_conditions, row_of};
 
 /// Selections up to this size are read whole rather than walked.
-const READ_WHOLE: i64 = 10_000;
+const READ_WHOLE: i64 = 2_000;
 
 /// The scopes whose sightings count, as conditions on scope `s`.
 fn push_scopes(qb: &mut QueryBuilder<'_, Postgres>, c: &Criteria, s: &str) {
-    qb.push(format!(
-        " and ({s}.cluster_id is null or {s}.cluster_id = any("
-    ))
-    .push_bind(c.clusters.clone())
-    .push("))");
-    if let Some((_, source)) = &c.source {
-        qb.push(format!(" and {s}.source_id = ")).push_bind(*source);
+    if !c.every_cluster() {
+        qb.push(format!(
+            " and ({s}.cluster_id is null or {s}.cluster_id = any("
+        ))
+        .push_bind(c.clusters.clone())
+        .push("))");
+    }
+    if let Some(source) = &c.source {
+        qb.push(format!(" and {s}.source_id = "))
+            .push_bind(source.id);
     }
 }
 
