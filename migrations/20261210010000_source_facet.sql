@@ -14,6 +14,12 @@
 -- - findings updated: the findings whose key changed move, for each of their sources;
 -- - the KEV catalogue changed: `finding_facet_rebuild()` recounts both tables.
 -- An observation never changes its finding or scope, so its updates move nothing.
+--
+-- One race is left: two transactions that each bring a first observation of the same existing
+-- finding by the same source, in two different scopes, both count the pair (neither sees the
+-- other's row). Ingest locks a report's scopes, not the findings it observes, so this needs
+-- two concurrent reports of one source sharing a finding across scopes. The recount after each
+-- KEV import (daily) repairs any such drift.
 
 create table finding_source_facet (
     source_id    bigint not null,

@@ -198,6 +198,7 @@ fn FacetList(facet: Facet, filter: ListFilter) -> impl IntoView {
     let heading = format!("facet-{}", facet.key);
     let labelled_by = heading.clone();
     let key = facet.key.clone();
+    let empty = facet.values.is_empty();
     let values = facet
         .values
         .into_iter()
@@ -226,7 +227,11 @@ fn FacetList(facet: Facet, filter: ListFilter) -> impl IntoView {
     view! {
         <section class="facet" aria-labelledby=labelled_by>
             <h2 class="facet-title" id=heading>{facet.label}</h2>
-            <ul>{values}</ul>
+            {if empty {
+                view! { <p class="muted facet-empty">"None among these findings"</p> }.into_any()
+            } else {
+                view! { <ul>{values}</ul> }.into_any()
+            }}
         </section>
     }
 }
