@@ -27,8 +27,9 @@ pub(super) enum Dim {
     Exposure,
 }
 
-/// One row of `finding_facet` (or the same key counted from the findings).
-#[derive(Clone, Debug)]
+/// One row of `finding_facet` or `finding_source_facet` (or the same key counted from the
+/// findings).
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub(super) struct FacetRow {
     cluster_id: i64,
     namespace_id: i64,
@@ -98,7 +99,8 @@ impl Criteria {
 async fn facet_rows(conn: &mut PgConnection, c: &Criteria) -> Result<Vec<FacetRow>, sqlx::Error> {
     let visible: Vec<i64> = c.visible.keys().copied().collect();
     let rows = if let (true, Some(source)) = (c.cube_answers(), &c.source) {
-        sqlx::query!(
+        sqlx::query_as!(
+            FacetRow,
             r#"select cluster_id, namespace_id, severity, kind, status, kev, fix, exposed, n
                from finding_source_facet
                where source_id = $1 and cluster_id = any($2) and n > 0"#,
@@ -107,23 +109,11 @@ async fn facet_rows(conn: &mut PgConnection, c: &Criteria) -> Result<Vec<FacetRo
         )
         .fetch_all(&mut *conn)
         .await?
-        .into_iter()
-        .map(|r| FacetRow {
-            cluster_id: r.cluster_id,
-            namespace_id: r.namespace_id,
-            severity: r.severity,
-            kind: r.kind,
-            status: r.status,
-            kev: r.kev,
-            fix: r.fix,
-            exposed: r.exposed,
-            n: r.n,
-        })
-        .collect()
     } else if c.cube_answers() {
         // a viewer of every cluster reads the whole table (tens of thousands of rows, each
         // compared with every cluster's id otherwise)
-        sqlx::query!(
+        sqlx::query_as!(
+            FacetRow,
             r#"select cluster_id, namespace_id, severity, kind, status, kev, fix, exposed, n
                from finding_facet where n > 0 and ($2 or cluster_id = any($1))"#,
             &visible,
@@ -131,19 +121,6 @@ async fn facet_rows(conn: &mut PgConnection, c: &Criteria) -> Result<Vec<FacetRo
         )
         .fetch_all(&mut *conn)
         .await?
-        .into_iter()
-        .map(|r| FacetRow {
-            cluster_id: r.cluster_id,
-            namespace_id: r.namespace_id,
-            severity: r.severity,
-            kind: r.kind,
-            status: r.status,
-            kev: r.kev,
-            fix: r.fix,
-            exposed: r.exposed,
-            n: r.n,
-        })
-        .collect()
     } else {
         // the same key counted from the findings that the other filters select; every
         // cube filter is left to the facets (each leaves out its own)
@@ -179,23 +156,9 @@ async fn facet_rows(conn: &mut PgConnection, c: &Criteria) -> Result<Vec<FacetRo
         );
         push_conditions(&mut qb, &everything);
         qb.push(" group by 1, 2, 3, 4, 5, 6, 7, 8");
-        let fetched = qb.build().fetch_all(&mut *conn).await?;
-        fetched
-            .iter()
-            .map(|r| {
-                Ok(FacetRow {
-                    cluster_id: r.try_get("cluster_id")?,
-                    namespace_id: r.try_get("namespace_id")?,
-                    severity: r.try_get("severity")?,
-                    kind: r.try_get("kind")?,
-                    status: r.try_get("status")?,
-                    kev: r.try_get("kev")?,
-                    fix: r.try_get("fix")?,
-                    exposed: r.try_get("exposed")?,
-                    n: r.try_get("n")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?
+        qb.build_query_as::<FacetRow>()
+            .fetch_all(&mut *conn)
+            .await?
     };
     Ok(rows)
 }
