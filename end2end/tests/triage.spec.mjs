@@ -2,7 +2,7 @@
 // finding, accept its risk where the policy asks for approval (it stays open, pending), a
 // manager approves it in a second browser, it leaves the open list, and the audit log shows
 // both steps. Then a bulk false positive on "all matching", checked in the database, and the
-// explorer's and the finding page's screenshots in both themes.
+// explorer's (grouped, plain, by last seen) and the finding page's screenshots in both themes.
 import { test, expect } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { execFileSync } from "node:child_process";
@@ -195,6 +195,11 @@ for (const scheme of ["light", "dark"]) {
     await page.screenshot({ path: `screenshots/explorer-grouped-${scheme}.png`, fullPage: true });
     await page.goto("/findings");
     await page.screenshot({ path: `screenshots/explorer-${scheme}.png`, fullPage: true });
+    // the last-seen order shows its date as the table's last column
+    await page.goto("/findings?sort=last_seen");
+    await expect(page.getByTestId("findings-table").locator("th").last()).toHaveText("Last seen");
+    await page.screenshot({ path: `screenshots/explorer-last-seen-${scheme}.png`, fullPage: true });
+    await page.goto("/findings");
     await page.getByTestId("findings-table").locator("a.finding-title").first().click();
     await expect(page).toHaveURL(/\/findings\/\d+\/\d+$/);
     await expect(page.getByTestId("finding-status")).toBeVisible();
