@@ -388,7 +388,7 @@ fn finding_row(f: FindingRow, selectable: bool, dated: Option<Dated>) -> impl In
                 {f.description.map(|d| view! { <div class="muted finding-description">{d}</div> })}
             </td>
             <td><code>{what}</code></td>
-            <td>{f.package.unwrap_or_default()}</td>
+            <td class="wrap package-cell">{f.package.unwrap_or_default()}</td>
             <td class="artifact">{f.image.or(f.resource).unwrap_or_default()}</td>
             <td>{f.cluster.unwrap_or_else(|| "—".to_owned())}</td>
             <td>{f.status}</td>
